@@ -30,7 +30,7 @@ TEST(StatusMacros, ReturnIfErrorStopsOnError) {
   int reached = 0;
   absl::Status s = Chain(true, &reached);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(s.message(), "boom");
+  EXPECT_EQ(std::string(s.message()), "boom");
   EXPECT_EQ(reached, 0);
   EXPECT_TRUE(Chain(false, &reached).ok());
   EXPECT_EQ(reached, 1);

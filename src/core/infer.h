@@ -1,0 +1,42 @@
+#pragma once
+
+// An inference request and response as the core sees them, independent of
+// the protocol (HTTP/JSON, binary extension, gRPC) that carried them.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "core/tensor.h"
+
+namespace tide::core {
+
+struct RequestedOutput {
+  std::string name;
+  bool binary = false;  // Triton binary extension: return the data as raw bytes
+};
+
+struct InferRequest {
+  std::string id;             // echoed in the response
+  std::string model_name;
+  std::string model_version;  // "" = the model's default (latest) version
+  std::vector<Tensor> inputs;
+  std::vector<RequestedOutput> outputs;  // empty = every output
+  bool binary_outputs = false;           // request-level binary_data_output
+  absl::Duration timeout = absl::ZeroDuration();  // 0 = the model's default
+};
+
+struct InferResponse {
+  std::string id;
+  std::string model_name;
+  std::string model_version;
+  std::vector<Tensor> outputs;
+  std::vector<bool> binary;  // per output: send as binary data
+};
+
+// Called exactly once per accepted request, on a worker thread.
+using InferCallback = std::function<void(absl::StatusOr<InferResponse>)>;
+
+}  // namespace tide::core

@@ -1,0 +1,174 @@
+#include "core/inference_service.h"
+
+#include <charconv>
+
+#include "absl/strings/str_cat.h"
+#include "core/request_validator.h"
+
+namespace tide::core {
+
+InferenceService::InferenceService(Options options)
+    : options_(options), snapshot_(std::make_shared<Snapshot>()) {}
+
+InferenceService::~InferenceService() = default;
+
+void InferenceService::SetModels(std::vector<std::shared_ptr<LoadedModel>> models,
+                                 std::vector<ModelState> failed) {
+  auto snap = std::make_shared<Snapshot>();
+  for (auto& m : models) snap->models[m->spec.name][m->version] = m;
+  snap->failed = std::move(failed);
+  absl::MutexLock lock(&snapshot_mu_);
+  snapshot_ = std::move(snap);
+}
+
+std::shared_ptr<const InferenceService::Snapshot> InferenceService::snapshot() const {
+  absl::MutexLock lock(&snapshot_mu_);
+  return snapshot_;
+}
+
+absl::StatusOr<std::shared_ptr<LoadedModel>> InferenceService::FindModel(
+    std::string_view name_in, std::string_view version_in) const {
+  const std::string name(name_in), version(version_in);
+  auto snap = snapshot();
+  auto it = snap->models.find(name);
+  if (it == snap->models.end()) {
+    for (const ModelState& f : snap->failed) {
+      if (f.name == name) {
+        return absl::UnavailableError(
+            absl::StrCat("model '", name, "' is not available: ", f.reason));
+      }
+    }
+    return absl::NotFoundError(absl::StrCat("unknown model '", name, "'"));
+  }
+  if (version.empty()) {
+    for (auto v = it->second.rbegin(); v != it->second.rend(); ++v) {
+      if (v->second->ready) return v->second;
+    }
+    return absl::UnavailableError(absl::StrCat("model '", name, "' has no ready version"));
+  }
+  int64_t v = 0;
+  auto [ptr, err] = std::from_chars(version.data(), version.data() + version.size(), v);
+  if (err != std::errc() || ptr != version.data() + version.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model version '", version, "' is not a number"));
+  }
+  auto vit = it->second.find(v);
+  if (vit == it->second.end()) {
+    return absl::NotFoundError(absl::StrCat("model '", name, "' has no version ", version));
+  }
+  if (!vit->second->ready) {
+    return absl::UnavailableError(absl::StrCat("model '", name, "' version ", version,
+                                               " is not ready"));
+  }
+  return vit->second;
+}
+
+std::vector<ModelState> InferenceService::Index() const {
+  auto snap = snapshot();
+  std::vector<ModelState> out;
+  for (const auto& [name, versions] : snap->models) {
+    for (const auto& [v, m] : versions) {
+      out.push_back({name, absl::StrCat(v), m->ready ? "READY" : "UNAVAILABLE",
+                     m->ready ? "" : "not ready"});
+    }
+  }
+  out.insert(out.end(), snap->failed.begin(), snap->failed.end());
+  std::sort(out.begin(), out.end(), [](const ModelState& a, const ModelState& b) {
+    return std::tie(a.name, a.version) < std::tie(b.name, b.version);
+  });
+  return out;
+}
+
+std::vector<std::shared_ptr<LoadedModel>> InferenceService::Models() const {
+  auto snap = snapshot();
+  std::vector<std::shared_ptr<LoadedModel>> out;
+  for (const auto& [name, versions] : snap->models) {
+    for (const auto& [v, m] : versions) out.push_back(m);
+  }
+  return out;
+}
+
+bool InferenceService::IsReady() const {
+  if (not_ready_) return false;
+  if (!options_.strict_readiness) return true;
+  auto snap = snapshot();
+  if (!snap->failed.empty()) return false;
+  for (const auto& [name, versions] : snap->models) {
+    for (const auto& [v, m] : versions) {
+      if (!m->ready) return false;
+    }
+  }
+  return true;
+}
+
+void InferenceService::Infer(InferRequest request, InferCallback done) {
+  if (refusing_) {
+    done(absl::UnavailableError("server is shutting down; retry on another replica"));
+    return;
+  }
+  auto model = FindModel(request.model_name, request.model_version);
+  if (!model.ok()) {
+    done(model.status());
+    return;
+  }
+  std::shared_ptr<LoadedModel> m = *std::move(model);
+  auto shape = ValidateRequest(m->spec, request);
+  if (!shape.ok()) {
+    if (m->observer) m->observer->OnRejected(shape.status());
+    done(shape.status());
+    return;
+  }
+  auto pending = std::make_unique<PendingRequest>();
+  pending->batch_size = shape->batch_size;
+  pending->shape_key = std::move(shape->shape_key);
+  pending->arrival = options_.clock->Now();
+  absl::Duration timeout = m->spec.batching.default_timeout;
+  if (request.timeout > absl::ZeroDuration() &&
+      (m->spec.batching.allow_timeout_override || timeout == absl::ZeroDuration() ||
+       request.timeout < timeout)) {
+    timeout = request.timeout;
+  }
+  if (timeout > absl::ZeroDuration()) pending->deadline = pending->arrival + timeout;
+  std::string version = absl::StrCat(m->version);
+  {
+    absl::MutexLock lock(&inflight_mu_);
+    ++inflight_;
+  }
+  // The completion wrapper fills the response's identity and tracks in-flight.
+  pending->done = [this, done = std::move(done), id = request.id, name = request.model_name,
+                   version, m](absl::StatusOr<InferResponse> r) mutable {
+    if (r.ok()) {
+      r->id = id;
+      r->model_name = name;
+      r->model_version = version;
+    }
+    done(std::move(r));
+    Finished();
+  };
+  pending->request = std::move(request);
+  // On refusal the scheduler has already answered through `done`.
+  absl::Status s = m->scheduler->Enqueue(std::move(pending));
+  if (!s.ok() && m->observer) m->observer->OnRejected(s);
+}
+
+void InferenceService::Finished() {
+  absl::MutexLock lock(&inflight_mu_);
+  --inflight_;
+}
+
+int64_t InferenceService::InFlight() const {
+  absl::MutexLock lock(&inflight_mu_);
+  return inflight_;
+}
+
+bool InferenceService::WaitIdle(absl::Duration timeout) {
+  absl::MutexLock lock(&inflight_mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(inflight_mu_) { return inflight_ == 0; };
+  return inflight_mu_.AwaitWithTimeout(absl::Condition(&idle), timeout);
+}
+
+void InferenceService::Shutdown() {
+  for (auto& m : Models()) m->scheduler->Shutdown();
+}
+
+}  // namespace tide::core

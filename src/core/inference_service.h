@@ -1,0 +1,104 @@
+#pragma once
+
+// The facade every frontend talks to: find a model, validate a request, hand
+// it to the model's scheduler, answer health and metadata questions, drain.
+//
+// Thread-safe. The set of models is an immutable snapshot swapped as a whole
+// (SetModels), so request threads never lock per lookup beyond copying a
+// shared_ptr.
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "core/infer.h"
+#include "core/model_config.h"
+#include "core/observer.h"
+#include "core/scheduler.h"
+
+namespace tide::core {
+
+// One loaded version of a model. Owned by the service's snapshot(s).
+struct LoadedModel {
+  ModelSpec spec;
+  int64_t version = 1;
+  std::unique_ptr<Scheduler> scheduler;
+  std::shared_ptr<RequestObserver> observer;
+  int64_t memory_bytes = 0;  // resident memory the load added (measured)
+  std::atomic<bool> ready{false};
+};
+
+// A model folder the server knows of, loaded or not (repository index).
+struct ModelState {
+  std::string name;
+  std::string version;  // "" when no version could be determined
+  std::string state;    // READY, UNAVAILABLE
+  std::string reason;   // why it is not READY
+};
+
+class InferenceService {
+ public:
+  struct Options {
+    const common::Clock* clock = common::MonotonicClock::Get();
+    // Readiness requires every model in the repository to be ready (Triton's
+    // --strict-readiness); otherwise it requires the server to be up.
+    bool strict_readiness = true;
+  };
+
+  explicit InferenceService(Options options);
+  ~InferenceService();
+
+  // Replaces the served models. `failed` lists models that did not load.
+  void SetModels(std::vector<std::shared_ptr<LoadedModel>> models, std::vector<ModelState> failed);
+
+  // Runs `request`. `done` is called exactly once: inline for an immediate
+  // error (unknown model, invalid input, queue full, draining), otherwise
+  // later from a worker thread.
+  void Infer(InferRequest request, InferCallback done);
+
+  // The model version a request would use ("" = latest ready version).
+  absl::StatusOr<std::shared_ptr<LoadedModel>> FindModel(std::string_view name,
+                                                         std::string_view version) const;
+  std::vector<ModelState> Index() const;
+  std::vector<std::shared_ptr<LoadedModel>> Models() const;
+
+  bool IsLive() const { return true; }
+  bool IsReady() const;
+
+  // Lifecycle (SIGTERM): readiness turns false; after the drain delay new
+  // work is refused with Unavailable; WaitIdle waits for accepted work.
+  void SetNotReady() { not_ready_ = true; }
+  void RefuseNewRequests() { refusing_ = true; }
+  bool refusing() const { return refusing_; }
+  // True if every accepted request finished within `timeout`.
+  bool WaitIdle(absl::Duration timeout);
+  int64_t InFlight() const;
+  // Shuts every scheduler down (after WaitIdle).
+  void Shutdown();
+
+ private:
+  struct Snapshot {
+    // name → version → model
+    std::map<std::string, std::map<int64_t, std::shared_ptr<LoadedModel>>, std::less<>> models;
+    std::vector<ModelState> failed;
+  };
+  std::shared_ptr<const Snapshot> snapshot() const;
+  void Finished();
+
+  Options options_;
+  mutable absl::Mutex snapshot_mu_;
+  std::shared_ptr<const Snapshot> snapshot_ ABSL_GUARDED_BY(snapshot_mu_);
+  std::atomic<bool> not_ready_{false};
+  std::atomic<bool> refusing_{false};
+  mutable absl::Mutex inflight_mu_;
+  int64_t inflight_ ABSL_GUARDED_BY(inflight_mu_) = 0;
+};
+
+}  // namespace tide::core

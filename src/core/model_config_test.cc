@@ -1,0 +1,132 @@
+#include "core/model_config.h"
+
+#include "gtest/gtest.h"
+
+namespace tide::core {
+namespace {
+
+constexpr char kSimple[] = R"pb(
+name: "simple"
+backend: "simulated"
+max_batch_size: 8
+input [
+  { name: "INPUT0" data_type: TYPE_INT32 dims: [ 16 ] },
+  { name: "INPUT1" data_type: TYPE_INT32 dims: [ 16 ] }
+]
+output [
+  { name: "OUTPUT0" data_type: TYPE_INT32 dims: [ 16 ] },
+  { name: "OUTPUT1" data_type: TYPE_INT32 dims: [ 16 ] }
+]
+instance_group [ { count: 2 kind: KIND_CPU } ]
+dynamic_batching {
+  preferred_batch_size: [ 8, 4 ]
+  max_queue_delay_microseconds: 500
+  default_queue_policy { max_queue_size: 32 default_timeout_microseconds: 2000000 }
+}
+parameters { key: "mode" value { string_value: "add_sub" } }
+)pb";
+
+TEST(ModelConfig, ParsesTritonFields) {
+  auto spec = ParseModelConfig(kSimple, "repo/simple/config.pbtxt", "simple");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->name, "simple");
+  EXPECT_EQ(spec->backend, "simulated");
+  EXPECT_EQ(spec->max_batch_size, 8);
+  ASSERT_EQ(spec->inputs.size(), 2u);
+  EXPECT_EQ(spec->inputs[1].name, "INPUT1");
+  EXPECT_EQ(spec->inputs[1].datatype, DataType::kInt32);
+  EXPECT_EQ(spec->inputs[1].dims, (std::vector<int64_t>{16}));
+  EXPECT_EQ(spec->instance_count, 2);
+  EXPECT_TRUE(spec->batching.dynamic);
+  EXPECT_EQ(spec->batching.preferred_batch_sizes, (std::vector<int32_t>{4, 8}));
+  EXPECT_EQ(spec->batching.max_queue_delay, absl::Microseconds(500));
+  EXPECT_EQ(spec->batching.max_queue_size, 32u);
+  EXPECT_EQ(spec->batching.default_timeout, absl::Seconds(2));
+  EXPECT_EQ(spec->parameters.at("mode"), "add_sub");
+  EXPECT_EQ(spec->version_policy.kind, VersionPolicy::Kind::kLatest);
+  EXPECT_TRUE(spec->warnings.empty());
+}
+
+TEST(ModelConfig, PlatformMapsToBackend) {
+  auto spec = ParseModelConfig(
+      "platform: \"pytorch_libtorch\" input { name: \"INPUT__0\" data_type: TYPE_FP32 dims: 4 }"
+      " output { name: \"OUTPUT__0\" data_type: TYPE_FP32 dims: 2 }",
+      "m/config.pbtxt", "m");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->name, "m");
+  EXPECT_EQ(spec->backend, "pytorch");
+  EXPECT_EQ(spec->instance_count, 1);
+}
+
+TEST(ModelConfig, UnknownFieldIsAWarningNotAnError) {
+  auto spec = ParseModelConfig(
+      "backend: \"simulated\"\n"
+      "optimization { cuda { graphs: true } }\n"
+      "input { name: \"A\" data_type: TYPE_FP32 dims: 1 }\n"
+      "output { name: \"B\" data_type: TYPE_FP32 dims: 1 }\n",
+      "m/config.pbtxt", "m");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  ASSERT_EQ(spec->warnings.size(), 1u);
+  EXPECT_NE(spec->warnings[0].find("m/config.pbtxt:2:"), std::string::npos) << spec->warnings[0];
+  EXPECT_NE(spec->warnings[0].find("optimization"), std::string::npos) << spec->warnings[0];
+}
+
+struct BadCase {
+  const char* text;
+  const char* error;  // exact message
+};
+
+TEST(ModelConfig, ErrorsNameFileFieldAndLine) {
+  const BadCase cases[] = {
+      {"backend: \"simulated\"\ninput { name: \"A\" data_type: TYPE_FP32 dims: 1 }\n"
+       "output { name: \"B\" data_type: TYPE_FP32 dims: [ 0 ] }\n",
+       "m/config.pbtxt:3:41: field 'output[0].dims[0]': 0 is not a valid dim (use a size >= 1, "
+       "or -1 for a variable size)"},
+      {"name: \"other\"\nbackend: \"simulated\"\n",
+       "m/config.pbtxt:1:1: field 'name': 'other' must match the model's folder name 'm'"},
+      {"input { name: \"A\" data_type: TYPE_FP32 dims: 1 }\n"
+       "output { name: \"B\" data_type: TYPE_FP32 dims: 1 }\n",
+       "m/config.pbtxt: field 'backend': neither 'backend' nor 'platform' is set (e.g. backend: "
+       "\"simulated\" or platform: \"pytorch_libtorch\")"},
+      {"backend: \"simulated\"\nmax_batch_size: -2\n",
+       "m/config.pbtxt:2:1: field 'max_batch_size': -2 must be >= 0"},
+      {"backend: \"simulated\"\ninput { name: \"A\" data_type: TYPE_FP32 dims: 1 reshape { shape: 1 } }\n"
+       "output { name: \"B\" data_type: TYPE_FP32 dims: 1 }\n",
+       "m/config.pbtxt:2:48: field 'input[0].reshape': reshape is not supported by tide; give dims "
+       "in the model's own shape"},
+      {"backend: \"simulated\"\nmax_batch_size: 4\ninput { name: \"A\" data_type: TYPE_FP32 dims: 1 }\n"
+       "output { name: \"B\" data_type: TYPE_FP32 dims: 1 }\n"
+       "dynamic_batching { preferred_batch_size: [ 2, 8 ] }\n",
+       "m/config.pbtxt:5:20: field 'dynamic_batching.preferred_batch_size[1]': 8 must be between 1 "
+       "and max_batch_size (4)"},
+      {"backend: \"simulated\"\ninput { name: \"A\" data_type: TYPE_FP32 dims: 1 }\n"
+       "input { name: \"A\" data_type: TYPE_FP32 dims: 1 }\noutput { name: \"B\" data_type: TYPE_FP32 dims: 1 }\n",
+       "m/config.pbtxt:3:1: field 'input[1].name': duplicate input name 'A'"},
+      {"backend: \"simulated\"\ninput { name: \"A\" data_type: TYPE_FP32 dims: 1 }\n"
+       "output { name: \"B\" data_type: TYPE_FP32 dims: 1 }\ninstance_group { kind: KIND_GPU }\n",
+       "m/config.pbtxt:4:18: field 'instance_group[0].kind': KIND_GPU is not supported by this "
+       "build (Debian's libtorch is CPU-only); use KIND_CPU"},
+      {"backend: \"simulated\"\nmax_batch_size: \"eight\"\n",
+       "m/config.pbtxt:2:17: Expected integer, got: \"eight\""},
+  };
+  for (const BadCase& c : cases) {
+    auto spec = ParseModelConfig(c.text, "m/config.pbtxt", "m");
+    ASSERT_FALSE(spec.ok()) << c.text;
+    EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(std::string(spec.status().message()), c.error);
+  }
+}
+
+TEST(ModelConfig, VersionPolicies) {
+  auto spec = ParseModelConfig(
+      "backend: \"simulated\" version_policy { specific { versions: [1, 3] } }"
+      " input { name: \"A\" data_type: TYPE_FP32 dims: 1 }"
+      " output { name: \"B\" data_type: TYPE_FP32 dims: 1 }",
+      "m/config.pbtxt", "m");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->version_policy.kind, VersionPolicy::Kind::kSpecific);
+  EXPECT_EQ(spec->version_policy.versions, (std::vector<int64_t>{1, 3}));
+}
+
+}  // namespace
+}  // namespace tide::core
