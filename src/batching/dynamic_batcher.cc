@@ -1,0 +1,179 @@
+#include "batching/dynamic_batcher.h"
+
+#include <algorithm>
+#include <exception>
+
+#include "absl/strings/str_cat.h"
+#include "core/response_builder.h"
+
+namespace tide::batching {
+
+BatchPolicyConfig DynamicBatcher::PolicyFor(const core::ModelSpec& spec) {
+  BatchPolicyConfig c;
+  c.max_batch_size = spec.max_batch_size;
+  c.dynamic = spec.batching.dynamic;
+  c.preferred_batch_sizes.assign(spec.batching.preferred_batch_sizes.begin(),
+                                 spec.batching.preferred_batch_sizes.end());
+  c.max_queue_delay = spec.batching.max_queue_delay;
+  return c;
+}
+
+absl::StatusOr<std::unique_ptr<DynamicBatcher>> DynamicBatcher::Create(Options options) {
+  if (options.instances.empty()) {
+    return absl::InvalidArgumentError("DynamicBatcher needs at least one model instance");
+  }
+  if (options.max_queue_size == 0) {
+    return absl::InvalidArgumentError("max_queue_size must be at least 1");
+  }
+  std::unique_ptr<DynamicBatcher> b(new DynamicBatcher(std::move(options)));
+  for (auto& inst : b->options_.instances) {
+    b->workers_.emplace_back([raw = b.get(), i = inst.get()] { raw->WorkerLoop(i); });
+  }
+  return b;
+}
+
+DynamicBatcher::DynamicBatcher(Options options)
+    : options_(std::move(options)), policy_(PolicyFor(options_.spec)) {}
+
+DynamicBatcher::~DynamicBatcher() { Shutdown(); }
+
+absl::Status DynamicBatcher::Enqueue(std::unique_ptr<core::PendingRequest> request) {
+  absl::Status refused;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) {
+      refused = absl::UnavailableError(absl::StrCat("model '", options_.spec.name,
+                                                    "' is shutting down; retry on another replica"));
+    } else if (queue_.size() >= options_.max_queue_size) {
+      refused = absl::UnavailableError(absl::StrCat("model '", options_.spec.name, "' queue is full (",
+                                                    options_.max_queue_size,
+                                                    " requests waiting); retry later"));
+    } else {
+      queue_.push_back(std::move(request));
+      ++generation_;
+    }
+  }
+  if (!refused.ok()) {
+    request->done(refused);
+    return refused;
+  }
+  if (options_.observer) options_.observer->OnEnqueued();
+  return absl::OkStatus();
+}
+
+int64_t DynamicBatcher::QueueDepth() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int64_t>(queue_.size());
+}
+
+void DynamicBatcher::Shutdown() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  for (std::thread& t : workers_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+void DynamicBatcher::WorkerLoop(core::ModelInstance* instance) {
+  const size_t lookahead = static_cast<size_t>(std::max(policy_.max_batch_size, 0)) + 1;
+  std::vector<QueuedItem> head;
+  for (;;) {
+    std::vector<std::unique_ptr<core::PendingRequest>> batch, expired;
+    {
+      absl::MutexLock lock(&mu_);
+      for (;;) {
+        absl::Time now = options_.clock->Now();
+        absl::Time next_deadline = absl::InfiniteFuture();
+        for (auto it = queue_.begin(); it != queue_.end();) {
+          if ((*it)->deadline <= now) {
+            expired.push_back(std::move(*it));
+            it = queue_.erase(it);
+          } else {
+            next_deadline = std::min(next_deadline, (*it)->deadline);
+            ++it;
+          }
+        }
+        if (!expired.empty()) break;
+        if (queue_.empty()) {
+          if (stopping_) return;
+          uint64_t seen = generation_;
+          auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+            return generation_ != seen || stopping_;
+          };
+          mu_.Await(absl::Condition(&changed));
+          continue;
+        }
+        head.clear();
+        for (size_t i = 0; i < queue_.size() && i < lookahead; ++i) {
+          head.push_back({queue_[i]->batch_size, queue_[i]->shape_key, queue_[i]->arrival});
+        }
+        BatchDecision d = DecideBatch(policy_, head, now, stopping_);
+        if (d.kind == BatchDecision::Kind::kDispatch) {
+          for (size_t i = 0; i < d.count; ++i) {
+            batch.push_back(std::move(queue_.front()));
+            queue_.pop_front();
+          }
+          break;
+        }
+        absl::Time wake = std::min(d.wait_until, next_deadline);
+        uint64_t seen = generation_;
+        auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return generation_ != seen || stopping_;
+        };
+        mu_.AwaitWithTimeout(absl::Condition(&changed), wake - now);
+      }
+    }
+    absl::Time now = options_.clock->Now();
+    for (auto& r : expired) {
+      if (options_.observer) options_.observer->OnDequeued();
+      absl::Status s = absl::DeadlineExceededError(absl::StrCat(
+          "request timed out after waiting ", absl::FormatDuration(now - r->arrival),
+          " in model '", options_.spec.name, "' queue"));
+      if (options_.observer) options_.observer->OnCompleted(s, now - r->arrival, now - r->arrival);
+      r->done(s);
+    }
+    if (!batch.empty()) RunBatch(instance, std::move(batch));
+  }
+}
+
+void DynamicBatcher::RunBatch(core::ModelInstance* instance,
+                              std::vector<std::unique_ptr<core::PendingRequest>> batch) {
+  absl::Time start = options_.clock->Now();
+  std::vector<const core::InferRequest*> requests;
+  int64_t rows = 0;
+  for (auto& r : batch) {
+    requests.push_back(&r->request);
+    rows += r->batch_size;
+    if (options_.observer) options_.observer->OnDequeued();
+  }
+  core::ExecuteTimings timings;
+  std::vector<core::ExecuteResult> results;
+  try {
+    results = instance->Execute(requests, &timings);
+  } catch (const std::exception& e) {
+    results.clear();
+    results.resize(batch.size(), absl::InternalError(absl::StrCat("backend threw: ", e.what())));
+  }
+  if (results.size() != batch.size()) {
+    absl::Status bad = absl::InternalError(absl::StrCat("backend '", options_.spec.backend,
+                                                        "' returned ", results.size(),
+                                                        " results for a batch of ", batch.size()));
+    results.assign(batch.size(), bad);
+  }
+  if (options_.observer) options_.observer->OnBatch(rows, static_cast<int>(batch.size()), timings);
+  absl::Time end = options_.clock->Now();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    core::PendingRequest& r = *batch[i];
+    absl::StatusOr<core::InferResponse> response =
+        results[i].ok() ? core::BuildResponse(options_.spec, r.request, *std::move(results[i]))
+                        : absl::StatusOr<core::InferResponse>(results[i].status());
+    if (options_.observer) {
+      options_.observer->OnCompleted(response.status(), start - r.arrival, end - r.arrival);
+    }
+    r.done(std::move(response));
+  }
+}
+
+}  // namespace tide::batching

@@ -1,0 +1,63 @@
+#pragma once
+
+// A model's scheduler: a bounded FIFO queue and one worker thread per model
+// instance. Each free worker asks the pure BatchPolicy what to run, takes
+// that prefix of the queue, executes it on its instance and completes every
+// request exactly once (including requests whose deadline passed while
+// queued: DeadlineExceeded, without running them).
+//
+// Thread-safe. Shutdown() stops accepting, runs everything queued (without
+// waiting for batching delays), then joins the workers.
+
+#include <deque>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "batching/batch_policy.h"
+#include "common/clock.h"
+#include "core/model_config.h"
+#include "core/model_instance.h"
+#include "core/observer.h"
+#include "core/scheduler.h"
+
+namespace tide::batching {
+
+class DynamicBatcher final : public core::Scheduler {
+ public:
+  struct Options {
+    core::ModelSpec spec;      // for the policy and to shape responses
+    size_t max_queue_size = 1024;
+    std::vector<std::unique_ptr<core::ModelInstance>> instances;  // one worker each
+    std::shared_ptr<core::RequestObserver> observer;             // may be null
+    const common::Clock* clock = common::MonotonicClock::Get();
+  };
+
+  static absl::StatusOr<std::unique_ptr<DynamicBatcher>> Create(Options options);
+  ~DynamicBatcher() override;
+
+  absl::Status Enqueue(std::unique_ptr<core::PendingRequest> request) override;
+  void Shutdown() override;
+  int64_t QueueDepth() const override;
+
+  static BatchPolicyConfig PolicyFor(const core::ModelSpec& spec);
+
+ private:
+  explicit DynamicBatcher(Options options);
+  void WorkerLoop(core::ModelInstance* instance);
+  void RunBatch(core::ModelInstance* instance,
+                std::vector<std::unique_ptr<core::PendingRequest>> batch);
+
+  Options options_;
+  BatchPolicyConfig policy_;
+  mutable absl::Mutex mu_;
+  std::deque<std::unique_ptr<core::PendingRequest>> queue_ ABSL_GUARDED_BY(mu_);
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;  // bumped on every push
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace tide::batching

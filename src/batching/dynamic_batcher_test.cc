@@ -1,0 +1,157 @@
+#include "batching/dynamic_batcher.h"
+
+#include <atomic>
+#include <cstring>
+#include <future>
+
+#include "absl/synchronization/notification.h"
+#include "gtest/gtest.h"
+
+namespace tide::batching {
+namespace {
+
+core::ModelSpec Spec(const std::string& extra) {
+  auto spec = core::ParseModelConfig(
+      "backend: \"fake\" max_batch_size: 8"
+      " input { name: \"X\" data_type: TYPE_INT32 dims: [ -1 ] }"
+      " output { name: \"Y\" data_type: TYPE_INT32 dims: [ -1 ] } " + extra,
+      "m/config.pbtxt", "m");
+  EXPECT_TRUE(spec.ok()) << spec.status();
+  return *spec;
+}
+
+// Doubles X into Y; fails requests whose first element is negative; records
+// batch sizes. Can be held on a gate to let the queue build up.
+class FakeInstance : public core::ModelInstance {
+ public:
+  std::vector<core::ExecuteResult> Execute(const std::vector<const core::InferRequest*>& batch,
+                                           core::ExecuteTimings*) override {
+    if (gate) gate->WaitForNotification();
+    batches.push_back(static_cast<int>(batch.size()));
+    std::vector<core::ExecuteResult> out;
+    for (const core::InferRequest* r : batch) {
+      const core::Tensor& x = r->inputs[0];
+      std::vector<int32_t> v(x.data.size() / 4);
+      std::memcpy(v.data(), x.data.data(), x.data.size());
+      if (!v.empty() && v[0] < 0) {
+        out.push_back(absl::InvalidArgumentError("negative"));
+        continue;
+      }
+      for (int32_t& e : v) e *= 2;
+      core::Tensor y{"Y", core::DataType::kInt32, x.shape, std::string(x.data.size(), '\0')};
+      std::memcpy(y.data.data(), v.data(), y.data.size());
+      out.push_back(std::vector<core::Tensor>{std::move(y)});
+    }
+    return out;
+  }
+  absl::Notification* gate = nullptr;
+  std::vector<int> batches;
+};
+
+std::unique_ptr<core::PendingRequest> Request(int32_t value, int cols,
+                                              std::promise<absl::StatusOr<core::InferResponse>>* p) {
+  auto r = std::make_unique<core::PendingRequest>();
+  std::vector<int32_t> v(cols, value);
+  core::Tensor x{"X", core::DataType::kInt32, {1, cols}, std::string(cols * 4, '\0')};
+  std::memcpy(x.data.data(), v.data(), x.data.size());
+  r->request.inputs.push_back(std::move(x));
+  r->shape_key = "X:" + std::to_string(cols);
+  r->arrival = common::MonotonicClock::Get()->Now();
+  r->done = [p](absl::StatusOr<core::InferResponse> resp) { p->set_value(std::move(resp)); };
+  return r;
+}
+
+int32_t First(const absl::StatusOr<core::InferResponse>& r) {
+  int32_t v;
+  std::memcpy(&v, r->outputs.at(0).data.data(), 4);
+  return v;
+}
+
+TEST(DynamicBatcher, BatchesQueuedRequestsAndFailsOnlyTheBadOne) {
+  auto inst = std::make_unique<FakeInstance>();
+  FakeInstance* fake = inst.get();
+  absl::Notification gate;
+  fake->gate = &gate;
+  DynamicBatcher::Options o{Spec(""), 16, {}, nullptr};
+  o.instances.push_back(std::move(inst));
+  auto b = DynamicBatcher::Create(std::move(o));
+  ASSERT_TRUE(b.ok());
+  // First request occupies the (gated) worker; the next four queue up behind it.
+  std::promise<absl::StatusOr<core::InferResponse>> p[5];
+  ASSERT_TRUE((*b)->Enqueue(Request(1, 4, &p[0])).ok());
+  while ((*b)->QueueDepth() != 0) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_TRUE((*b)->Enqueue(Request(2, 4, &p[1])).ok());
+  ASSERT_TRUE((*b)->Enqueue(Request(-3, 4, &p[2])).ok());
+  ASSERT_TRUE((*b)->Enqueue(Request(4, 4, &p[3])).ok());
+  ASSERT_TRUE((*b)->Enqueue(Request(5, 2, &p[4])).ok());  // other shape: its own batch
+  EXPECT_EQ((*b)->QueueDepth(), 4);
+  gate.Notify();
+  auto r0 = p[0].get_future().get(), r1 = p[1].get_future().get(), r2 = p[2].get_future().get(),
+       r3 = p[3].get_future().get(), r4 = p[4].get_future().get();
+  EXPECT_EQ(First(r0), 2);
+  EXPECT_EQ(First(r1), 4);
+  EXPECT_EQ(r2.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(First(r3), 8);
+  EXPECT_EQ(First(r4), 10);
+  (*b)->Shutdown();
+  EXPECT_EQ(fake->batches, (std::vector<int>{1, 3, 1}));
+}
+
+TEST(DynamicBatcher, FullQueueRefusesAtOnceAndCallsDone) {
+  auto inst = std::make_unique<FakeInstance>();
+  absl::Notification gate;
+  inst->gate = &gate;
+  DynamicBatcher::Options o{Spec(""), 1, {}, nullptr};
+  o.instances.push_back(std::move(inst));
+  auto b = DynamicBatcher::Create(std::move(o));
+  ASSERT_TRUE(b.ok());
+  std::promise<absl::StatusOr<core::InferResponse>> p[3];
+  ASSERT_TRUE((*b)->Enqueue(Request(1, 1, &p[0])).ok());
+  while ((*b)->QueueDepth() != 0) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_TRUE((*b)->Enqueue(Request(2, 1, &p[1])).ok());
+  absl::Status s = (*b)->Enqueue(Request(3, 1, &p[2]));
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
+  auto refused = p[2].get_future().get();
+  EXPECT_EQ(std::string(refused.status().message()),
+            "model 'm' queue is full (1 requests waiting); retry later");
+  gate.Notify();
+  EXPECT_EQ(First(p[1].get_future().get()), 4);
+}
+
+TEST(DynamicBatcher, ExpiredRequestsAreAnsweredWithoutRunning) {
+  auto inst = std::make_unique<FakeInstance>();
+  FakeInstance* fake = inst.get();
+  absl::Notification gate;
+  fake->gate = &gate;
+  DynamicBatcher::Options o{Spec(""), 8, {}, nullptr};
+  o.instances.push_back(std::move(inst));
+  auto b = DynamicBatcher::Create(std::move(o));
+  std::promise<absl::StatusOr<core::InferResponse>> p[2];
+  ASSERT_TRUE((*b)->Enqueue(Request(1, 1, &p[0])).ok());
+  while ((*b)->QueueDepth() != 0) absl::SleepFor(absl::Milliseconds(1));
+  auto late = Request(2, 1, &p[1]);
+  late->deadline = late->arrival + absl::Milliseconds(20);
+  ASSERT_TRUE((*b)->Enqueue(std::move(late)).ok());
+  absl::SleepFor(absl::Milliseconds(40));
+  gate.Notify();
+  EXPECT_EQ(p[1].get_future().get().status().code(), absl::StatusCode::kDeadlineExceeded);
+  (*b)->Shutdown();
+  EXPECT_EQ(fake->batches, (std::vector<int>{1}));
+}
+
+TEST(DynamicBatcher, ShutdownFinishesEverythingQueued) {
+  auto inst = std::make_unique<FakeInstance>();
+  DynamicBatcher::Options o{Spec("dynamic_batching { max_queue_delay_microseconds: 10000000 }"), 64,
+                            {}, nullptr};
+  o.instances.push_back(std::move(inst));
+  auto b = DynamicBatcher::Create(std::move(o));
+  std::promise<absl::StatusOr<core::InferResponse>> p[20];
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE((*b)->Enqueue(Request(i, 1, &p[i])).ok());
+  (*b)->Shutdown();  // would otherwise wait 10 s for the batching delay
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(First(p[i].get_future().get()), 2 * i);
+  std::promise<absl::StatusOr<core::InferResponse>> after;
+  EXPECT_EQ((*b)->Enqueue(Request(1, 1, &after)).code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace tide::batching
