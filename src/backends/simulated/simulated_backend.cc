@@ -1,0 +1,257 @@
+#include "backends/simulated/simulated_backend.h"
+
+#include <time.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace tide::backends {
+namespace {
+
+absl::Duration ThreadCpuTime() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return absl::Seconds(ts.tv_sec) + absl::Nanoseconds(ts.tv_nsec);
+}
+
+absl::Status ParamError(const core::ModelSpec& spec, const std::string& key,
+                        const std::string& value, const std::string& allowed) {
+  return absl::InvalidArgumentError(absl::StrCat(spec.path, ": parameters '", key, "' = '", value,
+                                                 "': ", allowed));
+}
+
+template <typename T>
+void AddSub(const std::string& a, const std::string& b, std::string* sum, std::string* diff) {
+  size_t n = a.size() / sizeof(T);
+  sum->resize(a.size());
+  diff->resize(a.size());
+  for (size_t i = 0; i < n; ++i) {
+    T x, y;
+    std::memcpy(&x, a.data() + i * sizeof(T), sizeof(T));
+    std::memcpy(&y, b.data() + i * sizeof(T), sizeof(T));
+    T s = static_cast<T>(x + y), d = static_cast<T>(x - y);
+    std::memcpy(sum->data() + i * sizeof(T), &s, sizeof(T));
+    std::memcpy(diff->data() + i * sizeof(T), &d, sizeof(T));
+  }
+}
+
+bool AddSubByType(core::DataType t, const std::string& a, const std::string& b, std::string* s,
+                  std::string* d) {
+  using core::DataType;
+  switch (t) {
+    case DataType::kInt8: AddSub<int8_t>(a, b, s, d); return true;
+    case DataType::kInt16: AddSub<int16_t>(a, b, s, d); return true;
+    case DataType::kInt32: AddSub<int32_t>(a, b, s, d); return true;
+    case DataType::kInt64: AddSub<int64_t>(a, b, s, d); return true;
+    case DataType::kUint8: AddSub<uint8_t>(a, b, s, d); return true;
+    case DataType::kUint16: AddSub<uint16_t>(a, b, s, d); return true;
+    case DataType::kUint32: AddSub<uint32_t>(a, b, s, d); return true;
+    case DataType::kUint64: AddSub<uint64_t>(a, b, s, d); return true;
+    case DataType::kFp32: AddSub<float>(a, b, s, d); return true;
+    case DataType::kFp64: AddSub<double>(a, b, s, d); return true;
+    default: return false;
+  }
+}
+
+class SimulatedInstance final : public core::ModelInstance {
+ public:
+  SimulatedInstance(const core::ModelSpec& spec, SimulatedParams params, int index)
+      : spec_(spec), params_(params), rng_(params.seed + static_cast<uint64_t>(index)) {}
+
+  std::vector<core::ExecuteResult> Execute(const std::vector<const core::InferRequest*>& batch,
+                                           core::ExecuteTimings* timings) override {
+    int64_t rows = 0;
+    for (const core::InferRequest* r : batch) {
+      rows += spec_.max_batch_size > 0 && !r->inputs.empty() ? r->inputs[0].shape[0] : 1;
+    }
+    absl::Duration cost = Cost(rows);
+    absl::Time start = absl::Now();
+    if (params_.mode == SimulatedParams::Mode::kCpu) {
+      BurnCpu(cost);
+    } else {
+      absl::SleepFor(cost);
+    }
+    absl::Time computed = absl::Now();
+    std::vector<core::ExecuteResult> out;
+    out.reserve(batch.size());
+    for (const core::InferRequest* r : batch) out.push_back(Outputs(*r));
+    if (timings) {
+      timings->infer = computed - start;
+      timings->output = absl::Now() - computed;
+    }
+    return out;
+  }
+
+ private:
+  absl::Duration Cost(int64_t rows) {
+    double mean = params_.compute_ms + params_.per_item_ms * static_cast<double>(rows);
+    double ms = mean;
+    switch (params_.distribution) {
+      case SimulatedParams::Distribution::kFixed: break;
+      case SimulatedParams::Distribution::kExponential:
+        ms = mean > 0 ? std::exponential_distribution<double>(1.0 / mean)(rng_) : 0;
+        break;
+      case SimulatedParams::Distribution::kLognormal: {
+        double sigma = params_.jitter;
+        ms = mean > 0 ? std::lognormal_distribution<double>(std::log(mean) - sigma * sigma / 2,
+                                                            sigma)(rng_)
+                      : 0;
+        break;
+      }
+    }
+    return absl::Microseconds(static_cast<int64_t>(ms * 1000.0));
+  }
+
+  core::ExecuteResult Outputs(const core::InferRequest& r) {
+    std::vector<core::Tensor> outs;
+    if (params_.output == SimulatedParams::Output::kAddSub) {
+      const core::Tensor* a = nullptr;
+      const core::Tensor* b = nullptr;
+      for (const core::Tensor& t : r.inputs) {
+        if (t.name == spec_.inputs[0].name) a = &t;
+        if (t.name == spec_.inputs[1].name) b = &t;
+      }
+      if (!a || !b || a->shape != b->shape) {
+        return absl::InvalidArgumentError(absl::StrCat("inputs '", spec_.inputs[0].name, "' and '",
+                                                       spec_.inputs[1].name,
+                                                       "' must have the same shape"));
+      }
+      core::Tensor sum{spec_.outputs[0].name, spec_.outputs[0].datatype, a->shape, {}};
+      core::Tensor diff{spec_.outputs[1].name, spec_.outputs[1].datatype, a->shape, {}};
+      AddSubByType(a->datatype, a->data, b->data, &sum.data, &diff.data);
+      outs.push_back(std::move(sum));
+      outs.push_back(std::move(diff));
+      return outs;
+    }
+    for (size_t i = 0; i < spec_.outputs.size(); ++i) {
+      const core::Tensor* in = nullptr;
+      for (const core::Tensor& t : r.inputs) {
+        if (t.name == spec_.inputs[i].name) in = &t;
+      }
+      if (!in) return absl::InvalidArgumentError(absl::StrCat("missing input '", spec_.inputs[i].name, "'"));
+      outs.push_back(core::Tensor{spec_.outputs[i].name, in->datatype, in->shape, in->data});
+    }
+    return outs;
+  }
+
+  const core::ModelSpec spec_;  // a copy: instances may outlive the loader's spec
+  SimulatedParams params_;
+  std::mt19937_64 rng_;
+};
+
+class SimulatedModel final : public Model {
+ public:
+  SimulatedModel(const core::ModelSpec& spec, SimulatedParams params)
+      : spec_(spec), params_(params) {
+    if (params_.memory_mb > 0) {
+      weights_.resize(static_cast<size_t>(params_.memory_mb * 1024 * 1024));
+      for (size_t i = 0; i < weights_.size(); i += 4096) weights_[i] = static_cast<char>(i);
+    }
+  }
+  absl::StatusOr<std::unique_ptr<core::ModelInstance>> CreateInstance(int index) override {
+    return std::make_unique<SimulatedInstance>(spec_, params_, index);
+  }
+  std::string Describe() const override {
+    return absl::StrCat("simulated: ", params_.compute_ms, " ms + ", params_.per_item_ms,
+                        " ms/row, ", params_.mode == SimulatedParams::Mode::kCpu ? "cpu" : "sleep");
+  }
+
+ private:
+  const core::ModelSpec spec_;
+  SimulatedParams params_;
+  std::vector<char> weights_;
+};
+
+}  // namespace
+
+void BurnCpu(absl::Duration d) {
+  absl::Duration end = ThreadCpuTime() + d;
+  volatile uint64_t x = 88172645463325252ull;
+  while (ThreadCpuTime() < end) {
+    for (int i = 0; i < 2000; ++i) x = x * 6364136223846793005ull + 1442695040888963407ull;
+  }
+}
+
+absl::StatusOr<SimulatedParams> ParseSimulatedParams(const core::ModelSpec& spec) {
+  SimulatedParams p;
+  for (const auto& [key, value] : spec.parameters) {
+    auto number = [&](double* out, double min) -> absl::Status {
+      double v;
+      if (!absl::SimpleAtod(value, &v) || !(v >= min) || !std::isfinite(v)) {
+        return ParamError(spec, key, value, absl::StrCat("must be a number >= ", min));
+      }
+      *out = v;
+      return absl::OkStatus();
+    };
+    absl::Status s;
+    if (key == "compute_ms") s = number(&p.compute_ms, 0);
+    else if (key == "per_item_ms") s = number(&p.per_item_ms, 0);
+    else if (key == "jitter") s = number(&p.jitter, 0);
+    else if (key == "load_ms") s = number(&p.load_ms, 0);
+    else if (key == "memory_mb") s = number(&p.memory_mb, 0);
+    else if (key == "seed") {
+      if (!absl::SimpleAtoi(value, &p.seed)) s = ParamError(spec, key, value, "must be an integer");
+    } else if (key == "distribution") {
+      if (value == "fixed") p.distribution = SimulatedParams::Distribution::kFixed;
+      else if (value == "exponential") p.distribution = SimulatedParams::Distribution::kExponential;
+      else if (value == "lognormal") p.distribution = SimulatedParams::Distribution::kLognormal;
+      else s = ParamError(spec, key, value, "use fixed, exponential or lognormal");
+    } else if (key == "mode") {
+      if (value == "cpu") p.mode = SimulatedParams::Mode::kCpu;
+      else if (value == "sleep") p.mode = SimulatedParams::Mode::kSleep;
+      else s = ParamError(spec, key, value, "use cpu or sleep");
+    } else if (key == "output") {
+      if (value == "echo") p.output = SimulatedParams::Output::kEcho;
+      else if (value == "add_sub") p.output = SimulatedParams::Output::kAddSub;
+      else s = ParamError(spec, key, value, "use echo or add_sub");
+    }
+    if (!s.ok()) return s;
+  }
+  if (p.memory_mb > 64 * 1024) return ParamError(spec, "memory_mb", "", "must be at most 65536");
+  if (p.output == SimulatedParams::Output::kAddSub) {
+    if (spec.inputs.size() != 2 || spec.outputs.size() != 2) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          spec.path, ": output 'add_sub' needs exactly 2 inputs and 2 outputs"));
+    }
+    for (const auto* t : {&spec.inputs[1], &spec.outputs[0], &spec.outputs[1]}) {
+      if (t->datatype != spec.inputs[0].datatype || t->dims != spec.inputs[0].dims) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            spec.path, ": output 'add_sub' needs every input and output to have the datatype and "
+                       "dims of '", spec.inputs[0].name, "'; '", t->name, "' differs"));
+      }
+    }
+    std::string s, d;
+    if (!AddSubByType(spec.inputs[0].datatype, "", "", &s, &d)) {
+      return absl::InvalidArgumentError(absl::StrCat(spec.path, ": output 'add_sub' does not support ",
+                                                     core::V2Name(spec.inputs[0].datatype)));
+    }
+  } else {
+    if (spec.outputs.size() > spec.inputs.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          spec.path, ": output 'echo' copies input i to output i, so there cannot be more outputs (",
+          spec.outputs.size(), ") than inputs (", spec.inputs.size(), ")"));
+    }
+    for (size_t i = 0; i < spec.outputs.size(); ++i) {
+      if (spec.outputs[i].datatype != spec.inputs[i].datatype || spec.outputs[i].dims != spec.inputs[i].dims) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            spec.path, ": output 'echo' copies input '", spec.inputs[i].name, "' to output '",
+            spec.outputs[i].name, "', so their datatype and dims must match"));
+      }
+    }
+  }
+  return p;
+}
+
+absl::StatusOr<std::unique_ptr<Model>> LoadSimulatedModel(const LoadContext& ctx) {
+  auto params = ParseSimulatedParams(*ctx.spec);
+  if (!params.ok()) return params.status();
+  if (params->load_ms > 0) absl::SleepFor(absl::Milliseconds(params->load_ms));
+  return std::make_unique<SimulatedModel>(*ctx.spec, *params);
+}
+
+}  // namespace tide::backends

@@ -1,0 +1,51 @@
+#pragma once
+
+// The simulated model: a first-class backend for demos, tests and autoscaling
+// experiments. Each batch costs compute_ms + per_item_ms × rows, drawn from a
+// distribution, and is spent either burning CPU (mode "cpu": 100 ms of work is
+// 100 ms of one core's CPU time, which is what makes CPU-based HPA react) or
+// sleeping (mode "sleep": an I/O- or GPU-bound model). Outputs are a
+// deterministic function of the inputs so clients can check them.
+//
+// config.pbtxt parameters (all optional):
+//   compute_ms    per-batch cost in ms (default 50)
+//   per_item_ms   extra cost per batch row in ms (default 0)
+//   distribution  fixed | exponential | lognormal (default fixed)
+//   jitter        lognormal sigma (default 0.25)
+//   mode          cpu | sleep (default cpu)
+//   seed          random seed (default 1)
+//   output        echo (OUTPUTi = INPUTi) | add_sub (OUTPUT0 = IN0+IN1,
+//                 OUTPUT1 = IN0-IN1, Triton's "simple") (default echo)
+//   load_ms       time spent loading (default 0)
+//   memory_mb     memory allocated and touched at load, like weights (default 0)
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "backends/backend.h"
+
+namespace tide::backends {
+
+struct SimulatedParams {
+  double compute_ms = 50;
+  double per_item_ms = 0;
+  enum class Distribution { kFixed, kExponential, kLognormal } distribution = Distribution::kFixed;
+  double jitter = 0.25;
+  enum class Mode { kCpu, kSleep } mode = Mode::kCpu;
+  uint64_t seed = 1;
+  enum class Output { kEcho, kAddSub } output = Output::kEcho;
+  double load_ms = 0;
+  double memory_mb = 0;
+};
+
+// Parses and checks the parameters against the model's inputs/outputs.
+absl::StatusOr<SimulatedParams> ParseSimulatedParams(const core::ModelSpec& spec);
+
+absl::StatusOr<std::unique_ptr<Model>> LoadSimulatedModel(const LoadContext& ctx);
+
+// Spends `d` of this thread's CPU time (not wall time) in a busy loop.
+void BurnCpu(absl::Duration d);
+
+}  // namespace tide::backends
