@@ -1,0 +1,42 @@
+#pragma once
+
+// Transport-neutral HTTP request/response values passed between the Beast
+// transport (http_server) and the handlers.
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tide::http {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // raw request-target, e.g. "/v2/models/simple/infer?x=1"
+  std::string path;    // target without the query string, percent-decoded
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string body;
+
+  // The first header named `name` (lower-case), or "" if absent.
+  const std::string& Header(const std::string& name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  std::string body;
+  bool close = false;  // close the connection after this response
+};
+
+// Completes a request. Call exactly once, from any thread.
+using Responder = std::function<void(HttpResponse)>;
+
+// Handles one request: must eventually call `respond` exactly once; must not
+// block the calling (I/O) thread on inference.
+using Handler = std::function<void(HttpRequest, Responder)>;
+
+// {"error":"<message>"} with the status, plus Retry-After when given.
+HttpResponse ErrorResponse(int status, const std::string& message, int retry_after_seconds = 0);
+
+}  // namespace tide::http

@@ -1,0 +1,75 @@
+#include "frontends/http/router.h"
+
+#include <vector>
+
+
+namespace tide::http {
+
+namespace {
+
+// Splits on `sep` (std::string_view; Debian's Abseil has its own string_view).
+std::vector<std::string_view> Split(std::string_view s, std::string_view sep) {
+  std::vector<std::string_view> out;
+  for (size_t start = 0;;) {
+    size_t end = s.find(sep, start);
+    out.push_back(s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    if (end == std::string_view::npos) return out;
+    start = end + sep.size();
+  }
+}
+
+}  // namespace
+
+bool Route::Allows(std::string_view method) const {
+  for (std::string_view m : Split(methods, ", ")) {
+    if (m == method) return true;
+  }
+  return false;
+}
+
+Route MatchRoute(std::string_view path) {
+  Route r;
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  std::vector<std::string_view> p = Split(path, "/");
+  // p[0] is "" (leading slash).
+  if (p.size() < 2 || !p[0].empty() || p[1] != "v2") return r;
+  auto get = [&](RouteKind k) {
+    r.kind = k;
+    r.methods = "GET, HEAD";
+    return r;
+  };
+  if (p.size() == 2) return get(RouteKind::kServerMetadata);
+  if (p.size() == 4 && p[2] == "health") {
+    if (p[3] == "live") return get(RouteKind::kHealthLive);
+    if (p[3] == "ready") return get(RouteKind::kHealthReady);
+    return r;
+  }
+  if (p.size() == 4 && p[2] == "repository" && p[3] == "index") {
+    r.kind = RouteKind::kRepositoryIndex;
+    r.methods = "GET, POST";
+    return r;
+  }
+  if (p[2] != "models" || p.size() < 4) return r;
+  if (p.size() == 4 && p[3] == "stats") return get(RouteKind::kAllStats);
+  if (p[3].empty()) return r;
+  r.model = std::string(p[3]);
+  size_t next = 4;
+  if (p.size() >= 6 && p[4] == "versions") {
+    if (p[5].empty()) return Route{};
+    r.version = std::string(p[5]);
+    next = 6;
+  }
+  if (p.size() == next) return get(RouteKind::kModelMetadata);
+  if (p.size() != next + 1) return Route{};
+  std::string_view action = p[next];
+  if (action == "ready") return get(RouteKind::kModelReady);
+  if (action == "stats") return get(RouteKind::kModelStats);
+  if (action == "infer") {
+    r.kind = RouteKind::kModelInfer;
+    r.methods = "POST";
+    return r;
+  }
+  return Route{};
+}
+
+}  // namespace tide::http

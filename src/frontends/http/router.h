@@ -1,0 +1,34 @@
+#pragma once
+
+// Maps a KServe V2 path to a route. Pure; unit-tested.
+
+#include <string>
+#include <string_view>
+
+namespace tide::http {
+
+enum class RouteKind {
+  kNotFound,
+  kHealthLive,       // GET /v2/health/live
+  kHealthReady,      // GET /v2/health/ready
+  kServerMetadata,   // GET /v2
+  kModelMetadata,    // GET /v2/models/{m}[/versions/{v}]
+  kModelReady,       // GET /v2/models/{m}[/versions/{v}]/ready
+  kModelInfer,       // POST /v2/models/{m}[/versions/{v}]/infer
+  kModelStats,       // GET /v2/models/{m}[/versions/{v}]/stats
+  kAllStats,         // GET /v2/models/stats
+  kRepositoryIndex,  // POST or GET /v2/repository/index
+};
+
+struct Route {
+  RouteKind kind = RouteKind::kNotFound;
+  std::string model;
+  std::string version;  // "" = default
+  const char* methods = "";  // allowed methods, for 405's Allow header
+
+  bool Allows(std::string_view method) const;
+};
+
+Route MatchRoute(std::string_view path);
+
+}  // namespace tide::http

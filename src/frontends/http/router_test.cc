@@ -1,0 +1,48 @@
+#include "frontends/http/router.h"
+
+#include "gtest/gtest.h"
+
+namespace tide::http {
+namespace {
+
+TEST(MatchRoute, Table) {
+  struct Case {
+    const char* path;
+    RouteKind kind;
+    const char* model;
+    const char* version;
+  } cases[] = {
+      {"/v2", RouteKind::kServerMetadata, "", ""},
+      {"/v2/", RouteKind::kServerMetadata, "", ""},
+      {"/v2/health/live", RouteKind::kHealthLive, "", ""},
+      {"/v2/health/ready", RouteKind::kHealthReady, "", ""},
+      {"/v2/health/other", RouteKind::kNotFound, "", ""},
+      {"/v2/models/simple", RouteKind::kModelMetadata, "simple", ""},
+      {"/v2/models/simple/versions/3", RouteKind::kModelMetadata, "simple", "3"},
+      {"/v2/models/simple/ready", RouteKind::kModelReady, "simple", ""},
+      {"/v2/models/simple/versions/2/ready", RouteKind::kModelReady, "simple", "2"},
+      {"/v2/models/simple/infer", RouteKind::kModelInfer, "simple", ""},
+      {"/v2/models/simple/versions/1/infer", RouteKind::kModelInfer, "simple", "1"},
+      {"/v2/models/simple/stats", RouteKind::kModelStats, "simple", ""},
+      {"/v2/models/stats", RouteKind::kAllStats, "", ""},
+      {"/v2/repository/index", RouteKind::kRepositoryIndex, "", ""},
+      {"/v2/models/simple/versions//infer", RouteKind::kNotFound, "", ""},
+      {"/v2/models/simple/explain", RouteKind::kNotFound, "", ""},
+      {"/v1/models/simple", RouteKind::kNotFound, "", ""},
+      {"/", RouteKind::kNotFound, "", ""},
+      {"", RouteKind::kNotFound, "", ""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.path);
+    Route r = MatchRoute(c.path);
+    EXPECT_EQ(r.kind, c.kind);
+    EXPECT_EQ(r.model, c.model);
+    EXPECT_EQ(r.version, c.version);
+  }
+  EXPECT_TRUE(MatchRoute("/v2/models/m/infer").Allows("POST"));
+  EXPECT_FALSE(MatchRoute("/v2/models/m/infer").Allows("GET"));
+  EXPECT_TRUE(MatchRoute("/v2/health/ready").Allows("HEAD"));
+}
+
+}  // namespace
+}  // namespace tide::http

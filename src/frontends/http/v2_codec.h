@@ -1,0 +1,35 @@
+#pragma once
+
+// The KServe V2 JSON codec, with Triton's binary tensor data extension:
+// bytes ⇄ InferRequest / InferResponse. Pure functions of their inputs (no
+// I/O, no globals beyond a thread-local parser), unit-tested and fuzzed.
+//
+// Request body: JSON, optionally followed by binary tensor data when the
+// `Inference-Header-Content-Length` header gives the JSON's length. An input
+// whose parameters carry `binary_data_size` takes its bytes from the binary
+// part, in input order. Every error is InvalidArgument naming what is wrong.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/infer.h"
+
+namespace tide::http {
+
+// `header_length`: the Inference-Header-Content-Length value, if present.
+absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string body,
+                                                      std::optional<size_t> header_length);
+
+struct EncodedResponse {
+  std::string body;
+  std::optional<size_t> header_length;  // set when binary data follows the JSON
+};
+
+EncodedResponse EncodeInferResponse(const core::InferResponse& response);
+
+// Parses the Inference-Header-Content-Length header value.
+absl::StatusOr<size_t> ParseHeaderLength(const std::string& value, size_t body_size);
+
+}  // namespace tide::http

@@ -1,0 +1,208 @@
+#include "frontends/http/v2_handlers.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/logging.h"
+#include "common/status_mapping.h"
+#include "core/model_repository.h"
+#include "frontends/http/router.h"
+#include "frontends/http/v2_codec.h"
+
+namespace tide::http {
+namespace {
+
+using common::JsonEscape;
+
+HttpResponse Json(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+std::string TensorMetadata(const std::vector<core::TensorSpec>& tensors, bool batching) {
+  std::string out = "[";
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    std::vector<int64_t> shape = tensors[i].dims;
+    if (batching) shape.insert(shape.begin(), -1);
+    absl::StrAppend(&out, i ? "," : "", "{\"name\":\"", JsonEscape(tensors[i].name),
+                    "\",\"datatype\":\"", core::V2Name(tensors[i].datatype),
+                    "\",\"shape\":", core::ShapeToString(shape), "}");
+  }
+  return out + "]";
+}
+
+std::string Duration(uint64_t count, uint64_t ns) {
+  return absl::StrCat("{\"count\":", count, ",\"ns\":", ns, "}");
+}
+
+}  // namespace
+
+HttpResponse StatusResponse(const absl::Status& status) {
+  return ErrorResponse(common::HttpStatusFor(status), std::string(status.message()),
+                       common::RetryAfterSecondsFor(status).value_or(0));
+}
+
+std::vector<std::string> V2Handlers::Extensions() {
+  return {"binary_tensor_data", "statistics"};
+}
+
+void V2Handlers::Handle(HttpRequest request, Responder respond) {
+  Route route = MatchRoute(request.path);
+  if (route.kind == RouteKind::kNotFound) {
+    return respond(ErrorResponse(404, absl::StrCat("no such endpoint: ", request.method, " ",
+                                                   request.path)));
+  }
+  if (!route.Allows(request.method)) {
+    HttpResponse r = ErrorResponse(405, absl::StrCat("method ", request.method, " is not allowed on ",
+                                                     request.path, " (allowed: ", route.methods, ")"));
+    r.headers.emplace_back("Allow", route.methods);
+    return respond(std::move(r));
+  }
+  if (!route.model.empty()) {
+    if (absl::Status s = core::ValidateModelName(route.model); !s.ok()) {
+      return respond(ErrorResponse(400, std::string(s.message())));
+    }
+  }
+  core::InferenceService& svc = *options_.service;
+  switch (route.kind) {
+    case RouteKind::kHealthLive:
+      return respond(Json(200, "{\"live\":true}"));
+    case RouteKind::kHealthReady: {
+      bool ready = svc.IsReady();
+      return respond(Json(ready ? 200 : 503, absl::StrCat("{\"ready\":", ready ? "true" : "false", "}")));
+    }
+    case RouteKind::kServerMetadata: {
+      std::string ext;
+      for (const std::string& e : Extensions()) absl::StrAppend(&ext, ext.empty() ? "" : ",", "\"", e, "\"");
+      return respond(Json(200, absl::StrCat("{\"name\":\"", options_.server_name, "\",\"version\":\"",
+                                            options_.server_version, "\",\"extensions\":[", ext, "]}")));
+    }
+    case RouteKind::kModelMetadata:
+      return respond(ModelMetadata(route.model, route.version));
+    case RouteKind::kModelReady: {
+      auto m = svc.FindModel(route.model, route.version);
+      if (!m.ok() && m.status().code() == absl::StatusCode::kNotFound) {
+        return respond(StatusResponse(m.status()));
+      }
+      bool ready = m.ok() && (*m)->ready;
+      return respond(Json(ready ? 200 : 503, absl::StrCat("{\"name\":\"", JsonEscape(route.model),
+                                                          "\",\"ready\":", ready ? "true" : "false", "}")));
+    }
+    case RouteKind::kModelStats:
+      return respond(Stats(route.model, route.version));
+    case RouteKind::kAllStats:
+      return respond(Stats("", ""));
+    case RouteKind::kRepositoryIndex:
+      return respond(RepositoryIndex());
+    case RouteKind::kModelInfer:
+      return Infer(std::move(request), route.model, route.version, std::move(respond));
+    case RouteKind::kNotFound:
+      break;
+  }
+  respond(ErrorResponse(404, "no such endpoint"));
+}
+
+void V2Handlers::Infer(HttpRequest request, const std::string& model, const std::string& version,
+                       Responder respond) {
+  std::optional<size_t> header_length;
+  const std::string& hl = request.Header("inference-header-content-length");
+  if (!hl.empty()) {
+    auto n = ParseHeaderLength(hl, request.body.size());
+    if (!n.ok()) return respond(StatusResponse(n.status()));
+    header_length = *n;
+  }
+  auto decoded = DecodeInferRequest(std::move(request.body), header_length);
+  if (!decoded.ok()) {
+    if (auto m = options_.service->FindModel(model, version); m.ok() && (*m)->observer) {
+      (*m)->observer->OnRejected(decoded.status());
+    }
+    return respond(StatusResponse(decoded.status()));
+  }
+  decoded->model_name = model;
+  decoded->model_version = version;
+  options_.service->Infer(*std::move(decoded), [respond = std::move(respond)](
+                                                   absl::StatusOr<core::InferResponse> r) {
+    if (!r.ok()) return respond(StatusResponse(r.status()));
+    EncodedResponse enc = EncodeInferResponse(*r);
+    HttpResponse resp;
+    resp.body = std::move(enc.body);
+    if (enc.header_length) {
+      resp.content_type = "application/octet-stream";
+      resp.headers.emplace_back("Inference-Header-Content-Length", absl::StrCat(*enc.header_length));
+    }
+    respond(std::move(resp));
+  });
+}
+
+HttpResponse V2Handlers::ModelMetadata(const std::string& model, const std::string& version) {
+  auto m = options_.service->FindModel(model, version);
+  if (!m.ok()) return StatusResponse(m.status());
+  const core::LoadedModel& lm = **m;
+  std::vector<std::string> versions;
+  for (const auto& other : options_.service->Models()) {
+    if (other->spec.name == model) versions.push_back(absl::StrCat("\"", other->version, "\""));
+  }
+  const core::ModelSpec& spec = lm.spec;
+  std::string platform = spec.platform.empty() ? spec.backend : spec.platform;
+  return Json(200, absl::StrCat(
+                       "{\"name\":\"", JsonEscape(spec.name), "\",\"versions\":[",
+                       absl::StrJoin(versions, ","), "],\"platform\":\"", JsonEscape(platform),
+                       "\",\"inputs\":", TensorMetadata(spec.inputs, spec.max_batch_size > 0),
+                       ",\"outputs\":", TensorMetadata(spec.outputs, spec.max_batch_size > 0),
+                       ",\"parameters\":{\"max_batch_size\":", spec.max_batch_size,
+                       ",\"instance_count\":", spec.instance_count,
+                       ",\"memory_bytes\":", lm.memory_bytes, "}}"));
+}
+
+HttpResponse V2Handlers::Stats(const std::string& model, const std::string& version) {
+  std::vector<std::shared_ptr<core::LoadedModel>> models;
+  if (model.empty()) {
+    models = options_.service->Models();
+  } else if (version.empty()) {
+    for (auto& m : options_.service->Models()) {
+      if (m->spec.name == model) models.push_back(m);
+    }
+    if (models.empty()) {
+      auto m = options_.service->FindModel(model, version);
+      return StatusResponse(m.ok() ? absl::NotFoundError("no statistics") : m.status());
+    }
+  } else {
+    auto m = options_.service->FindModel(model, version);
+    if (!m.ok()) return StatusResponse(m.status());
+    models.push_back(*m);
+  }
+  std::string out = "{\"model_stats\":[";
+  for (size_t i = 0; i < models.size(); ++i) {
+    const core::LoadedModel& m = *models[i];
+    core::ModelStatistics s = m.observer ? m.observer->Snapshot() : core::ModelStatistics{};
+    absl::StrAppend(&out, i ? "," : "", "{\"name\":\"", JsonEscape(m.spec.name), "\",\"version\":\"",
+                    m.version, "\",\"last_inference\":", s.last_inference_ms,
+                    ",\"inference_count\":", s.inference_count, ",\"execution_count\":",
+                    s.execution_count, ",\"memory_bytes\":", m.memory_bytes,
+                    ",\"inference_stats\":{\"success\":", Duration(s.success_count, s.success_ns),
+                    ",\"fail\":", Duration(s.fail_count, s.fail_ns),
+                    ",\"queue\":", Duration(s.queue_count, s.queue_ns),
+                    ",\"compute_input\":", Duration(s.compute_input_count, s.compute_input_ns),
+                    ",\"compute_infer\":", Duration(s.compute_infer_count, s.compute_infer_ns),
+                    ",\"compute_output\":", Duration(s.compute_output_count, s.compute_output_ns),
+                    "},\"batch_stats\":[]}");
+  }
+  return Json(200, out + "]}");
+}
+
+HttpResponse V2Handlers::RepositoryIndex() {
+  std::string out = "[";
+  bool first = true;
+  for (const core::ModelState& s : options_.service->Index()) {
+    absl::StrAppend(&out, first ? "" : ",", "{\"name\":\"", JsonEscape(s.name), "\"");
+    if (!s.version.empty()) absl::StrAppend(&out, ",\"version\":\"", s.version, "\"");
+    absl::StrAppend(&out, ",\"state\":\"", s.state, "\"");
+    if (!s.reason.empty()) absl::StrAppend(&out, ",\"reason\":\"", JsonEscape(s.reason), "\"");
+    out += "}";
+    first = false;
+  }
+  return Json(200, out + "]");
+}
+
+}  // namespace tide::http

@@ -1,0 +1,42 @@
+#pragma once
+
+// The KServe V2 REST endpoints (plus Triton's statistics and binary tensor
+// extensions) on top of the InferenceService. Translation only: decode, call
+// the service, encode; every status code comes from common/status_mapping.
+
+#include <string>
+#include <vector>
+
+#include "core/inference_service.h"
+#include "frontends/http/http_types.h"
+
+namespace tide::http {
+
+class V2Handlers {
+ public:
+  struct Options {
+    core::InferenceService* service = nullptr;  // not owned; outlives this
+    std::string server_name = "tide";
+    std::string server_version;
+  };
+  explicit V2Handlers(Options options) : options_(std::move(options)) {}
+
+  // The server's extensions, exactly those implemented.
+  static std::vector<std::string> Extensions();
+
+  void Handle(HttpRequest request, Responder respond);
+
+ private:
+  void Infer(HttpRequest request, const std::string& model, const std::string& version,
+             Responder respond);
+  HttpResponse ModelMetadata(const std::string& model, const std::string& version);
+  HttpResponse Stats(const std::string& model, const std::string& version);
+  HttpResponse RepositoryIndex();
+
+  Options options_;
+};
+
+// The HTTP response for a failed status (JSON error, mapped code, Retry-After).
+HttpResponse StatusResponse(const absl::Status& status);
+
+}  // namespace tide::http
