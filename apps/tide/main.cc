@@ -10,6 +10,8 @@
 
 #include "CLI/CLI.hpp"
 #include "common/logging.h"
+#include "server/server.h"
+#include "spdlog/spdlog.h"
 
 namespace {
 
@@ -49,11 +51,85 @@ int main(int argc, char** argv) {
     };
   });
 
-  (void)AddLogFlags;
+  // ---- tide serve ----
+  tide::server::ServeOptions serve;
+  double drain_delay_s = 5, shutdown_timeout_s = 30, read_timeout_s = 30;
+  CLI::App* serve_cmd = app.add_subcommand(
+      "serve",
+      "Serve the models of a Triton-style model repository over the KServe V2 protocol\n"
+      "(HTTP/REST with Triton's binary tensor and statistics extensions) and export\n"
+      "Prometheus metrics. SIGTERM/SIGINT drain it without losing an accepted request.");
+  serve_cmd->add_option("--model-repository", serve.model_repository,
+                        "Model repository: <dir>/<model>/config.pbtxt and numbered version folders")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  serve_cmd->add_option("--host", serve.host, "Address to listen on")->capture_default_str();
+  serve_cmd->add_option("--http-port", serve.http_port, "V2 HTTP/REST port (0 = any free port)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  serve_cmd->add_option("--metrics-port", serve.metrics_port,
+                        "Prometheus metrics port, served at /metrics (0 = any free port)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  serve_cmd->add_option("--http-threads", serve.http_threads, "HTTP I/O threads")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  serve_cmd->add_option("--max-queue-size", serve.max_queue_size,
+                        "Requests a model may queue when its config sets no max_queue_size; "
+                        "beyond it requests get 503 + Retry-After at once")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  serve_cmd->add_option("--max-body-bytes", serve.max_body_bytes, "Largest request body accepted (413 above)")
+      ->capture_default_str();
+  serve_cmd->add_option("--max-header-bytes", serve.max_header_bytes, "Largest request header block (431 above)")
+      ->capture_default_str();
+  serve_cmd->add_option("--max-connections", serve.max_connections,
+                        "Open connections allowed on the inference port (503 above)")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  serve_cmd->add_option("--read-timeout", read_timeout_s,
+                        "Seconds a client has to send a whole request; idle keep-alive "
+                        "connections close after it too")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
+  serve_cmd->add_option("--drain-delay", drain_delay_s,
+                        "Seconds to keep accepting requests after SIGTERM while readiness is "
+                        "false, so load balancers stop sending first")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  serve_cmd->add_option("--shutdown-timeout", shutdown_timeout_s,
+                        "Seconds after SIGTERM by which accepted requests must be finished; "
+                        "exit 1 if they are not")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
+  serve_cmd->add_flag("--strict-readiness,!--no-strict-readiness", serve.strict_readiness,
+                      "Ready only when every model in the repository is ready")
+      ->capture_default_str();
+  serve_cmd->add_flag("--exit-on-error", serve.exit_on_error,
+                      "Exit (status 1) if any model fails to load instead of serving the others");
+  AddLogFlags(serve_cmd, &log);
+  serve_cmd->callback([&] {
+    serve.drain_delay = absl::Seconds(drain_delay_s);
+    serve.shutdown_timeout = absl::Seconds(shutdown_timeout_s);
+    serve.read_timeout = absl::Seconds(read_timeout_s);
+    run = [&] {
+      auto code = tide::server::RunServe(serve);
+      if (!code.ok()) {
+        spdlog::error("{}", std::string(code.status().message()));
+        return 1;
+      }
+      return *code;
+    };
+  });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+  if (absl::Status s = tide::common::InitLogging(log); !s.ok()) {
+    std::fprintf(stderr, "tide: %s\n", std::string(s.message()).c_str());
+    return 2;
   }
   if (run) exit_code = run();
   return exit_code;

@@ -29,6 +29,9 @@ namespace tide::core {
 struct LoadedModel {
   ModelSpec spec;
   int64_t version = 1;
+  // The backend's model (weights, shared state). Declared before the
+  // scheduler so that the instances it runs are destroyed first.
+  std::shared_ptr<void> keepalive;
   std::unique_ptr<Scheduler> scheduler;
   std::shared_ptr<RequestObserver> observer;
   int64_t memory_bytes = 0;  // resident memory the load added (measured)

@@ -63,6 +63,7 @@ struct HttpServer::Impl {
   // Declared before the io_context: sessions destroyed with it still use them.
   Options options;
   std::atomic<int> connections{0};
+  std::atomic<int> pending{0};  // requests handed to the handler, response not yet written
   std::atomic<bool> stopped{false};
   uint16_t port = 0;
   asio::io_context ioc;
@@ -78,7 +79,10 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, HttpServer::Impl* server)
       : stream_(std::move(socket)), server_(server) {}
-  ~Session() { server_->connections.fetch_sub(1); }
+  ~Session() {
+    WriteDone();
+    server_->connections.fetch_sub(1);
+  }
 
   void Start() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
@@ -171,6 +175,8 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     r.body = std::move(req.body());
     auto self = shared_from_this();
+    server_->pending.fetch_add(1);
+    awaiting_write_ = true;
     server_->options.handler(std::move(r), [self](HttpResponse resp) {
       asio::post(self->stream_.get_executor(),
                  [self, resp = std::move(resp)]() mutable { self->Write(std::move(resp)); });
@@ -189,9 +195,17 @@ class Session : public std::enable_shared_from_this<Session> {
     res->keep_alive(!close);
     res->prepare_payload();
     bhttp::async_write(stream_, *res, [self = shared_from_this(), res, close](beast::error_code ec, size_t) {
+      self->WriteDone();
       if (ec || close) return self->Close();
       self->ReadHeader();
     });
+  }
+
+  void WriteDone() {
+    if (awaiting_write_) {
+      awaiting_write_ = false;
+      server_->pending.fetch_sub(1);
+    }
   }
 
   void Close() {
@@ -205,6 +219,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bool keep_alive_ = true;
+  bool awaiting_write_ = false;
   unsigned version_ = 11;
 };
 
@@ -262,6 +277,15 @@ HttpServer::~HttpServer() { Stop(); }
 
 uint16_t HttpServer::port() const { return impl_->port; }
 int HttpServer::connections() const { return impl_->connections.load(); }
+
+bool HttpServer::WaitForResponses(absl::Duration timeout) {
+  absl::Time end = absl::Now() + timeout;
+  while (impl_->pending.load() > 0) {
+    if (absl::Now() >= end) return false;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return true;
+}
 
 void HttpServer::Stop() {
   if (impl_->stopped.exchange(true)) return;

@@ -42,6 +42,9 @@ class HttpServer {
 
   uint16_t port() const;
   int connections() const;
+  // Waits until every request read so far has had its response written (or
+  // its connection closed), for at most `timeout`. True if none is pending.
+  bool WaitForResponses(absl::Duration timeout);
   // Stops accepting, closes connections, joins the I/O threads. Responses
   // still pending are dropped, so call it after the work has drained.
   void Stop();

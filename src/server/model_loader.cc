@@ -1,0 +1,95 @@
+#include "server/model_loader.h"
+
+#include "absl/strings/str_cat.h"
+#include "batching/dynamic_batcher.h"
+#include "core/model_repository.h"
+#include "metrics/process_collector.h"
+#include "server/warmup.h"
+#include "spdlog/spdlog.h"
+
+namespace tide::server {
+namespace {
+
+absl::StatusOr<std::shared_ptr<core::LoadedModel>> LoadVersion(const LoadOptions& o,
+                                                               const core::ModelSpec& spec,
+                                                               const std::string& model_dir,
+                                                               int64_t version) {
+  absl::Time start = absl::Now();
+  int64_t rss_before = metrics::ResidentMemoryBytes();
+  auto lm = std::make_shared<core::LoadedModel>();
+  lm->spec = spec;
+  lm->version = version;
+  auto factory = o.backends->Find(spec.backend);
+  if (!factory.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(spec.path, ": field 'backend': ", factory.status().message()));
+  }
+  backends::LoadContext ctx{&lm->spec, model_dir, version, absl::StrCat(model_dir, "/", version),
+                            o.cpu_count};
+  auto model = (**factory)(ctx);
+  if (!model.ok()) return model.status();
+  std::vector<std::unique_ptr<core::ModelInstance>> instances;
+  for (int i = 0; i < spec.instance_count; ++i) {
+    auto inst = (*model)->CreateInstance(i);
+    if (!inst.ok()) return inst.status();
+    instances.push_back(*std::move(inst));
+  }
+  if (absl::Status s = WarmUp(lm->spec, instances); !s.ok()) return s;
+  std::string v = absl::StrCat(version);
+  lm->observer = std::make_shared<MetricsObserver>(*o.metrics, spec.name, v);
+  batching::DynamicBatcher::Options bo;
+  bo.spec = spec;
+  bo.max_queue_size = spec.batching.max_queue_size ? spec.batching.max_queue_size
+                                                   : o.default_max_queue_size;
+  bo.instances = std::move(instances);
+  bo.observer = lm->observer;
+  auto batcher = batching::DynamicBatcher::Create(std::move(bo));
+  if (!batcher.ok()) return batcher.status();
+  lm->scheduler = *std::move(batcher);
+  lm->keepalive = std::shared_ptr<backends::Model>(std::move(*model));
+  lm->memory_bytes = std::max<int64_t>(0, metrics::ResidentMemoryBytes() - rss_before);
+  absl::Duration took = absl::Now() - start;
+  o.metrics->model_memory->WithLabels({spec.name, v})->Set(static_cast<double>(lm->memory_bytes));
+  o.metrics->model_load_seconds->WithLabels({spec.name, v})->Set(absl::ToDoubleSeconds(took));
+  o.metrics->model_ready->WithLabels({spec.name, v})->Set(1);
+  std::string desc = static_cast<backends::Model*>(lm->keepalive.get())->Describe();
+  spdlog::info("loaded model '{}' version {} (backend {}, {} instance(s), {:.1f} MiB, {:.0f} ms){}{}",
+               spec.name, version, spec.backend, spec.instance_count,
+               static_cast<double>(lm->memory_bytes) / (1 << 20), absl::ToDoubleMilliseconds(took),
+               desc.empty() ? "" : ": ", desc);
+  lm->ready = true;
+  return lm;
+}
+
+}  // namespace
+
+absl::StatusOr<LoadResult> LoadRepository(const LoadOptions& o) {
+  LoadResult result;
+  auto names = core::ListModels(o.repository, &result.warnings);
+  if (!names.ok()) return names.status();
+  for (const std::string& name : *names) {
+    std::string dir = absl::StrCat(o.repository, "/", name);
+    auto spec = core::LoadModelConfig(dir, name);
+    if (!spec.ok()) {
+      result.failed.push_back({name, "", "UNAVAILABLE", std::string(spec.status().message())});
+      continue;
+    }
+    for (const std::string& w : spec->warnings) result.warnings.push_back(w);
+    auto versions = core::SelectVersions(dir, spec->version_policy);
+    if (!versions.ok()) {
+      result.failed.push_back({name, "", "UNAVAILABLE", std::string(versions.status().message())});
+      continue;
+    }
+    for (int64_t v : *versions) {
+      auto lm = LoadVersion(o, *spec, dir, v);
+      if (!lm.ok()) {
+        result.failed.push_back({name, absl::StrCat(v), "UNAVAILABLE", std::string(lm.status().message())});
+        if (o.metrics) o.metrics->model_ready->WithLabels({name, absl::StrCat(v)})->Set(0);
+        continue;
+      }
+      result.loaded.push_back(*std::move(lm));
+    }
+  }
+  return result;
+}
+
+}  // namespace tide::server

@@ -1,0 +1,35 @@
+#pragma once
+
+// Loads a model repository: for each model folder, its config, the versions
+// its version_policy selects, the backend model, its instances and its
+// scheduler; measures the resident memory each load adds; warms the model up
+// before it is marked ready. Models that fail are reported, not fatal.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backends/backend.h"
+#include "core/inference_service.h"
+#include "server/server_metrics.h"
+
+namespace tide::server {
+
+struct LoadOptions {
+  std::string repository;
+  size_t default_max_queue_size = 256;
+  const backends::BackendRegistry* backends = nullptr;
+  const ServerMetrics* metrics = nullptr;
+  int cpu_count = 1;
+};
+
+struct LoadResult {
+  std::vector<std::shared_ptr<core::LoadedModel>> loaded;
+  std::vector<core::ModelState> failed;
+  std::vector<std::string> warnings;
+};
+
+// Only a repository that cannot be read at all is an error.
+absl::StatusOr<LoadResult> LoadRepository(const LoadOptions& options);
+
+}  // namespace tide::server

@@ -1,0 +1,179 @@
+#include "server/server.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "backends/backend.h"
+#include "core/inference_service.h"
+#include "frontends/http/http_server.h"
+#include "frontends/http/v2_handlers.h"
+#include "metrics/metrics.h"
+#include "metrics/process_collector.h"
+#include "server/model_loader.h"
+#include "server/server_metrics.h"
+#include "spdlog/spdlog.h"
+
+namespace tide::server {
+namespace {
+
+constexpr char kVersion[] = "0.1.0";
+
+// Waits for SIGTERM or SIGINT (blocked in every thread, see RunServe) for at
+// most `timeout`; returns the signal or 0.
+int WaitForSignal(absl::Duration timeout) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  if (timeout == absl::InfiniteDuration()) {
+    int sig = 0;
+    sigwait(&set, &sig);
+    return sig;
+  }
+  timespec ts = absl::ToTimespec(timeout);
+  int sig = sigtimedwait(&set, nullptr, &ts);
+  return sig > 0 ? sig : 0;
+}
+
+}  // namespace
+
+absl::StatusOr<int> RunServe(const ServeOptions& o) {
+  if (o.model_repository.empty()) {
+    return absl::InvalidArgumentError("--model-repository is required (e.g. examples/models)");
+  }
+  // Block the shutdown signals before any thread starts, so that only
+  // WaitForSignal ever sees them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  metrics::Registry registry;
+  ServerMetrics sm = ServerMetrics::Register(&registry);
+  metrics::AddProcessMetrics(&registry);
+
+  backends::BackendRegistry backends;
+  backends::RegisterBuiltinBackends(&backends);
+
+  core::InferenceService service({common::MonotonicClock::Get(), o.strict_readiness});
+
+  LoadOptions lo;
+  lo.repository = o.model_repository;
+  lo.default_max_queue_size = o.max_queue_size;
+  lo.backends = &backends;
+  lo.metrics = &sm;
+  lo.cpu_count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  spdlog::info("loading models from {}", o.model_repository);
+  auto loaded = LoadRepository(lo);
+  if (!loaded.ok()) return loaded.status();
+  for (const std::string& w : loaded->warnings) spdlog::warn("{}", w);
+  for (const core::ModelState& f : loaded->failed) {
+    spdlog::error("model '{}'{} failed to load: {}", f.name,
+                  f.version.empty() ? "" : absl::StrCat(" version ", f.version), f.reason);
+  }
+  if (o.exit_on_error && !loaded->failed.empty()) {
+    service.SetModels(std::move(loaded->loaded), {});
+    service.Shutdown();
+    return absl::FailedPreconditionError(absl::StrCat(
+        loaded->failed.size(), " model(s) failed to load and --exit-on-error is set"));
+  }
+  if (loaded->loaded.empty() && loaded->failed.empty()) {
+    spdlog::warn("the model repository {} holds no models (a model is a folder with a config.pbtxt)",
+                 o.model_repository);
+  }
+  service.SetModels(std::move(loaded->loaded), std::move(loaded->failed));
+
+  http::V2Handlers v2({&service, "tide", kVersion});
+  http::HttpServer::Options ho;
+  ho.host = o.host;
+  ho.port = static_cast<uint16_t>(o.http_port);
+  ho.threads = o.http_threads;
+  ho.max_body_bytes = o.max_body_bytes;
+  ho.max_header_bytes = o.max_header_bytes;
+  ho.max_connections = o.max_connections;
+  ho.read_timeout = o.read_timeout;
+  ho.name = "http";
+  ho.handler = [&v2, &sm](http::HttpRequest req, http::Responder respond) {
+    v2.Handle(std::move(req), [respond = std::move(respond), &sm](http::HttpResponse r) {
+      sm.http_responses->WithLabels({absl::StrCat(r.status)})->Increment();
+      respond(std::move(r));
+    });
+  };
+  auto http_server = http::HttpServer::Create(std::move(ho));
+  if (!http_server.ok()) {
+    service.Shutdown();
+    return http_server.status();
+  }
+
+  http::HttpServer::Options mo;
+  mo.host = o.host;
+  mo.port = static_cast<uint16_t>(o.metrics_port);
+  mo.threads = 1;
+  mo.max_body_bytes = 1 << 16;
+  mo.max_connections = 64;
+  mo.read_timeout = o.read_timeout;
+  mo.name = "metrics";
+  mo.handler = [&registry](http::HttpRequest req, http::Responder respond) {
+    if (req.path != "/metrics") {
+      return respond(http::ErrorResponse(404, "metrics are served at /metrics"));
+    }
+    if (req.method != "GET" && req.method != "HEAD") {
+      http::HttpResponse r = http::ErrorResponse(405, "use GET /metrics");
+      r.headers.emplace_back("Allow", "GET, HEAD");
+      return respond(std::move(r));
+    }
+    http::HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = registry.RenderText();
+    respond(std::move(r));
+  };
+  auto metrics_server = http::HttpServer::Create(std::move(mo));
+  if (!metrics_server.ok()) {
+    (*http_server)->Stop();
+    service.Shutdown();
+    return metrics_server.status();
+  }
+  registry.AddCallback({"tide_http_connections", "Open connections on the inference port.",
+                        metrics::Type::kGauge,
+                        [s = http_server->get()] { return static_cast<double>(s->connections()); }});
+
+  std::printf("{\"event\":\"listening\",\"http_port\":%d,\"metrics_port\":%d,\"pid\":%d}\n",
+              (*http_server)->port(), (*metrics_server)->port(), static_cast<int>(getpid()));
+  std::fflush(stdout);
+  spdlog::info("serving: HTTP on {}:{}, metrics on {}:{}/metrics; ready={}", o.host,
+               (*http_server)->port(), o.host, (*metrics_server)->port(), service.IsReady());
+
+  int sig = WaitForSignal(absl::InfiniteDuration());
+  absl::Time start = absl::Now();
+  service.SetNotReady();
+  spdlog::info("received {}: readiness is now false; accepting requests for {} more (--drain-delay)",
+               sig == SIGINT ? "SIGINT" : "SIGTERM", absl::FormatDuration(o.drain_delay));
+  if (o.drain_delay > absl::ZeroDuration() && WaitForSignal(o.drain_delay) != 0) {
+    spdlog::warn("second signal: ending the drain delay early");
+  }
+  service.RefuseNewRequests();
+  spdlog::info("refusing new requests; finishing {} in flight", service.InFlight());
+  absl::Duration left = o.shutdown_timeout - (absl::Now() - start);
+  bool idle = service.WaitIdle(std::max(left, absl::ZeroDuration()));
+  if (!idle) {
+    spdlog::error("--shutdown-timeout ({}) passed with {} request(s) unfinished",
+                  absl::FormatDuration(o.shutdown_timeout), service.InFlight());
+    std::fflush(nullptr);
+    _exit(1);  // workers may be stuck in a backend: do not wait for them
+  }
+  // Let the last responses leave before the listeners close.
+  (*http_server)->WaitForResponses(absl::Seconds(2));
+  (*http_server)->Stop();
+  (*metrics_server)->Stop();
+  service.Shutdown();
+  spdlog::info("drained in {}; exiting", absl::FormatDuration(absl::Now() - start));
+  return 0;
+}
+
+}  // namespace tide::server

@@ -1,0 +1,43 @@
+#pragma once
+
+// `tide serve`: the composition root. Builds the backends, loads the model
+// repository, starts the HTTP (V2) and metrics listeners, then waits for
+// SIGTERM/SIGINT and drains:
+//   1. readiness turns false at once (load balancers stop sending);
+//   2. new requests are still accepted for --drain-delay;
+//   3. then refused with 503 + Retry-After;
+//   4. every accepted request is finished;
+//   5. exit 0 (1 if --shutdown-timeout passed with requests unfinished).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace tide::server {
+
+struct ServeOptions {
+  std::string model_repository;
+  std::string host = "0.0.0.0";
+  int http_port = 8000;
+  int metrics_port = 8002;
+  int http_threads = 2;
+  size_t max_body_bytes = 64 << 20;
+  size_t max_header_bytes = 16 << 10;
+  int max_connections = 1024;
+  absl::Duration read_timeout = absl::Seconds(30);
+  size_t max_queue_size = 256;
+  absl::Duration drain_delay = absl::Seconds(5);
+  absl::Duration shutdown_timeout = absl::Seconds(30);
+  bool strict_readiness = true;
+  bool exit_on_error = false;
+};
+
+// Runs the server until a signal has drained it. Returns the exit code.
+// Errors before serving (bad flags, unreadable repository, a port in use, a
+// model that failed with --exit-on-error) are returned as a Status.
+absl::StatusOr<int> RunServe(const ServeOptions& options);
+
+}  // namespace tide::server
