@@ -37,27 +37,6 @@ HttpResponse ErrorResponse(int status, const std::string& message, int retry_aft
   return r;
 }
 
-namespace {
-
-// Percent-decodes a path; false on a malformed escape.
-bool DecodePath(std::string_view in, std::string* out) {
-  out->clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%') {
-      if (i + 2 >= in.size() || !absl::ascii_isxdigit(in[i + 1]) || !absl::ascii_isxdigit(in[i + 2])) {
-        return false;
-      }
-      auto hex = [](char c) { return absl::ascii_isdigit(c) ? c - '0' : absl::ascii_tolower(c) - 'a' + 10; };
-      out->push_back(static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2])));
-      i += 2;
-    } else {
-      out->push_back(in[i]);
-    }
-  }
-  return true;
-}
-
-}  // namespace
 
 struct HttpServer::Impl {
   // Declared before the io_context: sessions destroyed with it still use them.
@@ -167,9 +146,7 @@ class Session : public std::enable_shared_from_this<Session> {
     r.target = std::string(req.target());
     std::string_view path(r.target);
     if (size_t q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
-    if (!DecodePath(path, &r.path)) {
-      return Reject(400, absl::StrCat("malformed percent-escape in path '", std::string(path), "'"));
-    }
+    r.path = std::string(path);
     for (const auto& f : req) {
       r.headers.emplace_back(absl::AsciiStrToLower(std::string(f.name_string())), std::string(f.value()));
     }

@@ -173,14 +173,11 @@ TEST(HttpServer, ConnectionLimitRefusesWith503) {
   EXPECT_NE(out.find("Retry-After: 1"), std::string::npos);
 }
 
-TEST(HttpServer, PercentDecodedPathAndBadEscape) {
+TEST(HttpServer, PathKeepsEscapesAndDropsQuery) {
   auto server = Start();
   Raw c(server->port());
   c.Send("GET /v2/models/a%2Fb?q=1 HTTP/1.1\r\nHost: x\r\n\r\n");
-  EXPECT_NE(c.ReadUntil("a/b").find("GET /v2/models/a/b "), std::string::npos);
-  Raw d(server->port());
-  d.Send("GET /x%zz HTTP/1.1\r\nHost: x\r\n\r\n");
-  EXPECT_NE(d.ReadUntil("}").find("400 Bad Request"), std::string::npos);
+  EXPECT_NE(c.ReadUntil("a%2Fb").find("GET /v2/models/a%2Fb "), std::string::npos);
 }
 
 }  // namespace

@@ -13,7 +13,7 @@ namespace tide::http {
 struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string target;  // raw request-target, e.g. "/v2/models/simple/infer?x=1"
-  std::string path;    // target without the query string, percent-decoded
+  std::string path;    // target without the query string, still percent-encoded
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
 

@@ -20,6 +20,26 @@ std::vector<std::string_view> Split(std::string_view s, std::string_view sep) {
 
 }  // namespace
 
+bool PercentDecode(std::string_view in, std::string* out) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  out->clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out->push_back(in[i]);
+      continue;
+    }
+    if (i + 2 >= in.size() || hex(in[i + 1]) < 0 || hex(in[i + 2]) < 0) return false;
+    out->push_back(static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2])));
+    i += 2;
+  }
+  return true;
+}
+
 bool Route::Allows(std::string_view method) const {
   for (std::string_view m : Split(methods, ", ")) {
     if (m == method) return true;
@@ -30,7 +50,15 @@ bool Route::Allows(std::string_view method) const {
 Route MatchRoute(std::string_view path) {
   Route r;
   while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
-  std::vector<std::string_view> p = Split(path, "/");
+  std::vector<std::string_view> raw = Split(path, "/");
+  std::vector<std::string> decoded(raw.size());
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (!PercentDecode(raw[i], &decoded[i])) {
+      r.kind = RouteKind::kBadRequest;
+      return r;
+    }
+  }
+  std::vector<std::string_view> p(decoded.begin(), decoded.end());
   // p[0] is "" (leading slash).
   if (p.size() < 2 || !p[0].empty() || p[1] != "v2") return r;
   auto get = [&](RouteKind k) {

@@ -9,6 +9,7 @@ namespace tide::http {
 
 enum class RouteKind {
   kNotFound,
+  kBadRequest,       // malformed percent-escape
   kHealthLive,       // GET /v2/health/live
   kHealthReady,      // GET /v2/health/ready
   kServerMetadata,   // GET /v2
@@ -29,6 +30,12 @@ struct Route {
   bool Allows(std::string_view method) const;
 };
 
+// `path` is percent-encoded; segments are split first, then decoded, so a
+// "%2F" inside a model name stays inside it (and is then refused as a name).
+// A malformed escape yields kBadRequest.
 Route MatchRoute(std::string_view path);
+
+// Decodes %XX escapes; false on a malformed one.
+bool PercentDecode(std::string_view in, std::string* out);
 
 }  // namespace tide::http

@@ -31,6 +31,9 @@ TEST(MatchRoute, Table) {
       {"/v1/models/simple", RouteKind::kNotFound, "", ""},
       {"/", RouteKind::kNotFound, "", ""},
       {"", RouteKind::kNotFound, "", ""},
+      {"/v2/models/a%2Fb/infer", RouteKind::kModelInfer, "a/b", ""},
+      {"/v2/models/my%20model", RouteKind::kModelMetadata, "my model", ""},
+      {"/v2/models/x%zz", RouteKind::kBadRequest, "", ""},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.path);

@@ -49,6 +49,9 @@ std::vector<std::string> V2Handlers::Extensions() {
 
 void V2Handlers::Handle(HttpRequest request, Responder respond) {
   Route route = MatchRoute(request.path);
+  if (route.kind == RouteKind::kBadRequest) {
+    return respond(ErrorResponse(400, absl::StrCat("malformed percent-escape in path '", request.path, "'")));
+  }
   if (route.kind == RouteKind::kNotFound) {
     return respond(ErrorResponse(404, absl::StrCat("no such endpoint: ", request.method, " ",
                                                    request.path)));
@@ -98,6 +101,7 @@ void V2Handlers::Handle(HttpRequest request, Responder respond) {
     case RouteKind::kModelInfer:
       return Infer(std::move(request), route.model, route.version, std::move(respond));
     case RouteKind::kNotFound:
+    case RouteKind::kBadRequest:
       break;
   }
   respond(ErrorResponse(404, "no such endpoint"));

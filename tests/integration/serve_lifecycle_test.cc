@@ -1,0 +1,178 @@
+// Lifecycle of the real `tide serve`: drain on SIGTERM without losing an
+// accepted request, fast 503s under overload, CPU cost of the simulated model,
+// and models whose config is wrong.
+
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "support/tide_process.h"
+
+namespace tide::testing {
+namespace {
+
+std::string SleepModel(const std::string& name, int ms, int instances, int queue) {
+  return "name: \"" + name + "\"\nbackend: \"simulated\"\nmax_batch_size: 0\n"
+         "input { name: \"INPUT0\" data_type: TYPE_FP32 dims: [ 1 ] }\n"
+         "output { name: \"OUTPUT0\" data_type: TYPE_FP32 dims: [ 1 ] }\n"
+         "instance_group { count: " + std::to_string(instances) + " }\n"
+         "dynamic_batching { default_queue_policy { max_queue_size: " + std::to_string(queue) + " } }\n"
+         "parameters { key: \"mode\" value { string_value: \"sleep\" } }\n"
+         "parameters { key: \"compute_ms\" value { string_value: \"" + std::to_string(ms) + "\" } }\n";
+}
+
+const char kOneInput[] = R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1],"data":[3]}]})";
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+TEST(ServeLifecycle, SigtermDrainsWithoutLosingAcceptedRequests) {
+  TempDir repo;
+  repo.Write("slow/config.pbtxt", SleepModel("slow", 1000, 4, 16));
+  repo.MakeDir("slow/1");
+  TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0", "--metrics-port",
+                      "0", "--host", "127.0.0.1", "--drain-delay", "1.5", "--shutdown-timeout", "20"});
+  ASSERT_TRUE(server.started()) << server.Log();
+  std::atomic<int> ok{0};
+  std::vector<std::thread> in_flight;
+  for (int i = 0; i < 4; ++i) {
+    in_flight.emplace_back([&] {
+      if (Http(server.http_port(), "POST", "/v2/models/slow/infer", kOneInput).status == 200) ++ok;
+    });
+  }
+  // Wait until all four are executing.
+  for (int i = 0; i < 200; ++i) {
+    if (MetricValue(Http(server.metrics_port(), "GET", "/metrics").body,
+                    R"(tide_inference_in_flight{model="slow",version="1"})") == 4) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  server.Signal(SIGTERM);
+  int ready_status = 0;
+  while (Seconds(t0) < 1.0 && (ready_status = Http(server.http_port(), "GET", "/v2/health/ready").status) == 200) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(ready_status, 503) << "readiness must turn false at once";
+  EXPECT_LT(Seconds(t0), 0.5);
+  // Within the drain delay a new request is still accepted and answered.
+  std::thread late([&] {
+    if (Http(server.http_port(), "POST", "/v2/models/slow/infer", kOneInput).status == 200) ++ok;
+  });
+  // After the drain delay new requests are refused at once with 503 + Retry-After.
+  while (Seconds(t0) < 1.7) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  auto refused_at = std::chrono::steady_clock::now();
+  HttpResult refused = Http(server.http_port(), "POST", "/v2/models/slow/infer", kOneInput);
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_EQ(refused.headers["retry-after"], "1");
+  EXPECT_EQ(refused.body, R"({"error":"server is shutting down; retry on another replica"})");
+  EXPECT_LT(Seconds(refused_at), 0.2);
+  for (auto& t : in_flight) t.join();
+  late.join();
+  EXPECT_EQ(ok.load(), 5) << "every accepted request completes with 200";
+  EXPECT_EQ(server.Wait(20), 0) << server.Log();
+}
+
+TEST(ServeLifecycle, OverloadGetsFast503WithRetryAfter) {
+  TempDir repo;
+  repo.Write("busy/config.pbtxt", SleepModel("busy", 300, 1, 4));
+  repo.MakeDir("busy/1");
+  TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0", "--metrics-port",
+                      "0", "--host", "127.0.0.1", "--http-threads", "4"});
+  ASSERT_TRUE(server.started()) << server.Log();
+  constexpr int kClients = 24;
+  std::vector<int> status(kClients);
+  std::vector<double> seconds(kClients);
+  std::vector<std::string> retry(kClients);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&, i] {
+      auto start = std::chrono::steady_clock::now();
+      HttpResult r = Http(server.http_port(), "POST", "/v2/models/busy/infer", kOneInput);
+      status[i] = r.status;
+      seconds[i] = Seconds(start);
+      retry[i] = r.headers["retry-after"];
+    });
+  }
+  for (auto& t : clients) t.join();
+  int accepted = 0, rejected = 0;
+  for (int i = 0; i < kClients; ++i) {
+    if (status[i] == 200) {
+      ++accepted;
+    } else {
+      ASSERT_EQ(status[i], 503);
+      ++rejected;
+      EXPECT_EQ(retry[i], "1");
+      EXPECT_LT(seconds[i], 0.25) << "a refusal must be fast";
+    }
+  }
+  // One executes, four queue; the rest arrive while the queue is full.
+  EXPECT_GE(accepted, 5);
+  EXPECT_GE(rejected, 12);
+  std::string m = Http(server.metrics_port(), "GET", "/metrics").body;
+  EXPECT_EQ(MetricValue(m, R"(tide_inference_requests_total{model="busy",version="1",outcome="rejected"})"), rejected);
+  EXPECT_EQ(MetricValue(m, R"(tide_inference_requests_total{model="busy",version="1",outcome="success"})"), accepted);
+}
+
+TEST(ServeLifecycle, CpuModelUsesFiftyMillisecondsOfCpuPerRequest) {
+  TideProcess server({"serve", "--model-repository", std::string(TIDE_SOURCE_DIR) + "/examples/models",
+                      "--http-port", "0", "--metrics-port", "0", "--host", "127.0.0.1"});
+  ASSERT_TRUE(server.started()) << server.Log();
+  std::string body = R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1,16],"data":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]}]})";
+  ASSERT_EQ(Http(server.http_port(), "POST", "/v2/models/simulated/infer", body).status, 200);
+  double before = server.CpuSeconds();
+  constexpr int kRequests = 20;
+  for (int i = 0; i < kRequests; ++i) {
+    ASSERT_EQ(Http(server.http_port(), "POST", "/v2/models/simulated/infer", body).status, 200);
+  }
+  double per_request = (server.CpuSeconds() - before) / kRequests;
+  // 50 ms of CPU per request, within 15 % (clock-tick granularity, HTTP work).
+  EXPECT_GT(per_request, 0.050 * 0.95);
+  EXPECT_LT(per_request, 0.050 * 1.15);
+}
+
+TEST(ServeLifecycle, BrokenConfigIsReportedAndReadinessReflectsIt) {
+  TempDir repo;
+  repo.Write("good/config.pbtxt", SleepModel("good", 0, 1, 8));
+  repo.MakeDir("good/1");
+  repo.Write("bad/config.pbtxt",
+             "backend: \"simulated\"\ninput { name: \"A\" data_type: TYPE_FP32 dims: [ 0 ] }\n"
+             "output { name: \"B\" data_type: TYPE_FP32 dims: [ 1 ] }\n");
+  repo.MakeDir("bad/1");
+  std::string where = repo.path() + "/bad/config.pbtxt:2:40: field 'input[0].dims[0]': 0 is not a valid "
+                                    "dim (use a size >= 1, or -1 for a variable size)";
+  {
+    TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0", "--metrics-port",
+                        "0", "--host", "127.0.0.1"});
+    ASSERT_TRUE(server.started()) << server.Log();
+    EXPECT_EQ(Http(server.http_port(), "GET", "/v2/health/ready").status, 503);
+    EXPECT_EQ(Http(server.http_port(), "GET", "/v2/repository/index").body,
+              R"([{"name":"bad","state":"UNAVAILABLE","reason":")" + where +
+                  R"("},{"name":"good","version":"1","state":"READY"}])");
+    auto r = Http(server.http_port(), "POST", "/v2/models/bad/infer", kOneInput);
+    EXPECT_EQ(r.status, 503);
+    EXPECT_EQ(r.body, R"({"error":"model 'bad' is not available: )" + where + R"("})");
+    EXPECT_EQ(Http(server.http_port(), "POST", "/v2/models/good/infer", kOneInput).status, 200);
+    EXPECT_NE(server.Log().find("model 'bad' failed to load: " + where), std::string::npos) << server.Log();
+  }
+  {
+    TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0", "--metrics-port",
+                        "0", "--host", "127.0.0.1", "--no-strict-readiness"});
+    ASSERT_TRUE(server.started());
+    EXPECT_EQ(Http(server.http_port(), "GET", "/v2/health/ready").status, 200);
+  }
+  {
+    TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0", "--metrics-port",
+                        "0", "--exit-on-error"},
+                       /*wait_listening=*/false);
+    EXPECT_EQ(server.Wait(20), 1);
+    EXPECT_NE(server.Log().find("1 model(s) failed to load and --exit-on-error is set"), std::string::npos)
+        << server.Log();
+  }
+}
+
+}  // namespace
+}  // namespace tide::testing

@@ -1,0 +1,71 @@
+#pragma once
+
+// Test support: runs the real `tide` binary as a child process and talks to it
+// over real sockets on 127.0.0.1. Used by the integration tests only.
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace tide::testing {
+
+// The path of the tide binary under test (set by CMake).
+const char* TideBinary();
+
+class TideProcess {
+ public:
+  // Starts `tide args...`; for `serve`, waits for the "listening" line.
+  explicit TideProcess(std::vector<std::string> args, bool wait_listening = true);
+  ~TideProcess();  // SIGKILLs the process if still running
+
+  int http_port() const { return http_port_; }
+  int metrics_port() const { return metrics_port_; }
+  pid_t pid() const { return pid_; }
+  bool started() const { return http_port_ > 0; }
+  void Signal(int sig);
+  // Waits for exit; returns the exit status, or -1 on timeout.
+  int Wait(double timeout_s);
+  // stderr so far (the log).
+  std::string Log();
+  // Total CPU seconds (user + system) the process has used.
+  double CpuSeconds() const;
+
+ private:
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  std::string err_path_;
+  int http_port_ = 0, metrics_port_ = 0;
+  bool exited_ = false;
+};
+
+struct HttpResult {
+  int status = 0;  // 0: connection failed or no response
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+};
+
+// One request on a fresh connection ("Connection: close"); 30 s timeout.
+HttpResult Http(int port, const std::string& method, const std::string& path,
+                const std::string& body = "",
+                const std::map<std::string, std::string>& headers = {});
+
+// Value of a sample line `name{labels} value` in Prometheus text; `match` is
+// the exact text before the value, e.g. tide_x_total{model="m",version="1"}.
+double MetricValue(const std::string& text, const std::string& match);
+
+// A temporary directory removed on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  void Write(const std::string& relative, const std::string& content);
+  void MakeDir(const std::string& relative);
+
+ private:
+  std::string path_;
+};
+
+}  // namespace tide::testing
