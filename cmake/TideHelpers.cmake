@@ -5,6 +5,13 @@ if(TIDE_SANITIZE)
   add_link_options(-fsanitize=${TIDE_SANITIZE})
 endif()
 
+# Fuzzing builds instrument all of tide's code for coverage and sanitizers,
+# not just the fuzz targets, so libFuzzer sees inside the code under test.
+if(TIDE_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
 # tide_library(NAME SRCS ... DEPS ...): one CMake library per module folder.
 function(tide_library name)
   cmake_parse_arguments(ARG "" "" "SRCS;DEPS;PRIVATE_DEPS" ${ARGN})
