@@ -57,8 +57,8 @@ int main(int argc, char** argv) {
   CLI::App* serve_cmd = app.add_subcommand(
       "serve",
       "Serve the models of a Triton-style model repository over the KServe V2 protocol\n"
-      "(HTTP/REST with Triton's binary tensor and statistics extensions) and export\n"
-      "Prometheus metrics. SIGTERM/SIGINT drain it without losing an accepted request.");
+      "(HTTP/REST with Triton's binary tensor and statistics extensions, and gRPC) and\n"
+      "export Prometheus metrics. SIGTERM/SIGINT drain it without losing an accepted request.");
   serve_cmd->add_option("--model-repository", serve.model_repository,
                         "Model repository: <dir>/<model>/config.pbtxt and numbered version folders")
       ->required()
@@ -66,6 +66,10 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--host", serve.host, "Address to listen on")->capture_default_str();
   serve_cmd->add_option("--http-port", serve.http_port, "V2 HTTP/REST port (0 = any free port)")
       ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  serve_cmd->add_option("--grpc-port", serve.grpc_port,
+                        "V2 gRPC port (0 = any free port, -1 = no gRPC listener)")
+      ->check(CLI::Range(-1, 65535))
       ->capture_default_str();
   serve_cmd->add_option("--metrics-port", serve.metrics_port,
                         "Prometheus metrics port, served at /metrics (0 = any free port)")

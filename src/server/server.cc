@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "backends/backend.h"
 #include "core/inference_service.h"
+#include "frontends/grpc/grpc_server.h"
 #include "frontends/http/http_server.h"
 #include "frontends/http/v2_handlers.h"
 #include "metrics/metrics.h"
@@ -139,15 +140,37 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
     service.Shutdown();
     return metrics_server.status();
   }
+  std::unique_ptr<grpcfe::GrpcServer> grpc_server;
+  if (o.grpc_port >= 0) {
+    grpcfe::GrpcServer::Options go;
+    go.host = o.host;
+    go.port = o.grpc_port;
+    go.max_message_bytes = o.max_body_bytes;
+    go.service = &service;
+    go.server_name = "tide";
+    go.server_version = kVersion;
+    go.extensions = http::V2Handlers::Extensions();
+    auto g = grpcfe::GrpcServer::Create(std::move(go));
+    if (!g.ok()) {
+      (*http_server)->Stop();
+      (*metrics_server)->Stop();
+      service.Shutdown();
+      return g.status();
+    }
+    grpc_server = *std::move(g);
+  }
   registry.AddCallback({"tide_http_connections", "Open connections on the inference port.",
                         metrics::Type::kGauge,
                         [s = http_server->get()] { return static_cast<double>(s->connections()); }});
 
-  std::printf("{\"event\":\"listening\",\"http_port\":%d,\"metrics_port\":%d,\"pid\":%d}\n",
-              (*http_server)->port(), (*metrics_server)->port(), static_cast<int>(getpid()));
+  int grpc_port = grpc_server ? grpc_server->port() : -1;
+  std::printf(
+      "{\"event\":\"listening\",\"http_port\":%d,\"grpc_port\":%d,\"metrics_port\":%d,\"pid\":%d}\n",
+      (*http_server)->port(), grpc_port, (*metrics_server)->port(), static_cast<int>(getpid()));
   std::fflush(stdout);
-  spdlog::info("serving: HTTP on {}:{}, metrics on {}:{}/metrics; ready={}", o.host,
-               (*http_server)->port(), o.host, (*metrics_server)->port(), service.IsReady());
+  spdlog::info("serving: HTTP on {}:{}, gRPC on {}:{}, metrics on {}:{}/metrics; ready={}", o.host,
+               (*http_server)->port(), o.host, grpc_port, o.host, (*metrics_server)->port(),
+               service.IsReady());
 
   int sig = WaitForSignal(absl::InfiniteDuration());
   absl::Time start = absl::Now();
@@ -169,6 +192,7 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
   }
   // Let the last responses leave before the listeners close.
   (*http_server)->WaitForResponses(absl::Seconds(2));
+  if (grpc_server) grpc_server->Shutdown(absl::Seconds(2));
   (*http_server)->Stop();
   (*metrics_server)->Stop();
   service.Shutdown();

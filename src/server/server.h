@@ -22,6 +22,7 @@ struct ServeOptions {
   std::string model_repository;
   std::string host = "0.0.0.0";
   int http_port = 8000;
+  int grpc_port = 8001;  // -1: no gRPC listener
   int metrics_port = 8002;
   int http_threads = 2;
   size_t max_body_bytes = 64 << 20;

@@ -63,6 +63,7 @@ TideProcess::TideProcess(std::vector<std::string> args, bool wait_listening) {
       };
       http_port_ = num("http_port");
       metrics_port_ = num("metrics_port");
+      grpc_port_ = num("grpc_port");
       return;
     }
     line.clear();

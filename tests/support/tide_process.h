@@ -22,6 +22,7 @@ class TideProcess {
 
   int http_port() const { return http_port_; }
   int metrics_port() const { return metrics_port_; }
+  int grpc_port() const { return grpc_port_; }
   pid_t pid() const { return pid_; }
   bool started() const { return http_port_ > 0; }
   void Signal(int sig);
@@ -36,7 +37,7 @@ class TideProcess {
   pid_t pid_ = -1;
   int out_fd_ = -1;
   std::string err_path_;
-  int http_port_ = 0, metrics_port_ = 0;
+  int http_port_ = 0, metrics_port_ = 0, grpc_port_ = -1;
   bool exited_ = false;
 };
 

@@ -1,0 +1,42 @@
+#pragma once
+
+// The KServe V2 gRPC frontend (port 8001), on gRPC's callback API: ModelInfer
+// hands the request to the InferenceService and finishes the RPC from the
+// completion callback, so no gRPC thread waits for inference.
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "core/inference_service.h"
+
+namespace tide::grpcfe {
+
+class GrpcServer {
+ public:
+  struct Options {
+    std::string host = "0.0.0.0";
+    int port = 8001;  // 0 = any free port
+    size_t max_message_bytes = 64 << 20;
+    core::InferenceService* service = nullptr;  // not owned; outlives this
+    std::string server_name = "tide";
+    std::string server_version;
+    std::vector<std::string> extensions;
+  };
+
+  static absl::StatusOr<std::unique_ptr<GrpcServer>> Create(Options options);
+  ~GrpcServer();
+
+  int port() const;
+  // Stops accepting RPCs; waits up to `deadline` for running ones, then cancels.
+  void Shutdown(absl::Duration deadline);
+
+  struct Impl;
+
+ private:
+  explicit GrpcServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tide::grpcfe
