@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Proves that check.sh catches broken manifests: copies deploy/k8s and
+# deploy/Dockerfile into a temporary folder, breaks one thing per case, runs
+# the same check.sh on the copy and expects it to fail with the case's
+# message. The intact copy must pass first, so each failure is the case's own.
+#   deploy/check/broken_test.sh
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+# file (below the copy) | perl -0 substitution | expected PROBLEM text
+cases=(
+  # Wrong types and missing required fields (API schemas).
+  'k8s/overlays/hpa-cpu/hpa.yaml|s/maxReplicas: 10/maxReplicas: "ten"/|hpa-cpu: HorizontalPodAutoscaler/tide: schema: data/spec/maxReplicas must be integer'
+  'k8s/overlays/hpa-queue-depth/hpa.yaml|s/  scaleTargetRef:\n(    .*\n)+//|hpa-queue-depth: HorizontalPodAutoscaler/tide: schema: data/spec must have required property scaleTargetRef'
+  'k8s/base/deployment.yaml|s/containerPort: 8001/containerPort: "8001"/|base: Deployment/tide: schema: data/spec/template/spec/containers/0/ports/1/containerPort must be integer'
+  'k8s/overlays/keda/scaledobject.yaml|s/minReplicaCount: 1/minReplicaCount: one/|keda: ScaledObject/tide: schema: data/spec/minReplicaCount must be integer'
+  'k8s/components/servicemonitor/servicemonitor.yaml|s/interval: 15s/interval: 15/|servicemonitor: ServiceMonitor/tide: schema: data/spec/endpoints/0/interval must be string'
+  # Unknown (misspelt) fields, which the API server would silently drop.
+  'k8s/base/deployment.yaml|s/terminationGracePeriodSeconds:/terminationGracePeriodSecond:/|base: Deployment/tide: schema: unknown field /spec/template/spec/terminationGracePeriodSecond'
+  'k8s/overlays/hpa-cpu/hpa.yaml|s/stabilizationWindowSeconds: 300/stabilisationWindowSeconds: 300/|hpa-cpu: HorizontalPodAutoscaler/tide: schema: unknown field /spec/behavior/scaleDown/stabilisationWindowSeconds'
+  'k8s/overlays/keda/scaledobject.yaml|s/metricType: AverageValue/metricTipe: AverageValue/|keda: ScaledObject/tide: schema: unknown field /spec/triggers/0/metricTipe'
+  # Rendering.
+  'k8s/overlays/hpa-p99/kustomization.yaml|s/  - hpa.yaml/  - hpa.yaml\n  - missing.yaml/|hpa-p99: kubectl kustomize failed'
+  # The contract with tide serve.
+  'k8s/base/deployment.yaml|s/path: \/v2\/health\/live/path: \/healthz/|base: Deployment/tide container tide: livenessProbe path is /healthz, tide serves /v2/health/live'
+  'k8s/base/deployment.yaml|s/terminationGracePeriodSeconds: 45/terminationGracePeriodSeconds: 30/|base: Deployment/tide: terminationGracePeriodSeconds 30 must exceed --drain-delay + --shutdown-timeout = 35 s'
+  'k8s/base/deployment.yaml|s/--metrics-port=8002/--metrics-port=9090/|base: Deployment/tide container tide: --metrics-port=9090 but the metrics port is 8002'
+  'k8s/base/deployment.yaml|s/--log-format=json/--log-fmt=json/|base: Deployment/tide container tide: tide serve has no flag --log-fmt'
+  'k8s/base/deployment.yaml|s/prometheus.io\/port: "8002"/prometheus.io\/port: "8000"/|base: Deployment/tide: pod annotation prometheus.io/port is 8000, metrics are on 8002'
+  'k8s/base/deployment.yaml|s/readOnlyRootFilesystem: true/readOnlyRootFilesystem: false/|base: Deployment/tide container tide: readOnlyRootFilesystem must be true'
+  'k8s/base/service.yaml|s/port: 8002/port: 9090/|base: Service/tide: needs port metrics=8002 (has 9090)'
+  'k8s/components/servicemonitor/servicemonitor.yaml|s/- port: metrics/- port: http/|servicemonitor: ServiceMonitor/tide: endpoints[0].port http is not the Service'"'"'s metrics port'
+  # Model repository from the ConfigMap.
+  'k8s/base/models/simulated/config.pbtxt|s/"50"/"60"/|ConfigMap/tide-model-simulated-'
+  'k8s/base/deployment.yaml|s/path: 1\/.keep/path: v1\/.keep/|base: Deployment/tide: model simulated mounted from ConfigMap/tide-model-simulated-'
+  # Metric names: adapter rules, HPA metrics, KEDA queries.
+  'k8s/components/prometheus-adapter-rules/config.yaml|s/seriesQuery: .tide_inference_queue_depth/seriesQuery: '"'"'tide_queue_depth/|hpa-queue-depth: ConfigMap/tide-prometheus-adapter-rules: rules[0]: tide_queue_depth is not a metric tide exports'
+  'k8s/components/prometheus-adapter-rules/config.yaml|s/rate\(<<.Series>>/rate(tide_inference_request_duration_bucket/|hpa-p99: ConfigMap/tide-prometheus-adapter-rules: externalRules[0]: metricsQuery reads tide_inference_request_duration_bucket, which tide does not export'
+  'k8s/overlays/hpa-queue-depth/hpa.yaml|s/name: tide_inference_queue_depth/name: tide_queue/|hpa-queue-depth: HorizontalPodAutoscaler/tide: metrics[0]: no Prometheus Adapter rule here serves Pods metric tide_queue'
+  'k8s/overlays/hpa-p99/hpa.yaml|s/name: tide_inference_request_duration_seconds_p99/name: tide_p99/|hpa-p99: HorizontalPodAutoscaler/tide: metrics[0]: no Prometheus Adapter externalRule here serves tide_p99'
+  'k8s/overlays/keda/scaledobject.yaml|s/sum\(tide_inference_queue_depth/sum(tide_queue_depth/|keda: ScaledObject/tide: triggers[0]: query reads tide_queue_depth, which tide does not export'
+  'k8s/overlays/keda/scaledobject.yaml|s/minReplicaCount: 1/minReplicaCount: 0/|keda: ScaledObject/tide: minReplicaCount 0 with only tide'"'"'s own metrics'
+  'k8s/overlays/keda/scaledobject.yaml|s/        activationThreshold: "0.5"\n//|keda: ScaledObject/tide: triggers[0]: set metadata.activationThreshold'
+  # Overlays: one autoscaler per Deployment, models from somewhere.
+  'k8s/overlays/hpa-cpu/hpa.yaml|s/\A(.*?\n)(  name: tide\n)(.*)\z/$1$2$3---\n$1  name: tide-again\n$3/s|hpa-cpu: more than one autoscaler targets tide'
+  'k8s/overlays/baked-model/kustomization.yaml|s/newTag: "0.1.0-models"/newTag: "0.1.0"/|baked-model: Deployment/tide mounts no model and its image tide:0.1.0 is not a *-models image'
+  # The Dockerfile against the scripts and the build.
+  'Dockerfile|s/USER 10001:10001/USER root/|Dockerfile: USER must be 10001 (numeric, non-root), is root'
+  'Dockerfile|s/install-deps.sh --no-npm &&/install-deps.sh \&\&/|Dockerfile: the build stage must run scripts/install-deps.sh --no-npm'
+  'Dockerfile|s/COPY examples\/models/COPY examples\/model/|Dockerfile: COPY examples/model: no such path in the repository'
+  'Dockerfile|s/--from=build \/src\/build\/apps\/tide\/tide/--from=build \/src\/build\/tide/|Dockerfile: COPY --from=build /src/build/tide: the build puts tide at /src/build/apps/tide/tide'
+  'Dockerfile|s/--no-install-recommends \\/--no-install-recommends libgrpc++-dev \\/|Dockerfile: the runtime stage installs build tools or -dev packages'
+  'Dockerfile|s/EXPOSE 8000 8001 8002/EXPOSE 8000 8001/|Dockerfile: EXPOSE 8000 8001, tide listens on 8000 8001 8002'
+  'Dockerfile|s/FROM debian:bookworm-slim AS runtime/FROM debian:bullseye-slim AS runtime/|Dockerfile: FROM debian:bullseye-slim: every stage starts from debian:bookworm-slim'
+)
+
+fresh_copy() {
+  rm -rf "$tmp/copy"
+  mkdir -p "$tmp/copy"
+  cp -r "$root/deploy/k8s" "$tmp/copy/k8s"
+  cp "$root/deploy/Dockerfile" "$tmp/copy/Dockerfile"
+}
+run_check() {
+  "$here/check.sh" --k8s-dir "$tmp/copy/k8s" --dockerfile "$tmp/copy/Dockerfile" >"$tmp/out" 2>&1
+}
+
+failures=0
+fresh_copy
+if ! run_check; then
+  echo "FAIL: the intact copy does not pass:"; cat "$tmp/out"; exit 1
+fi
+for c in "${cases[@]}"; do
+  IFS='|' read -r file edit expected <<<"$c"
+  fresh_copy
+  before="$(md5sum <"$tmp/copy/$file")"
+  perl -0pi -e "$edit" "$tmp/copy/$file"
+  if [ "$before" = "$(md5sum <"$tmp/copy/$file")" ]; then
+    echo "FAIL: '$edit' changed nothing in $file (update this case)"; failures=$((failures + 1)); continue
+  fi
+  if run_check; then
+    echo "FAIL: $file with '$edit' passed the check"; failures=$((failures + 1))
+  elif ! grep -qF -- "$expected" "$tmp/out"; then
+    echo "FAIL: $file with '$edit': expected a problem containing: $expected"; sed 's/^/  got: /' "$tmp/out"
+    failures=$((failures + 1))
+  else
+    echo "ok: $file: $(grep -F -- "$expected" "$tmp/out" | head -n1)"
+  fi
+done
+
+# `tide hpa validate` is wired in: a stand-in tide that rejects one HPA.
+mkdir -p "$tmp/bin"
+cat >"$tmp/bin/tide" <<'FAKE'
+#!/usr/bin/env bash
+case "$*" in
+  "--help") printf 'Usage: tide SUBCOMMAND\nSubcommands:\n  hpa  HPA tools\n' ;;
+  "hpa --help") printf 'Usage: tide hpa SUBCOMMAND\nSubcommands:\n  validate  Validate an HPA\n' ;;
+  "hpa validate "*) if grep -q averageUtilization "$3"; then echo "stand-in: CPU HPA rejected"; exit 1; fi ;;
+  *) exit 1 ;;
+esac
+FAKE
+chmod +x "$tmp/bin/tide"
+fresh_copy
+run_check "$tmp/bin/tide" || true
+"$here/check.sh" --k8s-dir "$tmp/copy/k8s" --dockerfile "$tmp/copy/Dockerfile" "$tmp/bin/tide" >"$tmp/out" 2>&1 && rc=0 || rc=$?
+if [ $rc = 1 ] && grep -qF "PROBLEM hpa-cpu--tide: tide hpa validate: stand-in: CPU HPA rejected" "$tmp/out" \
+   && ! grep -q "PROBLEM hpa-queue-depth--tide" "$tmp/out"; then
+  echo "ok: tide hpa validate runs on every rendered HPA"
+else
+  echo "FAIL: tide hpa validate was not run as expected (rc=$rc):"; sed 's/^/  got: /' "$tmp/out"
+  failures=$((failures + 1))
+fi
+
+if [ $failures -gt 0 ]; then
+  echo "broken_test: $failures of $(( ${#cases[@]} + 1 )) cases FAILED"; exit 1
+fi
+echo "broken_test: all $(( ${#cases[@]} + 1 )) broken copies caught"
