@@ -44,6 +44,10 @@ cases=(
   'k8s/overlays/keda/scaledobject.yaml|s/sum\(tide_inference_queue_depth/sum(tide_queue_depth/|keda: ScaledObject/tide: triggers[0]: query reads tide_queue_depth, which tide does not export'
   'k8s/overlays/keda/scaledobject.yaml|s/minReplicaCount: 1/minReplicaCount: 0/|keda: ScaledObject/tide: minReplicaCount 0 with only tide'"'"'s own metrics'
   'k8s/overlays/keda/scaledobject.yaml|s/        activationThreshold: "0.5"\n//|keda: ScaledObject/tide: triggers[0]: set metadata.activationThreshold'
+  'k8s/overlays/keda/scaledobject.yaml|s/ignoreNullValues:/ignoreNullValue:/|keda: ScaledObject/tide: triggers[0]: unknown prometheus trigger metadata ignoreNullValue'
+  'k8s/components/prometheus-adapter-rules/config.yaml|s/metricsQuery: .sum/metricQuery: '"'"'sum/|hpa-queue-depth: ConfigMap/tide-prometheus-adapter-rules: rules[0]: unknown rule field metricQuery'
+  'k8s/components/prometheus-adapter-rules/config.yaml|s/externalRules:/externalrules:/|hpa-p99: ConfigMap/tide-prometheus-adapter-rules: config.yaml: unknown Prometheus Adapter field externalrules'
+  'k8s/components/prometheus-adapter-rules/config.yaml|s/    metricsQuery: .histogram/    metricsQuery: [histogram/|hpa-p99: ConfigMap/tide-prometheus-adapter-rules: config.yaml is not YAML'
   # Overlays: one autoscaler per Deployment, models from somewhere.
   'k8s/overlays/hpa-cpu/hpa.yaml|s/\A(.*?\n)(  name: tide\n)(.*)\z/$1$2$3---\n$1  name: tide-again\n$3/s|hpa-cpu: more than one autoscaler targets tide'
   'k8s/overlays/baked-model/kustomization.yaml|s/newTag: "0.1.0-models"/newTag: "0.1.0"/|baked-model: Deployment/tide mounts no model and its image tide:0.1.0 is not a *-models image'

@@ -193,8 +193,21 @@ export function adapterConfig(cm) {
   return { config };
 }
 
+// The fields the Prometheus Adapter's config file knows (docs/config.md of
+// kubernetes-sigs/prometheus-adapter); it ignores others, so typos go unseen.
+const kAdapterTop = new Set(["rules", "externalRules", "resourceRules"]);
+const kAdapterRule = new Set(["seriesQuery", "seriesFilters", "resources", "name", "metricsQuery"]);
+// KEDA's prometheus trigger metadata (a free string map in the CRD schema).
+const kKedaPrometheus = new Set([
+  "serverAddress", "query", "queryParameters", "threshold", "activationThreshold", "namespace",
+  "customHeaders", "ignoreNullValues", "unsafeSsl", "authModes", "timeout", "metricName", "cortexOrgID",
+]);
+
 export function checkAdapterRules(cm, config, contract) {
   const problems = [];
+  for (const k of Object.keys(config)) {
+    if (!kAdapterTop.has(k)) problems.push(`${id(cm)}: config.yaml: unknown Prometheus Adapter field ${k}`);
+  }
   const served = { pods: new Set(), external: new Set() };
   const lists = [["rules", config.rules, served.pods], ["externalRules", config.externalRules, served.external]];
   for (const [listName, rules, out] of lists) {
@@ -202,6 +215,9 @@ export function checkAdapterRules(cm, config, contract) {
     if (!Array.isArray(rules)) { problems.push(`${id(cm)}: ${listName} must be a list`); continue; }
     rules.forEach((rule, i) => {
       const where = `${id(cm)}: ${listName}[${i}]`;
+      for (const k of Object.keys(rule ?? {})) {
+        if (!kAdapterRule.has(k)) problems.push(`${where}: unknown rule field ${k}`);
+      }
       for (const field of ["seriesQuery", "metricsQuery"]) {
         if (typeof rule?.[field] !== "string") problems.push(`${where}: ${field} must be a string`);
       }
@@ -276,6 +292,9 @@ export function checkScaledObject(so, objects, contract) {
     const where = `${id(so)}: triggers[${i}]`;
     if (t.type !== "prometheus") continue;
     const md = t.metadata ?? {};
+    for (const k of Object.keys(md)) {
+      if (!kKedaPrometheus.has(k)) problems.push(`${where}: unknown prometheus trigger metadata ${k}`);
+    }
     for (const field of ["serverAddress", "query", "threshold"]) {
       if (typeof md[field] !== "string" || md[field] === "") problems.push(`${where}: metadata.${field} is required`);
     }
