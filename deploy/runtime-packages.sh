@@ -18,21 +18,24 @@ fi
 # spelling only (/lib or /usr/lib on a merged-/usr system), so try both.
 paths="$(awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' <<<"$libs" | sort -u)"
 [ -n "$paths" ] || exit 0  # statically linked
-spellings() {  # every name dpkg may have recorded for library path $1
-  local real; real="$(readlink -f "$1")"
-  printf '%s\n' "$1" "$real" "/usr$1" "/usr$real" "${1#/usr}" "${real#/usr}" | sort -u
-}
-candidates="$(while read -r p; do spellings "$p"; done <<<"$paths" | sort -u)"
-# One dpkg query for all of them (dpkg -S reads its whole database per call).
-# Lines look like "libc6:amd64: /lib/x86_64-linux-gnu/libc.so.6".
-owners="$(xargs dpkg -S <<<"$candidates" 2>/dev/null | grep -v '^diversion' \
-  | sed -E 's/^([^:, ]+)[^ ]* (.*)$/\1 \2/' || true)"
-while read -r p; do
-  owner=""
-  while read -r c; do
-    owner="$(awk -v f="$c" '$2 == f {print $1; exit}' <<<"$owners")"
-    [ -n "$owner" ] && break
-  done < <(spellings "$p")
-  [ -n "$owner" ] || { echo "runtime-packages.sh: no Debian package owns $p" >&2; exit 1; }
-  echo "$owner"
-done <<<"$paths" | sort -u
+# Every name dpkg may have recorded for each library: "library<TAB>spelling".
+pairs="$(while read -r p; do
+  real="$(readlink -f "$p")"
+  printf '%s\n' "$p" "$real" "/usr$p" "/usr$real" "${p#/usr}" "${real#/usr}" | sort -u | sed "s|^|$p\t|"
+done <<<"$paths")"
+# One dpkg query for all spellings (dpkg -S reads its whole database per
+# call). Its lines look like "libc6:amd64: /lib/x86_64-linux-gnu/libc.so.6".
+owners="$(cut -f2 <<<"$pairs" | sort -u | xargs dpkg -S 2>/dev/null | grep -v '^diversion' \
+  | sed -E 's/^([^:, ]+)[^ ]* (.*)$/\1\t\2/' || true)"
+# Join: each library's owner, or an error naming the libraries nobody owns.
+awk -F'\t' '
+  FNR == NR { owner[$2] = $1; next }
+  { libs[$1] = 1; if ($2 in owner) found[$1] = owner[$2] }
+  END {
+    bad = 0
+    for (l in libs) {
+      if (l in found) print found[l]
+      else { print "runtime-packages.sh: no Debian package owns " l > "/dev/stderr"; bad = 1 }
+    }
+    exit bad
+  }' <(printf '%s\n' "$owners") <(printf '%s\n' "$pairs") | sort -u
