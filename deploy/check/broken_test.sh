@@ -24,6 +24,7 @@ cases=(
   'k8s/overlays/keda/scaledobject.yaml|s/metricType: AverageValue/metricTipe: AverageValue/|keda: ScaledObject/tide: schema: unknown field /spec/triggers/0/metricTipe'
   # Rendering.
   'k8s/overlays/hpa-p99/kustomization.yaml|s/  - hpa.yaml/  - hpa.yaml\n  - missing.yaml/|hpa-p99: kubectl kustomize failed'
+  'k8s/overlays/hpa-cpu/kustomization.yaml|s/^resources:/resourcez:/m|hpa-cpu: kubectl kustomize failed: '
   # The contract with tide serve.
   'k8s/base/deployment.yaml|s/path: \/v2\/health\/live/path: \/healthz/|base: Deployment/tide container tide: livenessProbe path is /healthz, tide serves /v2/health/live'
   'k8s/base/deployment.yaml|s/terminationGracePeriodSeconds: 45/terminationGracePeriodSeconds: 30/|base: Deployment/tide: terminationGracePeriodSeconds 30 must exceed --drain-delay + --shutdown-timeout = 35 s'
