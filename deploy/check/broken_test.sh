@@ -34,6 +34,9 @@ cases=(
   'k8s/base/deployment.yaml|s/readOnlyRootFilesystem: true/readOnlyRootFilesystem: false/|base: Deployment/tide container tide: readOnlyRootFilesystem must be true'
   'k8s/base/service.yaml|s/port: 8002/port: 9090/|base: Service/tide: needs port metrics=8002 (has 9090)'
   'k8s/components/servicemonitor/servicemonitor.yaml|s/- port: metrics/- port: http/|servicemonitor: ServiceMonitor/tide: endpoints[0].port http is not the Service'"'"'s metrics port'
+  'k8s/base/pdb.yaml|s/component: server\n\z/component: sever\n/|base: PodDisruptionBudget/tide: selector matches no rendered Deployment'"'"'s pods'
+  'k8s/components/servicemonitor/kustomization.yaml|s/value: "false"/value: "true"/|servicemonitor: Deployment/tide: pod annotation prometheus.io/scrape must be "false" where a ServiceMonitor scrapes the pods'
+  'k8s/base/pdb.yaml|s/maxUnavailable: 1/maxUnavailable: [1]/|base: PodDisruptionBudget/tide: schema: data/spec/maxUnavailable'
   # Model repository from the ConfigMap.
   'k8s/base/models/simulated/config.pbtxt|s/"50"/"60"/|ConfigMap/tide-model-simulated-'
   'k8s/base/deployment.yaml|s/path: 1\/.keep/path: v1\/.keep/|base: Deployment/tide: model simulated mounted from ConfigMap/tide-model-simulated-'
@@ -62,37 +65,51 @@ cases=(
   'Dockerfile|s/FROM debian:bookworm-slim AS runtime/FROM debian:bullseye-slim AS runtime/|Dockerfile: FROM debian:bullseye-slim: every stage starts from debian:bookworm-slim'
 )
 
-fresh_copy() {
-  rm -rf "$tmp/copy"
-  mkdir -p "$tmp/copy"
-  cp -r "$root/deploy/k8s" "$tmp/copy/k8s"
-  cp "$root/deploy/Dockerfile" "$tmp/copy/Dockerfile"
+fresh_copy() {  # $1: the copy's folder
+  rm -rf "$1"
+  mkdir -p "$1"
+  cp -r "$root/deploy/k8s" "$1/k8s"
+  cp "$root/deploy/Dockerfile" "$1/Dockerfile"
 }
-run_check() {
-  "$here/check.sh" --k8s-dir "$tmp/copy/k8s" --dockerfile "$tmp/copy/Dockerfile" >"$tmp/out" 2>&1
+run_check() {  # $1: the copy's folder, $2: output file, then check.sh's arguments
+  local dir="$1" out="$2"
+  shift 2
+  "$here/check.sh" --k8s-dir "$dir/k8s" --dockerfile "$dir/Dockerfile" "$@" >"$out" 2>&1
+}
+# One case in its own copy; its verdict goes to $tmp/case.N.result.
+run_case() {
+  local n="$1" file edit expected before
+  IFS='|' read -r file edit expected <<<"${cases[$n]}"
+  local dir="$tmp/case.$n" out="$tmp/case.$n.out" result="$tmp/case.$n.result"
+  fresh_copy "$dir"
+  before="$(md5sum <"$dir/$file")"
+  perl -0pi -e "$edit" "$dir/$file"
+  if [ "$before" = "$(md5sum <"$dir/$file")" ]; then
+    echo "FAIL: '$edit' changed nothing in $file (update this case)" >"$result"
+  elif run_check "$dir" "$out"; then
+    echo "FAIL: $file with '$edit' passed the check" >"$result"
+  elif ! grep -qF -- "$expected" "$out"; then
+    { echo "FAIL: $file with '$edit': expected a problem containing: $expected"; sed 's/^/  got: /' "$out"; } >"$result"
+  else
+    echo "ok: $file: $(grep -F -- "$expected" "$out" | head -n1)" >"$result"
+  fi
+  rm -rf "$dir"
 }
 
-failures=0
-fresh_copy
-if ! run_check; then
+fresh_copy "$tmp/intact"
+if ! run_check "$tmp/intact" "$tmp/out"; then
   echo "FAIL: the intact copy does not pass:"; cat "$tmp/out"; exit 1
 fi
-for c in "${cases[@]}"; do
-  IFS='|' read -r file edit expected <<<"$c"
-  fresh_copy
-  before="$(md5sum <"$tmp/copy/$file")"
-  perl -0pi -e "$edit" "$tmp/copy/$file"
-  if [ "$before" = "$(md5sum <"$tmp/copy/$file")" ]; then
-    echo "FAIL: '$edit' changed nothing in $file (update this case)"; failures=$((failures + 1)); continue
-  fi
-  if run_check; then
-    echo "FAIL: $file with '$edit' passed the check"; failures=$((failures + 1))
-  elif ! grep -qF -- "$expected" "$tmp/out"; then
-    echo "FAIL: $file with '$edit': expected a problem containing: $expected"; sed 's/^/  got: /' "$tmp/out"
-    failures=$((failures + 1))
-  else
-    echo "ok: $file: $(grep -F -- "$expected" "$tmp/out" | head -n1)"
-  fi
+# Two cases at a time (check.sh is mostly single-threaded node and kubectl).
+for n in "${!cases[@]}"; do
+  [ "$(jobs -rp | wc -l)" -ge 2 ] && wait -n
+  run_case "$n" &
+done
+wait
+failures=0
+for n in "${!cases[@]}"; do
+  cat "$tmp/case.$n.result"
+  grep -q '^FAIL' "$tmp/case.$n.result" && failures=$((failures + 1))
 done
 
 # `tide hpa validate` is wired in: a stand-in tide that rejects one HPA.
@@ -107,9 +124,7 @@ case "$*" in
 esac
 FAKE
 chmod +x "$tmp/bin/tide"
-fresh_copy
-run_check "$tmp/bin/tide" || true
-"$here/check.sh" --k8s-dir "$tmp/copy/k8s" --dockerfile "$tmp/copy/Dockerfile" "$tmp/bin/tide" >"$tmp/out" 2>&1 && rc=0 || rc=$?
+run_check "$tmp/intact" "$tmp/out" "$tmp/bin/tide" && rc=0 || rc=$?
 if [ $rc = 1 ] && grep -qF "PROBLEM hpa-cpu--tide: tide hpa validate: stand-in: CPU HPA rejected" "$tmp/out" \
    && ! grep -q "PROBLEM hpa-queue-depth--tide" "$tmp/out"; then
   echo "ok: tide hpa validate runs on every rendered HPA"

@@ -110,6 +110,8 @@ function main() {
         if (opts["hpa-out"]) writeFileSync(path.join(opts["hpa-out"], `${name}--${o.metadata.name}.yaml`), dump(o));
       } else if (o.kind === "ScaledObject") {
         m.checkScaledObject(o, objects, contract).forEach(report);
+      } else if (o.kind === "PodDisruptionBudget") {
+        m.checkPodDisruptionBudget(o, objects).forEach(report);
       } else if (o.kind === "ServiceMonitor") {
         m.checkServiceMonitor(o, objects, contract).forEach(report);
       }

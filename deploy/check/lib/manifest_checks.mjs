@@ -74,9 +74,16 @@ export function checkDeployment(dep, objects, contract) {
   problems.push(...checkProbe(tide.readinessProbe, `${where}: readinessProbe`, contract.probes.ready, portNames, contract));
   problems.push(...checkProbe(tide.livenessProbe, `${where}: livenessProbe`, contract.probes.live, portNames, contract));
   problems.push(...checkProbe(tide.startupProbe, `${where}: startupProbe`, contract.probes.ready, portNames, contract));
-  // Scrape annotations.
+  // Scrape annotations, for Prometheus' kubernetes-pods job; off where a
+  // ServiceMonitor scrapes the pods (twice-scraped pods would double every
+  // sum the adapter rules take).
   const ann = pod.metadata?.annotations ?? {};
-  if (ann["prometheus.io/scrape"] !== "true") problems.push(`${id(dep)}: pod annotation prometheus.io/scrape must be "true"`);
+  const monitored = objects.some((o) => o.kind === "ServiceMonitor");
+  const scrape = monitored ? "false" : "true";
+  if (ann["prometheus.io/scrape"] !== scrape) {
+    problems.push(`${id(dep)}: pod annotation prometheus.io/scrape must be "${scrape}"` +
+                  (monitored ? " where a ServiceMonitor scrapes the pods" : ""));
+  }
   if (ann["prometheus.io/port"] !== String(contract.ports.metrics)) {
     problems.push(`${id(dep)}: pod annotation prometheus.io/port is ${ann["prometheus.io/port"]}, metrics are on ${contract.ports.metrics}`);
   }
@@ -313,6 +320,12 @@ export function checkScaledObject(so, objects, contract) {
                   `series to wake it; add a trigger on traffic in front of tide`);
   }
   return problems;
+}
+
+export function checkPodDisruptionBudget(pdb, objects) {
+  const matches = objects.filter((o) => o.kind === "Deployment" &&
+    labelsMatch(pdb.spec.selector?.matchLabels, o.spec.template.metadata?.labels));
+  return matches.length ? [] : [`${id(pdb)}: selector matches no rendered Deployment's pods`];
 }
 
 export function checkServiceMonitor(sm, objects, contract) {

@@ -13,6 +13,7 @@
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Service } from "kubernetes-models/v1/Service";
+import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
 import { ScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject";
 import { TriggerAuthentication } from "@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication";
@@ -24,6 +25,7 @@ const kModels = new Map([
   ["v1/ConfigMap", ConfigMap],
   ["v1/Service", Service],
   ["apps/v1/Deployment", Deployment],
+  ["policy/v1/PodDisruptionBudget", PodDisruptionBudget],
   ["autoscaling/v2/HorizontalPodAutoscaler", HorizontalPodAutoscaler],
   ["keda.sh/v1alpha1/ScaledObject", ScaledObject],
   ["keda.sh/v1alpha1/TriggerAuthentication", TriggerAuthentication],
