@@ -46,6 +46,7 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/render" "$tmp/hpa"
 status=0
 problem() { echo "PROBLEM $*"; status=1; }
+oneline() { tr '\n' ' ' | sed -e 's/[[:space:]]*$//'; }  # a tool's message on one line
 
 # Render every kustomization at once (kubectl takes ~0.1 s each).
 names=()
@@ -63,7 +64,7 @@ wait
 renders=()
 for name in "${names[@]}"; do
   if [ "$(cat "$tmp/render/$name.rc")" != 0 ]; then
-    problem "$name: kubectl kustomize failed: $(tr '\n' ' ' <"$tmp/render/$name.err")"
+    problem "$name: kubectl kustomize failed: $(oneline <"$tmp/render/$name.err")"
   else
     renders+=("$name=$tmp/render/$name.yaml")
   fi
@@ -75,7 +76,7 @@ if [ -n "$tide" ]; then
   if "$root/deploy/runtime-packages.sh" "$tide" >"$tmp/runtime-packages.txt" 2>"$tmp/rp.err"; then
     extra+=(--runtime-packages "$tmp/runtime-packages.txt")
   else
-    problem "deploy/runtime-packages.sh $tide: $(tr '\n' ' ' <"$tmp/rp.err")"
+    problem "deploy/runtime-packages.sh $tide: $(oneline <"$tmp/rp.err")"
   fi
 fi
 node "$here/check.mjs" --root "$root" --contract "$here/contract.json" --hpa-out "$tmp/hpa" \
@@ -103,7 +104,7 @@ if [ -n "$tide" ]; then
   if has_subcommand hpa validate; then
     for f in "$tmp"/hpa/*.yaml; do
       [ -e "$f" ] || continue
-      out="$("$tide" hpa validate "$f" 2>&1)" || problem "$(basename "$f" .yaml): tide hpa validate: $(tr '\n' ' ' <<<"$out")"
+      out="$("$tide" hpa validate "$f" 2>&1)" || problem "$(basename "$f" .yaml): tide hpa validate: $(oneline <<<"$out")"
     done
   else
     echo "NOTE: '$tide' has no 'hpa validate' yet: HPAs not checked by tide"
