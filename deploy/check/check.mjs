@@ -16,6 +16,7 @@ import { loadAll, dump } from "js-yaml";
 import { validateObject } from "./lib/schema.mjs";
 import * as m from "./lib/manifest_checks.mjs";
 import { checkDockerfile } from "./lib/dockerfile_checks.mjs";
+import { collectQueries, promtoolAvailable, runPromqlTests } from "./lib/promql_tests.mjs";
 
 function parseArgs(argv) {
   const opts = { renders: [] };
@@ -69,6 +70,8 @@ function main() {
     return existsSync(f) ? readFileSync(f, "utf8") : null;
   };
   const problems = [];
+  const notes = [];
+  const havePromtool = promtoolAvailable();
   let objectCount = 0;
   for (const { name, file } of opts.renders) {
     const report = (p) => problems.push(`${name}: ${p}`);
@@ -89,15 +92,15 @@ function main() {
     }
     checkOverlayPurpose(name, objects).forEach(report);
     // Cross-object checks only on objects whose shape is known to be right.
-    const served = { pods: new Set(), external: new Set() };
+    const served = { pods: new Map(), external: new Map() };
     for (const cm of valid.filter((o) => o.kind === "ConfigMap")) {
       const adapter = m.adapterConfig(cm);
       if (!adapter) continue;
       if (adapter.error) { report(`ConfigMap/${cm.metadata.name}: ${adapter.error}`); continue; }
       const r = m.checkAdapterRules(cm, adapter.config, contract);
       r.problems.forEach(report);
-      r.served.pods.forEach((x) => served.pods.add(x));
-      r.served.external.forEach((x) => served.external.add(x));
+      r.served.pods.forEach((rule, x) => served.pods.set(x, rule));
+      r.served.external.forEach((rule, x) => served.external.set(x, rule));
     }
     for (const o of valid) {
       if (o.kind === "Deployment") {
@@ -116,6 +119,14 @@ function main() {
         m.checkServiceMonitor(o, objects, contract).forEach(report);
       }
     }
+    const queries = collectQueries(valid, served);
+    if (queries.length && !havePromtool) {
+      report("promtool not found: the PromQL of adapter rules and KEDA queries is unchecked (Debian package prometheus; scripts/install-deps.sh installs it)");
+    } else if (queries.length) {
+      const r = runPromqlTests(queries);
+      r.problems.forEach(report);
+      r.unchecked.forEach((q) => notes.push(`NOTE ${name}: ${q}: no expected values known, only parsed`));
+    }
   }
   if (opts.dockerfile) {
     const runtimePackages = opts["runtime-packages"]
@@ -123,6 +134,7 @@ function main() {
     checkDockerfile({ root: opts.root, dockerfile: opts.dockerfile, contract, runtimePackages }).forEach((p) => problems.push(p));
   }
   for (const p of problems) console.log(`PROBLEM ${p}`);
+  for (const n of notes) console.log(n);
   console.log(`deploy check: ${opts.renders.length} renders, ${objectCount} objects, ${problems.length} problems`);
   process.exit(problems.length ? 1 : 0);
 }

@@ -6,6 +6,9 @@
 #  - the manifests agree with each other and with contract.json (ports, probe
 #    paths, flags, drain timing, metric names in Prometheus Adapter rules and
 #    KEDA queries, the model ConfigMap against examples/models);
+#  - the PromQL of the adapter rules (as the adapter expands them for each
+#    HPA) and of the KEDA triggers parses and, on a synthetic busy and idle
+#    cluster, gives the values an HPA needs (promtool test rules);
 #  - deploy/Dockerfile agrees with scripts/install-deps.sh, scripts/build.sh
 #    and what the build produces;
 #  - given the tide binary: its runtime packages are runtime libraries of

@@ -215,7 +215,8 @@ export function checkAdapterRules(cm, config, contract) {
   for (const k of Object.keys(config)) {
     if (!kAdapterTop.has(k)) problems.push(`${id(cm)}: config.yaml: unknown Prometheus Adapter field ${k}`);
   }
-  const served = { pods: new Set(), external: new Set() };
+  // Exposed metric name -> the rule serving it, per metrics API.
+  const served = { pods: new Map(), external: new Map() };
   const lists = [["rules", config.rules, served.pods], ["externalRules", config.externalRules, served.external]];
   for (const [listName, rules, out] of lists) {
     if (rules === undefined) continue;
@@ -255,7 +256,7 @@ export function checkAdapterRules(cm, config, contract) {
         if (!m) { problems.push(`${where}: name.matches ${rule.name.matches} does not match ${series[0]}`); return; }
         exposed = rule.name.as ? rule.name.as.replace(/\$\{?(\d+)\}?/g, (_, n) => m[n] ?? "") : (m[1] ?? m[0]);
       }
-      out.add(exposed);
+      out.set(exposed, rule);
     });
   }
   return { problems, served };
