@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --k8s-dir) k8s="$(cd "${2:?--k8s-dir needs a folder}" && pwd)"; shift 2 ;;
     --dockerfile) dockerfile="${2:?--dockerfile needs a file}"; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     -*) echo "check.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
     *) tide="$1"; shift ;;
   esac
