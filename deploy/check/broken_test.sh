@@ -118,7 +118,8 @@ for n in "${!cases[@]}"; do
 done
 
 # The binary's checks are wired in: a stand-in tide whose `serve --help`
-# lacks one flag the contract names and whose `hpa validate` rejects one HPA.
+# lacks one flag the contract names and whose `hpa validate` rejects the CPU
+# HPA and the HPA KEDA would create for keda-scale-to-zero.
 mkdir -p "$tmp/bin"
 cat >"$tmp/bin/tide" <<'FAKE'
 #!/usr/bin/env bash
@@ -130,7 +131,9 @@ case "$*" in
       printf '  %s X   flag\n' "$f"
     done ;;
   "hpa --help") printf 'Usage: tide hpa SUBCOMMAND\nSubcommands:\n  validate  Validate an HPA\n' ;;
-  "hpa validate "*) if grep -q averageUtilization "$3"; then echo "stand-in: CPU HPA rejected"; exit 1; fi ;;
+  "hpa validate "*)
+    if grep -q averageUtilization "$3"; then echo "stand-in: CPU HPA rejected"; exit 1; fi
+    if grep -q s1-prometheus "$3"; then echo "stand-in: second KEDA trigger rejected"; exit 1; fi ;;
   *) exit 1 ;;
 esac
 FAKE
@@ -139,6 +142,7 @@ run_check "$tmp/intact" "$tmp/out" "$tmp/bin/tide" && rc=0 || rc=$?
 expected=(
   "PROBLEM contract.json: tide serve --help does not list --max-body-bytes"
   "PROBLEM hpa-cpu--tide: tide hpa validate: stand-in: CPU HPA rejected"
+  "PROBLEM keda-scale-to-zero--tide-keda: tide hpa validate: stand-in: second KEDA trigger rejected"
 )
 # ldd refuses a script: that problem is expected too, and nothing else.
 if [ $rc = 1 ] && [ "$(grep '^PROBLEM' "$tmp/out" | grep -v 'runtime-packages.sh' | sort)" = "$(printf '%s\n' "${expected[@]}" | sort)" ]; then

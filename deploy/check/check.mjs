@@ -113,6 +113,9 @@ function main() {
         if (opts["hpa-out"]) writeFileSync(path.join(opts["hpa-out"], `${name}--${o.metadata.name}.yaml`), dump(o));
       } else if (o.kind === "ScaledObject") {
         m.checkScaledObject(o, objects, contract).forEach(report);
+        const hpa = m.kedaHpa(o);
+        validateObject(hpa).forEach((p) => report(`${o.kind}/${o.metadata.name}: the HPA KEDA creates from it: ${p}`));
+        if (opts["hpa-out"]) writeFileSync(path.join(opts["hpa-out"], `${name}--${hpa.metadata.name}.yaml`), dump(hpa));
       } else if (o.kind === "PodDisruptionBudget") {
         m.checkPodDisruptionBudget(o, objects).forEach(report);
       } else if (o.kind === "ServiceMonitor") {

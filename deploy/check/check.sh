@@ -13,7 +13,8 @@
 #    and what the build produces;
 #  - given the tide binary: its runtime packages are runtime libraries of
 #    install-deps.sh's packages, `tide serve --help` knows every flag the
-#    manifests use, and every HPA passes `tide hpa validate` (once it exists).
+#    manifests use, and every HPA passes `tide hpa validate` (once it exists),
+#    including the HPA KEDA creates for each ScaledObject.
 #
 #   deploy/check/check.sh [--k8s-dir DIR] [--dockerfile FILE] [TIDE_BINARY]
 #

@@ -341,3 +341,36 @@ export function checkServiceMonitor(sm, objects, contract) {
   }
   return problems;
 }
+
+// The HorizontalPodAutoscaler KEDA (2.10 and later) creates for a
+// ScaledObject: one External metric per trigger, named s<index>-<type> and
+// selected by the ScaledObject's name, with the trigger's threshold as the
+// target, and the ScaledObject's behavior. Written out beside the plain HPAs
+// so that `tide hpa validate` (and later `tide sim`) sees KEDA's policy too.
+export function kedaHpa(so) {
+  const advanced = so.spec.advanced?.horizontalPodAutoscalerConfig ?? {};
+  const ref = so.spec.scaleTargetRef;
+  const hpa = {
+    apiVersion: "autoscaling/v2",
+    kind: "HorizontalPodAutoscaler",
+    metadata: { name: advanced.name ?? `keda-hpa-${so.metadata.name}` },
+    spec: {
+      scaleTargetRef: { apiVersion: ref.apiVersion ?? "apps/v1", kind: ref.kind ?? "Deployment", name: ref.name },
+      minReplicas: Math.max(1, so.spec.minReplicaCount ?? 0),
+      maxReplicas: so.spec.maxReplicaCount ?? 100,
+      metrics: so.spec.triggers.map((t, i) => {
+        const type = t.metricType ?? "AverageValue";
+        const threshold = String(t.metadata?.threshold ?? "");
+        return {
+          type: "External",
+          external: {
+            metric: { name: `s${i}-${t.type}`, selector: { matchLabels: { "scaledobject.keda.sh/name": so.metadata.name } } },
+            target: type === "Value" ? { type, value: threshold } : { type: "AverageValue", averageValue: threshold },
+          },
+        };
+      }),
+    },
+  };
+  if (advanced.behavior) hpa.spec.behavior = advanced.behavior;
+  return hpa;
+}
