@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Checks tide's Kubernetes deployment, offline, in seconds:
+#  - every kustomization (base and each overlay) renders with `kubectl kustomize`;
+#  - every rendered object validates against its API schema (Kubernetes, KEDA,
+#    Prometheus Operator), unknown fields included;
+#  - the manifests agree with each other and with contract.json (ports, probe
+#    paths, flags, drain timing, metric names in Prometheus Adapter rules and
+#    KEDA queries, the model ConfigMap against examples/models);
+#  - the PromQL of the adapter rules (as the adapter expands them for each
+#    HPA) and of the KEDA triggers parses and, on a synthetic busy and idle
+#    cluster, gives the values an HPA needs (promtool test rules);
+#  - deploy/Dockerfile agrees with scripts/install-deps.sh, scripts/build.sh
+#    and what the build produces;
+#  - given the tide binary: its runtime packages are runtime libraries of
+#    install-deps.sh's packages, `tide serve --help` knows every flag the
+#    manifests use, and every HPA passes `tide hpa validate` (once it exists),
+#    including the HPA KEDA creates for each ScaledObject.
+#
+#   deploy/check/check.sh [--k8s-dir DIR] [--dockerfile FILE] [TIDE_BINARY]
+#
+# --k8s-dir and --dockerfile check other copies of deploy/k8s and
+# deploy/Dockerfile (broken_test.sh breaks copies on purpose).
+# Prints one PROBLEM line per problem; exits 1 if there is any.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+k8s="$root/deploy/k8s"
+dockerfile="$root/deploy/Dockerfile"
+tide=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --k8s-dir) k8s="$(cd "${2:?--k8s-dir needs a folder}" && pwd)"; shift 2 ;;
+    --dockerfile) dockerfile="${2:?--dockerfile needs a file}"; shift 2 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    -*) echo "check.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
+    *) tide="$1"; shift ;;
+  esac
+done
+
+fail() { echo "deploy check: $*" >&2; exit 1; }
+command -v kubectl >/dev/null || fail "kubectl not found; it renders the overlays (kubectl kustomize). Install the kubectl package (Debian's kubernetes-client conflicts with it)."
+command -v node >/dev/null || fail "node not found; install Node.js >= 18 (scripts/install-deps.sh does)"
+[ -d "$here/node_modules/kubernetes-models" ] || fail "deploy/check/node_modules is missing; run scripts/install-deps.sh (it runs npm ci there)"
+if [ -n "$tide" ]; then
+  [ -x "$tide" ] || fail "tide binary '$tide' is not an executable"
+fi
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/render" "$tmp/hpa"
+status=0
+problem() { echo "PROBLEM $*"; status=1; }
+oneline() { tr '\n' ' ' | sed -e 's/[[:space:]]*$//'; }  # a tool's message on one line
+
+# Render every kustomization at once (kubectl takes ~0.1 s each).
+names=()
+for dir in "$k8s/base" "$k8s"/overlays/*; do
+  [ -d "$dir" ] || continue
+  name="$(basename "$dir")"
+  names+=("$name")
+  if [ -f "$dir/kustomization.yaml" ]; then
+    (kubectl kustomize "$dir" >"$tmp/render/$name.yaml" 2>"$tmp/render/$name.err"; echo $? >"$tmp/render/$name.rc") &
+  else
+    echo "no kustomization.yaml in $dir" >"$tmp/render/$name.err"; echo 1 >"$tmp/render/$name.rc"
+  fi
+done
+wait
+renders=()
+for name in "${names[@]}"; do
+  if [ "$(cat "$tmp/render/$name.rc")" != 0 ]; then
+    problem "$name: kubectl kustomize failed: $(oneline <"$tmp/render/$name.err")"
+  else
+    renders+=("$name=$tmp/render/$name.yaml")
+  fi
+done
+[ ${#renders[@]} -gt 1 ] || problem "nothing rendered under $k8s (expected base and overlays/*)"
+
+extra=()
+if [ -n "$tide" ]; then
+  if "$root/deploy/runtime-packages.sh" "$tide" >"$tmp/runtime-packages.txt" 2>"$tmp/rp.err"; then
+    extra+=(--runtime-packages "$tmp/runtime-packages.txt")
+  else
+    problem "deploy/runtime-packages.sh $tide: $(oneline <"$tmp/rp.err")"
+  fi
+fi
+node "$here/check.mjs" --root "$root" --contract "$here/contract.json" --hpa-out "$tmp/hpa" \
+  --dockerfile "$dockerfile" "${extra[@]}" "${renders[@]}" || status=1
+
+# Whether the binary has subcommand "$@" (e.g. hpa validate): it is listed
+# under "Subcommands:" in its parent's --help (CLI11 answers --help with the
+# nearest existing parent's help, so `X --help` exiting 0 proves nothing).
+has_subcommand() {
+  local last="${!#}"
+  "$tide" "${@:1:$#-1}" --help 2>/dev/null | sed -n '/^Subcommands:/,$p' | grep -qE "^ +$last( |$)"
+}
+
+if [ -n "$tide" ]; then
+  # The flags the manifests pass must exist in the real `tide serve`.
+  if has_subcommand serve && "$tide" serve --help >"$tmp/serve-help.txt" 2>&1; then
+    for flag in $(node -e 'console.log(require(process.argv[1]).serve.flags.join(" "))' "$here/contract.json"); do
+      grep -q -- "$flag\b" "$tmp/serve-help.txt" || problem "contract.json: tide serve --help does not list $flag"
+    done
+  else
+    echo "NOTE: '$tide' has no 'serve' yet: serve flags not checked against the binary"
+  fi
+  # Every HPA through tide's own parser and validator (the same code that
+  # runs them in `tide up`).
+  if has_subcommand hpa validate; then
+    for f in "$tmp"/hpa/*.yaml; do
+      [ -e "$f" ] || continue
+      out="$("$tide" hpa validate "$f" 2>&1)" || problem "$(basename "$f" .yaml): tide hpa validate: $(oneline <<<"$out")"
+    done
+  else
+    echo "NOTE: '$tide' has no 'hpa validate' yet: HPAs not checked by tide"
+  fi
+  has_subcommand sim \
+    || echo "NOTE: '$tide' has no 'sim' yet: the HPA targets are not yet replayed against traces"
+else
+  echo "NOTE: no tide binary given: runtime packages, serve flags and 'tide hpa validate' not checked"
+fi
+[ $status = 0 ] && echo "deploy check: OK"
+exit $status
