@@ -32,7 +32,9 @@ packages=(
 )
 # Node.js runs the Kubernetes manifest schema checks; any node >= 18 will do,
 # so an existing one (e.g. from NodeSource) is kept.
-command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+if [ $want_npm = 1 ]; then
+  command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

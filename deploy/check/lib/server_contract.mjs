@@ -70,8 +70,9 @@ export async function checkServer({ http, metrics, model, contract }) {
     if (!types.has(name)) problems.push(`/metrics has no ${name} (# TYPE line)`);
     else if (types.get(name) !== type) problems.push(`/metrics: ${name} is a ${types.get(name)}, the contract says ${type}`);
   }
-  // Labels: every sample of a tide_* metric carries model and version.
-  for (const s of samples.filter((x) => x.name.startsWith("tide_"))) {
+  // Labels: every sample of a per-model metric (tide_inference_*, tide_model_*)
+  // carries model and version; server-wide ones (tide_http_*) carry neither.
+  for (const s of samples.filter((x) => /^tide_(inference|model)_/.test(x.name))) {
     for (const label of contract.metricLabels) {
       if (!(label in s.labels)) { problems.push(`/metrics: ${s.name} sample without label ${label}`); break; }
     }
