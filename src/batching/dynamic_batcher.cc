@@ -29,6 +29,7 @@ absl::StatusOr<std::unique_ptr<DynamicBatcher>> DynamicBatcher::Create(Options o
   for (auto& inst : b->options_.instances) {
     b->workers_.emplace_back([raw = b.get(), i = inst.get()] { raw->WorkerLoop(i); });
   }
+  b->reaper_ = std::thread([raw = b.get()] { raw->ReaperLoop(); });
   return b;
 }
 
@@ -74,6 +75,59 @@ void DynamicBatcher::Shutdown() {
   for (std::thread& t : workers_) {
     if (t.joinable()) t.join();
   }
+  if (reaper_.joinable()) reaper_.join();
+}
+
+absl::Time DynamicBatcher::TakeExpired(absl::Time now,
+                                       std::vector<std::unique_ptr<core::PendingRequest>>* expired) {
+  absl::Time next_deadline = absl::InfiniteFuture();
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    if ((*it)->deadline <= now) {
+      expired->push_back(std::move(*it));
+      it = queue_.erase(it);
+    } else {
+      next_deadline = std::min(next_deadline, (*it)->deadline);
+      ++it;
+    }
+  }
+  return next_deadline;
+}
+
+void DynamicBatcher::AnswerExpired(std::vector<std::unique_ptr<core::PendingRequest>> expired) {
+  absl::Time now = options_.clock->Now();
+  for (auto& r : expired) {
+    if (options_.observer) options_.observer->OnDequeued();
+    absl::Status s = absl::DeadlineExceededError(absl::StrCat(
+        "request timed out after waiting ", absl::FormatDuration(now - r->arrival), " in model '",
+        options_.spec.name, "' queue"));
+    if (options_.observer) options_.observer->OnCompleted(s, now - r->arrival, now - r->arrival);
+    r->done(s);
+  }
+}
+
+void DynamicBatcher::ReaperLoop() {
+  for (;;) {
+    std::vector<std::unique_ptr<core::PendingRequest>> expired;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;  // while draining, the workers flush the queue themselves
+      absl::Time now = options_.clock->Now();
+      absl::Time next = TakeExpired(now, &expired);
+      if (expired.empty()) {
+        uint64_t seen = generation_;
+        auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return generation_ != seen || stopping_;
+        };
+        if (next == absl::InfiniteFuture()) {
+          mu_.Await(absl::Condition(&changed));
+        } else {
+          mu_.AwaitWithTimeout(absl::Condition(&changed), next - now);
+        }
+        continue;
+      }
+    }
+    AnswerExpired(std::move(expired));
+  }
 }
 
 void DynamicBatcher::WorkerLoop(core::ModelInstance* instance) {
@@ -85,16 +139,7 @@ void DynamicBatcher::WorkerLoop(core::ModelInstance* instance) {
       absl::MutexLock lock(&mu_);
       for (;;) {
         absl::Time now = options_.clock->Now();
-        absl::Time next_deadline = absl::InfiniteFuture();
-        for (auto it = queue_.begin(); it != queue_.end();) {
-          if ((*it)->deadline <= now) {
-            expired.push_back(std::move(*it));
-            it = queue_.erase(it);
-          } else {
-            next_deadline = std::min(next_deadline, (*it)->deadline);
-            ++it;
-          }
-        }
+        absl::Time next_deadline = TakeExpired(now, &expired);
         if (!expired.empty()) break;
         if (queue_.empty()) {
           if (stopping_) return;
@@ -125,15 +170,7 @@ void DynamicBatcher::WorkerLoop(core::ModelInstance* instance) {
         mu_.AwaitWithTimeout(absl::Condition(&changed), wake - now);
       }
     }
-    absl::Time now = options_.clock->Now();
-    for (auto& r : expired) {
-      if (options_.observer) options_.observer->OnDequeued();
-      absl::Status s = absl::DeadlineExceededError(absl::StrCat(
-          "request timed out after waiting ", absl::FormatDuration(now - r->arrival),
-          " in model '", options_.spec.name, "' queue"));
-      if (options_.observer) options_.observer->OnCompleted(s, now - r->arrival, now - r->arrival);
-      r->done(s);
-    }
+    AnswerExpired(std::move(expired));
     if (!batch.empty()) RunBatch(instance, std::move(batch));
   }
 }

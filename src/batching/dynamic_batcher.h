@@ -6,6 +6,9 @@
 // request exactly once (including requests whose deadline passed while
 // queued: DeadlineExceeded, without running them).
 //
+// A reaper thread answers requests whose deadline passes while every
+// instance is busy, at their deadline rather than when an instance frees up.
+//
 // Thread-safe. Shutdown() stops accepting, runs everything queued (without
 // waiting for batching delays), then joins the workers.
 
@@ -48,6 +51,13 @@ class DynamicBatcher final : public core::Scheduler {
  private:
   explicit DynamicBatcher(Options options);
   void WorkerLoop(core::ModelInstance* instance);
+  // Answers requests whose deadline passes while every instance is busy.
+  void ReaperLoop();
+  // Moves requests past their deadline into `expired`; returns the earliest
+  // deadline left in the queue.
+  absl::Time TakeExpired(absl::Time now, std::vector<std::unique_ptr<core::PendingRequest>>* expired)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AnswerExpired(std::vector<std::unique_ptr<core::PendingRequest>> expired);
   void RunBatch(core::ModelInstance* instance,
                 std::vector<std::unique_ptr<core::PendingRequest>> batch);
 
@@ -58,6 +68,7 @@ class DynamicBatcher final : public core::Scheduler {
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;  // bumped on every push
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> workers_;
+  std::thread reaper_;
 };
 
 }  // namespace tide::batching

@@ -176,3 +176,72 @@ TEST(ServeLifecycle, BrokenConfigIsReportedAndReadinessReflectsIt) {
 
 }  // namespace
 }  // namespace tide::testing
+
+namespace tide::testing {
+namespace {
+
+TEST(ServeLifecycle, ModelMemoryIsMeasuredAtLoad) {
+  TempDir repo;
+  repo.Write("heavy/config.pbtxt",
+             "backend: \"simulated\"\ninput { name: \"I\" data_type: TYPE_FP32 dims: [ 1 ] }\n"
+             "output { name: \"O\" data_type: TYPE_FP32 dims: [ 1 ] }\n"
+             "parameters { key: \"memory_mb\" value { string_value: \"64\" } }\n"
+             "parameters { key: \"compute_ms\" value { string_value: \"0\" } }\n");
+  repo.MakeDir("heavy/1");
+  TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0", "--metrics-port", "0",
+                      "--host", "127.0.0.1", "--log-format", "json"});
+  ASSERT_TRUE(server.started()) << server.Log();
+  double bytes = MetricValue(Http(server.metrics_port(), "GET", "/metrics").body,
+                             R"(tide_model_memory_bytes{model="heavy",version="1"})");
+  EXPECT_GE(bytes, 64.0 * (1 << 20));
+  EXPECT_LT(bytes, 72.0 * (1 << 20));
+  auto meta = Http(server.http_port(), "GET", "/v2/models/heavy");
+  EXPECT_NE(meta.body.find("\"memory_bytes\":"), std::string::npos) << meta.body;
+  // --log-format json: every log line is one JSON object.
+  std::string log = server.Log();
+  size_t lines = 0;
+  for (size_t start = 0, end; (end = log.find('\n', start)) != std::string::npos; start = end + 1) {
+    std::string line = log.substr(start, end - start);
+    EXPECT_EQ(line.rfind("{\"ts\":", 0), 0u) << line;
+    EXPECT_EQ(line.back(), '}') << line;
+    ++lines;
+  }
+  EXPECT_GE(lines, 3u);
+  EXPECT_NE(log.find(R"("level":"info","msg":"loaded model 'heavy' version 1)"), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace tide::testing
+
+namespace tide::testing {
+namespace {
+
+TEST(ServeLifecycle, RequestTimeoutInTheQueueIs504) {
+  TempDir repo;
+  repo.Write("slow/config.pbtxt", SleepModel("slow", 400, 1, 8));
+  repo.MakeDir("slow/1");
+  TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0", "--metrics-port", "0",
+                      "--host", "127.0.0.1"});
+  ASSERT_TRUE(server.started()) << server.Log();
+  std::thread first([&] { EXPECT_EQ(Http(server.http_port(), "POST", "/v2/models/slow/infer", kOneInput).status, 200); });
+  for (int i = 0; i < 200; ++i) {
+    if (MetricValue(Http(server.metrics_port(), "GET", "/metrics").body,
+                    R"(tide_inference_in_flight{model="slow",version="1"})") == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  auto start = std::chrono::steady_clock::now();
+  HttpResult r = Http(server.http_port(), "POST", "/v2/models/slow/infer",
+                      R"({"parameters":{"timeout":50000},"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1],"data":[1]}]})");
+  double took = Seconds(start);
+  first.join();
+  EXPECT_EQ(r.status, 504) << r.body;
+  EXPECT_NE(r.body.find("request timed out after waiting"), std::string::npos) << r.body;
+  EXPECT_GE(took, 0.045);
+  EXPECT_LT(took, 0.35) << "answered at its deadline, not when the instance frees up";
+  EXPECT_EQ(MetricValue(Http(server.metrics_port(), "GET", "/metrics").body,
+                        R"(tide_inference_failures_total{model="slow",version="1",reason="deadline_exceeded"})"),
+            1);
+}
+
+}  // namespace
+}  // namespace tide::testing
