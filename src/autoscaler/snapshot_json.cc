@@ -349,7 +349,7 @@ std::string CompareWithExpectation(const Decision& d, const json& expect) {
   json got = DecisionToJson("", d);
   std::string diffs;
   for (const char* key : {"desiredReplicas", "error", "metricReplicas", "utilization",
-                          "rawUtilization", "usage"}) {
+                          "rawUtilization", "usage", "reason"}) {
     auto it = expect.find(key);
     if (it == expect.end()) continue;
     if (*it != got[key]) {
