@@ -238,7 +238,9 @@ absl::Status ParseTimedList(const json& arr, const std::string& path, std::vecto
   return absl::OkStatus();
 }
 
-json OptionalToJson(const std::optional<int64_t>& v) { return v ? json(*v) : json(nullptr); }
+using ojson = nlohmann::ordered_json;
+
+ojson OptionalToJson(const std::optional<int64_t>& v) { return v ? ojson(*v) : ojson(nullptr); }
 
 }  // namespace
 
@@ -322,23 +324,23 @@ absl::StatusOr<std::vector<SnapshotCase>> ParseSnapshots(const json& doc) {
   return out;
 }
 
-json DecisionToJson(const std::string& name, const Decision& d) {
-  json j = json::object();
+ojson DecisionToJson(const std::string& name, const Decision& d) {
+  ojson j = ojson::object();
   j["name"] = name;
   j["desiredReplicas"] = d.desired_replicas;
   if (d.metrics_evaluated) {
-    json arr = json::array();
-    for (const MetricStatus& m : d.metrics) arr.push_back(m.valid ? json(m.replicas) : json(nullptr));
+    ojson arr = ojson::array();
+    for (const MetricStatus& m : d.metrics) arr.push_back(m.valid ? ojson(m.replicas) : ojson(nullptr));
     j["metricReplicas"] = arr;
   } else {
     j["metricReplicas"] = nullptr;
   }
   j["error"] = d.error;
-  j["errorMessage"] = d.error ? json(d.error_message) : json(nullptr);
+  j["errorMessage"] = d.error ? ojson(d.error_message) : ojson(nullptr);
   const MetricStatus* first = d.metrics.empty() ? nullptr : &d.metrics.front();
-  j["utilization"] = first && first->utilization ? json(*first->utilization) : json(nullptr);
-  j["rawUtilization"] = first ? OptionalToJson(first->raw_utilization) : json(nullptr);
-  j["usage"] = first ? OptionalToJson(first->usage) : json(nullptr);
+  j["utilization"] = first && first->utilization ? ojson(*first->utilization) : ojson(nullptr);
+  j["rawUtilization"] = first ? OptionalToJson(first->raw_utilization) : ojson(nullptr);
+  j["usage"] = first ? OptionalToJson(first->usage) : ojson(nullptr);
   j["reason"] = d.reason;
   j["message"] = d.message;
   return j;
@@ -346,7 +348,7 @@ json DecisionToJson(const std::string& name, const Decision& d) {
 
 std::string CompareWithExpectation(const Decision& d, const json& expect) {
   if (!expect.is_object()) return "";
-  json got = DecisionToJson("", d);
+  json got = json::parse(DecisionToJson("", d).dump());
   std::string diffs;
   for (const char* key : {"desiredReplicas", "error", "metricReplicas", "utilization",
                           "rawUtilization", "usage", "reason"}) {

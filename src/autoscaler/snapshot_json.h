@@ -40,7 +40,8 @@ absl::StatusOr<SnapshotCase> ParseSnapshot(const nlohmann::json& j, const std::s
 //  "utilization", "rawUtilization", "usage", "reason", "message"}.
 // utilization/rawUtilization/usage describe the first metric; fields that do
 // not apply are null; metricReplicas is null when no metric was evaluated.
-nlohmann::json DecisionToJson(const std::string& name, const Decision& d);
+// Keys keep this order.
+nlohmann::ordered_json DecisionToJson(const std::string& name, const Decision& d);
 
 // Compares a decision with an `expect` object (only the keys it has).
 // Returns "" when they agree, otherwise what differs.
