@@ -44,6 +44,7 @@ ReconcileResult Controller::RunOnce(absl::Time now) {
   Snapshot snapshot;
   snapshot.current_replicas = scale->spec_replicas;
   snapshot.status_replicas = scale->status_replicas;
+  snapshot.scaled_to_zero_condition = scaled_to_zero_;
   if (absl::Status s = metrics_->Observe(spec_, now, &snapshot); !s.ok()) {
     result.status = s;
     last_ = result;
@@ -54,6 +55,7 @@ ReconcileResult Controller::RunOnce(absl::Time now) {
     absl::Status s = target_->SetReplicas(d.desired_replicas);
     if (s.ok()) {
       RecordScale(spec_, d.current_replicas, d.desired_replicas, now, &history_);
+      scaled_to_zero_ = ScaledToZeroAfterScale(spec_, config_, d.current_replicas, d.desired_replicas);
       result.scaled = true;
     } else {
       result.status = s;

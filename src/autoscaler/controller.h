@@ -88,6 +88,8 @@ class Controller {
   const HpaSpec& spec() const { return spec_; }
   const History& history() const { return history_; }
   const std::optional<ReconcileResult>& last() const { return last_; }
+  // The HPA's ScaledToZero status condition, as the controller maintains it.
+  bool scaled_to_zero_condition() const { return scaled_to_zero_; }
 
  private:
   explicit Controller(Options options);
@@ -100,6 +102,7 @@ class Controller {
   History history_;
   std::optional<absl::Time> next_sync_;
   std::optional<ReconcileResult> last_;
+  bool scaled_to_zero_ = false;
 };
 
 }  // namespace tide::autoscaler

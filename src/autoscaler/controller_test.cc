@@ -100,3 +100,56 @@ TEST(ControllerTest, FailedWriteRecordsNoEvent) {
 
 }  // namespace
 }  // namespace tide::autoscaler
+
+namespace tide::autoscaler {
+namespace {
+
+// An External queue metric that can take the target to zero and back.
+class QueueTarget final : public ScaleTarget, public MetricsSource {
+ public:
+  absl::StatusOr<ScaleState> GetScale() override { return ScaleState{replicas, replicas}; }
+  absl::Status SetReplicas(int32_t r) override {
+    replicas = r;
+    return absl::OkStatus();
+  }
+  absl::Status Observe(const HpaSpec&, absl::Time, Snapshot* s) override {
+    for (int i = 0; i < replicas; ++i) {
+      PodInfo p;
+      p.name = "pod-" + std::to_string(i);
+      p.ready = true;
+      s->pods.push_back(std::move(p));
+    }
+    s->metrics.external_metrics["queue"] = {queue_milli};
+    return absl::OkStatus();
+  }
+  int32_t replicas = 2;
+  int64_t queue_milli = 0;
+};
+
+TEST(ControllerTest, ScaledToZeroConditionModeRoundTrip) {
+  QueueTarget t;
+  ControllerConfig config;
+  config.scale_from_zero = ControllerConfig::ScaleFromZero::kScaledToZeroCondition;
+  config.hpa_scale_to_zero = true;
+  auto c = Controller::Create({Spec(R"({"minReplicas": 0, "maxReplicas": 5,
+      "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}},
+      "metrics": [{"type": "External", "external": {"metric": {"name": "queue"},
+      "target": {"type": "Value", "value": "10"}}}]})"),
+                               config, &t, &t, nullptr});
+  ASSERT_TRUE(c.ok()) << c.status();
+  absl::Time now = absl::FromUnixSeconds(1700000000);
+  // Empty queue: ratio 0 -> 0 replicas; the HPA marks itself ScaledToZero.
+  ReconcileResult r = (*c)->RunOnce(now);
+  EXPECT_EQ(t.replicas, 0);
+  EXPECT_TRUE((*c)->scaled_to_zero_condition());
+  // Work arrives: from zero, ceil(25/10) = 3 (no tolerance at zero replicas).
+  t.queue_milli = 25000;
+  r = (*c)->RunOnce(now + absl::Seconds(15));
+  ASSERT_TRUE(r.decision.has_value());
+  EXPECT_EQ(r.decision->desired_replicas, 3);
+  EXPECT_EQ(t.replicas, 3);
+  EXPECT_FALSE((*c)->scaled_to_zero_condition());
+}
+
+}  // namespace
+}  // namespace tide::autoscaler

@@ -290,6 +290,12 @@ Decision Decide(const HpaSpec& spec, const ControllerConfig& config, const Snaps
   return d;
 }
 
+bool ScaledToZeroAfterScale(const HpaSpec& spec, const ControllerConfig& config, int32_t previous,
+                            int32_t desired) {
+  if (!config.hpa_scale_to_zero) return false;
+  return previous > 0 && desired == 0 && spec.MinReplicasOrDefault() == 0 && HasObjectOrExternal(spec);
+}
+
 void RecordScale(const HpaSpec& spec, int32_t previous, int32_t desired, absl::Time now,
                  History* history) {
   if (!spec.behavior || desired == previous) return;

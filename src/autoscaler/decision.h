@@ -70,6 +70,13 @@ Decision Decide(const HpaSpec& spec, const ControllerConfig& config, const Snaps
 void RecordScale(const HpaSpec& spec, int32_t previous, int32_t desired, absl::Time now,
                  History* history);
 
+// The HPA status condition ScaledToZero after a successful scale write from
+// `previous` to `desired` (kScaledToZeroCondition mode): true when the HPA
+// scaled from >0 to 0 with minReplicas 0 and an Object or External metric,
+// false otherwise, and always false with the HPAScaleToZero gate off.
+bool ScaledToZeroAfterScale(const HpaSpec& spec, const ControllerConfig& config, int32_t previous,
+                            int32_t desired);
+
 // The per-direction tolerances in effect (tolerancesForHpa).
 Tolerances TolerancesFor(const HpaSpec& spec, const ControllerConfig& config);
 
