@@ -608,15 +608,40 @@ def hz_pods(requests, readiness=None, start=None, phase=None, deleting=None):
     return pods
 
 
-def hz_case(test, min_r, max_r, spec, status, want, levels, requests, cpu_target=None,
-            cm_target=None, readiness=None, start=None, phase=None, deleting=None, util=None):
+def hz_case(test, min_r, max_r, spec, status, want, levels, requests=None, cpu_target=None,
+            cm_target=None, readiness=None, start=None, phase=None, deleting=None, util=None,
+            obj=None, ext=None, history=None, reason="DesiredWithinRange"):
+    """A horizontal_test.go testCase. Without reportedCPURequests upstream makes
+    statusReplicas pods requesting 1.0 each. history=None is a fresh controller
+    (recommendations: nil); [] an existing empty one."""
+    if requests is None:
+        requests = ["1.0"] * status
     snap = {"name": "hz-" + test.replace("Test", "", 1), "source": HZ + ":" + test, "now": NOW,
             "config": dict(UNIT_CONFIG), "currentReplicas": spec, "statusReplicas": status,
             "pods": hz_pods(requests, readiness, start, phase, deleting),
-            "note": ("A whole reconcile on the legacy path with a fresh controller (no history: "
-                     "seeded with currentReplicas). Resource samples are taken at the reconcile "
-                     "instant; each pod reports level/2 per container.")}
-    if cpu_target is not None:
+            "note": ("A whole reconcile on the legacy path. " +
+                     ("A fresh controller: no history, seeded with currentReplicas. " if history is None
+                      else "recommendations: [] (an existing, empty history). ") +
+                     "Resource samples are taken at the reconcile instant; each pod reports "
+                     "level/2 per container.")}
+    if history is not None:
+        snap["recommendations"] = history
+    described = {"kind": "Deployment", "apiVersion": "apps/v1", "name": "some-deployment"}
+    if obj is not None:
+        kind, target = obj
+        t = ({"type": "Value", "value": target} if kind == "Value"
+             else {"type": "AverageValue", "averageValue": target})
+        metric = {"type": "Object", "object": {"metric": {"name": "qps"}, "describedObject": described,
+                                               "target": t}}
+        snap["objectMetrics"] = {"qps": f"{levels[0]}m"}
+    elif ext is not None:
+        kind, target = ext
+        t = ({"type": "Value", "value": target} if kind == "Value"
+             else {"type": "AverageValue", "averageValue": target})
+        metric = {"type": "External", "external": {"metric": {"name": "qps", "selector": {}},
+                                                   "target": t}}
+        snap["externalMetrics"] = {"qps": [f"{lv}m" for lv in levels]}
+    elif cpu_target is not None:
         metric = {"type": "Resource", "resource": {"name": "cpu", "target": {
             "type": "Utilization", "averageUtilization": cpu_target}}}
         snap["podMetrics"] = {"cpu": {f"test-pod-{i}": {"value": f"{2 * (lv // 2)}m",
@@ -628,7 +653,9 @@ def hz_case(test, min_r, max_r, spec, status, want, levels, requests, cpu_target
         snap["podMetrics"] = {"qps": {f"test-pod-{i}": {"value": f"{lv}m", "timestamp": NOW}
                                       for i, lv in enumerate(levels)}}
     snap["hpa"] = {"minReplicas": min_r, "maxReplicas": max_r, "metrics": [metric]}
-    snap["expect"] = {"desiredReplicas": want, "error": False}
+    # reason: upstream's expected ScalingLimited reason (statusOk: DesiredWithinRange), or the
+    # AbleToScale reason ScaleDownStabilized where that is what held the count.
+    snap["expect"] = {"desiredReplicas": want, "error": False, "reason": reason}
     if util is not None:
         snap["expect"]["utilization"] = util
     return snap
@@ -655,9 +682,28 @@ def horizontal_cases():
         hz_case("TestScaleUpCMUnreadyAndHotCpuNoLessScale", 2, 6, 3, 3, 6, [50000, 10000, 30000], one3,
                 cm_target="15.0", readiness=[True, True, False], start=[COOL, COOL, HOT]),
         hz_case("TestScaleUpCMUnreadyandCpuHot", 2, 6, 3, 3, 6, [50000, 15000, 30000], one3,
-                cm_target="15.0", readiness=[False, True, False], start=[HOT, COOL, HOT]),
+                cm_target="15.0", readiness=[False, True, False], start=[HOT, COOL, HOT],
+                reason="TooManyReplicas"),
         hz_case("TestScaleUpHotCpuNoScaleWouldScaleDown", 2, 6, 3, 3, 6, [50000, 15000, 30000], one3,
-                cm_target="15.0", start=[HOT, COOL, HOT]),
+                cm_target="15.0", start=[HOT, COOL, HOT], reason="TooManyReplicas"),
+        hz_case("TestScaleDownStabilizeInitialSize", 2, 6, 5, 5, 5, [100, 300, 500, 250, 250],
+                cpu_target=50, util=28, reason="ScaleDownStabilized"),
+        hz_case("TestScaleDownCM", 2, 6, 5, 5, 3, [12000] * 5, cm_target="20.0", history=[]),
+        hz_case("TestScaleDownCMObject", 2, 6, 5, 5, 3, [12000], obj=("Value", "20.0"), history=[]),
+        hz_case("TestScaleDownToZeroCMObject", 0, 6, 5, 5, 0, [0], obj=("Value", "20.0"), history=[]),
+        hz_case("TestScaleDownPerPodCMObject", 2, 6, 5, 5, 3, [60000], obj=("AverageValue", "20.0"),
+                history=[]),
+        hz_case("TestScaleDownCMExternal", 2, 6, 5, 5, 3, [8600], ext=("Value", "14400m"), history=[]),
+        hz_case("TestScaleDownToZeroCMExternal", 0, 6, 5, 5, 0, [0], ext=("Value", "14400m"), history=[]),
+        hz_case("TestScaleDownPerPodCMExternal", 2, 6, 5, 5, 3, [8600], ext=("AverageValue", "3000m"),
+                history=[]),
+        hz_case("TestScaleDownIncludeUnreadyPods", 2, 6, 5, 5, 2, [100, 300, 500, 250, 250],
+                cpu_target=50, readiness=[True, True, True, False, False], util=30, history=[]),
+        hz_case("TestScaleDownIgnoreHotCpuPods", 2, 6, 5, 5, 2, [100, 300, 500, 250, 250],
+                cpu_target=50, start=[COOL, COOL, COOL, HOT, HOT], util=30, history=[]),
+        hz_case("TestScaleDownIgnoresFailedPods", 2, 6, 5, 5, 3, [100, 300, 500, 250, 250],
+                ["1.0"] * 7, cpu_target=50, readiness=[True] * 5 + [False] * 2,
+                phase=["Running"] * 5 + ["Failed"] * 2, util=28, history=[]),
     ]
 
 
