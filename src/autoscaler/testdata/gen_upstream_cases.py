@@ -595,7 +595,8 @@ def hz_pods(requests, readiness=None, start=None, phase=None, deleting=None):
     condition's lastTransitionTime is the pod's start time."""
     pods = []
     for i, req in enumerate(requests):
-        half = int(round(float(req) * 1000)) // 2
+        milli = int(req[:-1]) if req.endswith("m") else int(round(float(req) * 1000))
+        half = milli // 2
         st = start[i] if start else 0.0
         pod = {"name": f"test-pod-{i}", "phase": phase[i] if phase else "Running",
                "ready": readiness[i] if readiness else True, "startTime": st,
@@ -616,7 +617,8 @@ def hz_case(test, min_r, max_r, spec, status, want, levels, requests=None, cpu_t
     (recommendations: nil); [] an existing empty one."""
     if requests is None:
         requests = ["1.0"] * status
-    snap = {"name": "hz-" + test.replace("Test", "", 1), "source": HZ + ":" + test, "now": NOW,
+    snap = {"name": "hz-" + test.replace("Test", "", 1).replace("#", "-"), "source": HZ + ":" + test,
+            "now": NOW,
             "config": dict(UNIT_CONFIG), "currentReplicas": spec, "statusReplicas": status,
             "pods": hz_pods(requests, readiness, start, phase, deleting),
             "note": ("A whole reconcile on the legacy path. " +
@@ -641,18 +643,23 @@ def hz_case(test, min_r, max_r, spec, status, want, levels, requests=None, cpu_t
         metric = {"type": "External", "external": {"metric": {"name": "qps", "selector": {}},
                                                    "target": t}}
         snap["externalMetrics"] = {"qps": [f"{lv}m" for lv in levels]}
-    elif cpu_target is not None:
-        metric = {"type": "Resource", "resource": {"name": "cpu", "target": {
-            "type": "Utilization", "averageUtilization": cpu_target}}}
-        snap["podMetrics"] = {"cpu": {f"test-pod-{i}": {"value": f"{2 * (lv // 2)}m",
-                                                         "timestamp": NOW, "window": 60}
-                                      for i, lv in enumerate(levels)}}
     else:
-        metric = {"type": "Pods", "pods": {"metric": {"name": "qps"}, "target": {
-            "type": "AverageValue", "averageValue": cm_target}}}
-        snap["podMetrics"] = {"qps": {f"test-pod-{i}": {"value": f"{lv}m", "timestamp": NOW}
-                                      for i, lv in enumerate(levels)}}
-    snap["hpa"] = {"minReplicas": min_r, "maxReplicas": max_r, "metrics": [metric]}
+        # CPUTarget first, then metricsTarget (a Pods metric reading the same levels).
+        metric = []
+        snap["podMetrics"] = {}
+        if cpu_target is not None:
+            metric.append({"type": "Resource", "resource": {"name": "cpu", "target": {
+                "type": "Utilization", "averageUtilization": cpu_target}}})
+            snap["podMetrics"]["cpu"] = {f"test-pod-{i}": {"value": f"{2 * (lv // 2)}m",
+                                                           "timestamp": NOW, "window": 60}
+                                         for i, lv in enumerate(levels)}
+        if cm_target is not None:
+            metric.append({"type": "Pods", "pods": {"metric": {"name": "qps"}, "target": {
+                "type": "AverageValue", "averageValue": cm_target}}})
+            snap["podMetrics"]["qps"] = {f"test-pod-{i}": {"value": f"{lv}m", "timestamp": NOW}
+                                         for i, lv in enumerate(levels)}
+    metrics = metric if isinstance(metric, list) else [metric]
+    snap["hpa"] = {"minReplicas": min_r, "maxReplicas": max_r, "metrics": metrics}
     # reason: upstream's expected ScalingLimited reason (statusOk: DesiredWithinRange), or the
     # AbleToScale reason ScaleDownStabilized where that is what held the count.
     snap["expect"] = {"desiredReplicas": want, "error": False, "reason": reason}
@@ -704,6 +711,22 @@ def horizontal_cases():
         hz_case("TestScaleDownIgnoresFailedPods", 2, 6, 5, 5, 3, [100, 300, 500, 250, 250],
                 ["1.0"] * 7, cpu_target=50, readiness=[True] * 5 + [False] * 2,
                 phase=["Running"] * 5 + ["Failed"] * 2, util=28, history=[]),
+        hz_case("TestNoBackoffUpscaleCM", 1, 5, 3, 3, 4, [20000, 10000, 30000], one3, cm_target="15.0"),
+        hz_case("TestNoBackoffUpscaleCMNoBackoffCpu", 1, 5, 3, 3, 5, [20000, 10000, 30000], one3,
+                cpu_target=10, cm_target="15.0", reason="TooManyReplicas"),
+        hz_case("TestStabilizeDownscale", 1, 5, 4, 4, 4, [50, 50, 50], ["0.1"] * 3, cpu_target=100,
+                history=[{"timestamp": NOW - 0.001 - 600, "replicas": 10},
+                         {"timestamp": NOW - 0.001 - 60, "replicas": 4}],
+                reason="ScaleDownStabilized"),
+        hz_case("TestComputedToleranceAlgImplementation", 0, 1000, 10, 10, 9, [150] * 10,
+                [f"{300 + d}m" for d in (100, -100, 10, -10, 2, -2, 1, -1, 0, 0)], cpu_target=56,
+                history=[], util=50),
+        hz_case("TestComputedToleranceAlgImplementation#2", 0, 1000, 10, 10, 10, [150] * 10,
+                [f"{300 + d}m" for d in (100, -100, 10, -10, 2, -2, 1, -1, 0, 0)], cpu_target=55,
+                history=[], util=50),
+        hz_case("TestScaleUpRCImmediately", 2, 6, 1, 1, 2, [0, 0, 0, 0], one4, reason="TooFewReplicas"),
+        hz_case("TestScaleDownRCImmediately", 2, 5, 6, 6, 5, [8000, 9500, 1000], ["0.9", "1.0", "1.1"],
+                cpu_target=50, reason="TooManyReplicas"),
     ]
 
 
