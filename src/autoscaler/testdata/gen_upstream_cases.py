@@ -586,6 +586,46 @@ def normalize_desired_cases():
     return out
 
 
+def normalize_with_behavior_cases():
+    """TestNormalizeDesiredReplicasWithBehavior: stabilizeRecommendationWithBehaviors.
+    Upstream sets only the two windows (unset fields are 0); the policies here
+    (scale up by 1000 pods, down by 100 %) never bind, so the decision is the
+    stabilized count."""
+    out = []
+    for name, recs, cur, pre, want, up_w, down_w in [
+        ("empty recommendations for scaling down", [], 100, 5, 5, 0, 0),
+        ("simple scale down stabilization", [(4, 120), (5, 60)], 100, 3, 5, 0, 180),
+        ("simple scale up stabilization", [(4, 120), (5, 60)], 1, 7, 4, 300, 0),
+        ("no scale down stabilization", [(1, 120), (2, 60)], 100, 3, 3, 300, 0),
+        ("no scale up stabilization", [(4, 120), (5, 60)], 1, 3, 3, 0, 300),
+        ("no scale down stabilization, reuse recommendation element", [(10, 600), (9, 540)], 100, 3, 3, 0, 0),
+        ("no scale up stabilization, reuse recommendation element", [(10, 600), (9, 540)], 1, 100, 100, 0, 0),
+        ("scale down stabilization, reuse one of obsolete recommendation element",
+         [(10, 600), (4, 60), (5, 120), (9, 540)], 100, 3, 5, 0, 180),
+        ("scale up stabilization, reuse one of obsolete recommendation element",
+         [(10, 6000), (6, 60), (5, 120), (9, 180)], 1, 100, 5, 300, 0),
+        ("scale up and down stabilization, do not scale up when prenormalized rec goes down",
+         [(2, 6000), (3, 180)], 2, 1, 2, 300, 300),
+        ("scale up and down stabilization, do not scale down when prenormalized rec goes up",
+         [(2, 6000), (1, 180)], 2, 3, 2, 300, 300),
+    ]:
+        metric, ext = prenormalized_metric(cur, pre)
+        out.append({
+            "name": "behavior-stabilize-" + name.replace(" ", "-").replace(",", ""),
+            "source": HZ + ":TestNormalizeDesiredReplicasWithBehavior/" + name, "now": NOW,
+            "config": dict(UNIT_CONFIG),
+            "hpa": {"minReplicas": 1, "maxReplicas": 200, "metrics": [metric], "behavior": {
+                "scaleUp": {"stabilizationWindowSeconds": up_w,
+                            "policies": [{"type": "Pods", "value": 1000, "periodSeconds": 15}]},
+                "scaleDown": {"stabilizationWindowSeconds": down_w,
+                              "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}]}}},
+            "currentReplicas": cur, "pods": [], "externalMetrics": ext,
+            "recommendations": [{"timestamp": NOW - 0.001 - ago, "replicas": r} for r, ago in recs],
+            "note": normalize_with_behavior_cases.__doc__.split("\n", 1)[1].strip(),
+            "expect": {"desiredReplicas": want, "error": False, "metricReplicas": [pre]}})
+    return out
+
+
 # ---------------------------------------------------------------------------
 # horizontal_test.go: whole reconciles (legacy path, first reconcile)
 # ---------------------------------------------------------------------------
@@ -727,7 +767,30 @@ def horizontal_cases():
         hz_case("TestScaleUpRCImmediately", 2, 6, 1, 1, 2, [0, 0, 0, 0], one4, reason="TooFewReplicas"),
         hz_case("TestScaleDownRCImmediately", 2, 5, 6, 6, 5, [8000, 9500, 1000], ["0.9", "1.0", "1.1"],
                 cpu_target=50, reason="TooManyReplicas"),
-    ]
+    ] + partial_metric_cases()
+
+
+def partial_metric_cases():
+    """A second metric that fails: scale up on the valid one (still an error),
+    never scale down (computeReplicasForMetrics)."""
+    ext = {"type": "External", "external": {"metric": {"name": "qps", "selector": {}},
+                                            "target": {"type": "Value", "value": "100m"}}}
+    up = hz_case("TestScaleUpOneMetricEmpty", 2, 6, 3, 3, 4, [300, 400, 500], ["1.0"] * 3, cpu_target=30)
+    up["hpa"]["metrics"].append(ext)
+    up["expect"].update({"error": True, "metricReplicas": [4, None]})
+    cheese = hz_case("TestNoScaleDownOneMetricInvalid", 2, 6, 5, 5, 5, [100, 300, 500, 250, 250],
+                     cpu_target=50, history=[], reason="InvalidMetricSourceType")
+    cheese["hpa"]["metrics"].append({"type": "CheddarCheese"})
+    cheese["expect"].update({"error": True, "metricReplicas": [3, None]})
+    empty = hz_case("TestNoScaleDownOneMetricEmpty", 2, 6, 5, 5, 5, [100, 300, 500, 250, 250],
+                    cpu_target=50, history=[], reason="FailedGetExternalMetric")
+    ext2 = json.loads(json.dumps(ext))
+    ext2["external"]["target"]["value"] = "1"
+    empty["hpa"]["metrics"].append(ext2)
+    empty["expect"].update({"error": True, "metricReplicas": [3, None]})
+    for c in (up, cheese, empty):
+        c["note"] += " The second metric's API call fails (no samples in the snapshot)."
+    return [up, cheese, empty]
 
 
 def write(name, cases):
@@ -740,5 +803,6 @@ def write(name, cases):
 
 if __name__ == "__main__":
     write("replica_calculator.json", replica_calculator_cases())
-    write("scaling_rules.json", scaling_rules_cases() + normalize_desired_cases())
+    write("scaling_rules.json",
+          scaling_rules_cases() + normalize_desired_cases() + normalize_with_behavior_cases())
     write("horizontal.json", horizontal_cases())
