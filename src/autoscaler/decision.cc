@@ -221,8 +221,15 @@ Decision Decide(const HpaSpec& spec, const ControllerConfig& config, const Snaps
     }
   }
   const int n = static_cast<int>(spec.metrics.size());
+  if (n == 0) {  // only reachable with a spec that skipped ApplyDefaults()
+    d.error = true;
+    d.error_message = "the HPA has no metrics";
+    d.reason = "InvalidMetricSourceType";
+    d.message = d.error_message;
+    return d;
+  }
   if (invalid >= n || (invalid > 0 && proposal < current)) {
-    const MetricStatus& bad = d.metrics[first_invalid < 0 ? 0 : first_invalid];
+    const MetricStatus& bad = d.metrics[first_invalid];
     d.error = true;
     d.error_message = bad.error;
     d.reason = bad.reason;

@@ -117,6 +117,14 @@ TEST(DecideTest, InvalidMetricsNeverScaleDown) {
   EXPECT_EQ(d.reason, "InvalidMetricSourceType");
 }
 
+TEST(DecideTest, SpecWithoutMetricsIsAnErrorNotACrash) {
+  SnapshotCase c = Make(R"("hpa": {"maxReplicas": 10})");
+  c.spec.metrics.clear();  // as if ApplyDefaults() had been skipped
+  Decision d = DecideCase(c);
+  EXPECT_TRUE(d.error);
+  EXPECT_EQ(d.desired_replicas, 3);
+}
+
 TEST(DecideTest, MaxOverMetrics) {
   // cpu: 60% vs 50% -> ceil(1.2*3) = 4; object qps 20 vs Value target 5: ratio 4 with 3
   // ready pods -> 12. The legacy scale-up limit max(2*3, 4) = 6 < maxReplicas 10 caps it.

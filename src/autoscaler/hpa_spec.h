@@ -113,8 +113,8 @@ struct HpaSpec {
 void ApplyDefaults(HpaSpec* spec);
 
 // Parses a HorizontalPodAutoscaler (a whole object with `spec`, or just the
-// spec) from JSON. `path` prefixes error messages ("spec" or "$.hpa").
-// InvalidArgument names the field that has the wrong JSON type.
+// spec) from JSON. InvalidArgument names the field that has the wrong JSON
+// type ("spec.metrics[0].pods.target.averageValue: ...").
 absl::StatusOr<HpaSpec> HpaSpecFromJson(const nlohmann::json& j);
 
 // The same from YAML text. A multi-document stream yields every document that
