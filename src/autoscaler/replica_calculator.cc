@@ -14,7 +14,7 @@ constexpr int64_t kMaxInt64 = std::numeric_limits<int64_t>::max();
 constexpr int64_t kMinInt64 = std::numeric_limits<int64_t>::min();
 constexpr int32_t kMaxInt32 = std::numeric_limits<int32_t>::max();
 
-using RequestMap = absl::flat_hash_map<std::string_view, int64_t>;
+using RequestMap = absl::flat_hash_map<absl::string_view, int64_t>;
 
 int64_t SaturatingAdd(int64_t a, int64_t b) {
   int64_t r;
@@ -190,7 +190,7 @@ std::pair<double, int64_t> MetricUsageRatio(const SampleMap& samples, int64_t ta
 }
 
 void RemovePods(SampleMap* samples, const std::vector<std::string_view>& pods) {
-  for (std::string_view pod : pods) samples->erase(pod);
+  for (std::string_view pod : pods) samples->erase(AV(pod));
 }
 
 absl::Status NoPods() {
@@ -226,13 +226,13 @@ absl::StatusOr<MetricProposal> PlainMetricReplicas(const CalculatorParams& p, Sa
   }
   if (!g.missing.empty()) {
     if (ratio < 1.0) {
-      for (std::string_view pod : g.missing) samples[pod] = Sample{target};
+      for (std::string_view pod : g.missing) samples[AV(pod)] = Sample{target};
     } else if (ratio > 1.0) {
-      for (std::string_view pod : g.missing) samples[pod] = Sample{0};
+      for (std::string_view pod : g.missing) samples[AV(pod)] = Sample{0};
     }
   }
   if (scale_up_with_unready) {
-    for (std::string_view pod : g.unready) samples[pod] = Sample{0};
+    for (std::string_view pod : g.unready) samples[AV(pod)] = Sample{0};
   }
   double new_ratio = MetricUsageRatio(samples, target).first;
   if (p.tolerances.IsWithin(new_ratio) || (ratio < 1.0 && new_ratio > 1.0) ||
@@ -375,14 +375,14 @@ absl::StatusOr<MetricProposal> ResourceUtilizationReplicas(const CalculatorParam
       // (older releases: exactly its request).
       int64_t fallback = p.missing_pods_use_target_above_100 ? std::max<int64_t>(100, target) : 100;
       for (std::string_view pod : g.missing) {
-        samples[pod] = Sample{ClampToInt64(static_cast<__int128>(requests[pod]) * fallback / 100)};
+        samples[AV(pod)] = Sample{ClampToInt64(static_cast<__int128>(requests[AV(pod)]) * fallback / 100)};
       }
     } else if (ratio > 1.0) {
-      for (std::string_view pod : g.missing) samples[pod] = Sample{0};
+      for (std::string_view pod : g.missing) samples[AV(pod)] = Sample{0};
     }
   }
   if (scale_up_with_unready) {
-    for (std::string_view pod : g.unready) samples[pod] = Sample{0};
+    for (std::string_view pod : g.unready) samples[AV(pod)] = Sample{0};
   }
   ASSIGN_OR_RETURN(UtilizationRatio nr, ResourceUtilizationRatio(samples, requests, target));
   const double new_ratio = nr.ratio;

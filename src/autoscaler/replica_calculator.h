@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "autoscaler/snapshot.h"
 
@@ -90,7 +91,7 @@ absl::StatusOr<MetricProposal> ExternalAverageValueReplicas(const CalculatorPara
                                                             const Snapshot& snapshot);
 
 // Samples of one metric keyed by pod name (views into the Snapshot).
-using SampleMap = absl::flat_hash_map<std::string_view, Sample>;
+using SampleMap = absl::flat_hash_map<absl::string_view, Sample>;
 
 // Pod classification (groupPods), exposed for tests.
 struct PodGroups {
