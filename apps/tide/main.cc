@@ -6,10 +6,12 @@
 
 #include <cstdio>
 #include <functional>
+#include <iostream>
 #include <string>
 
 #include "CLI/CLI.hpp"
 #include "common/logging.h"
+#include "hpa_command.h"
 #include "server/server.h"
 #include "spdlog/spdlog.h"
 
@@ -124,6 +126,40 @@ int main(int argc, char** argv) {
       }
       return *code;
     };
+  });
+
+  // tide hpa decide | validate
+  CLI::App* hpa = app.add_subcommand(
+      "hpa", "Kubernetes HorizontalPodAutoscaler (autoscaling/v2) decisions and manifests");
+  hpa->require_subcommand(1);
+  tide::app::HpaDecideOptions hpa_decide;
+  CLI::App* decide = hpa->add_subcommand(
+      "decide",
+      "Make the replica decision Kubernetes' HPA controller would make for each snapshot "
+      "(hpa_spec.md section 13) and print a JSON array, one decision per snapshot. Exit 0 "
+      "(an errored decision is still a decision), 2 if an input is not valid JSON or not the "
+      "schema.");
+  decide->add_option("FILE", hpa_decide.files,
+                     "Snapshot file(s): one snapshot object or a JSON array of them; - reads stdin")
+      ->required();
+  decide->add_flag("--compact", hpa_decide.compact,
+                   "Print the JSON on one line (default: indented)");
+  decide->callback([&] {
+    run = [&] { return tide::app::RunHpaDecide(hpa_decide, std::cin, std::cout, std::cerr); };
+  });
+  tide::app::HpaValidateOptions hpa_validate;
+  CLI::App* validate = hpa->add_subcommand(
+      "validate",
+      "Check an HPA manifest as the API server would (kubectl apply): print the field errors "
+      "and exit 1, or a one-line summary per HorizontalPodAutoscaler and exit 0. A "
+      "multi-document YAML validates every HorizontalPodAutoscaler in it.");
+  validate->add_option("FILE", hpa_validate.file, "Manifest (YAML or JSON); - reads stdin")
+      ->required();
+  validate->add_flag("--hpa-scale-to-zero", hpa_validate.hpa_scale_to_zero,
+                     "Validate as with the HPAScaleToZero feature gate on (allows minReplicas: 0; "
+                     "default: off)");
+  validate->callback([&] {
+    run = [&] { return tide::app::RunHpaValidate(hpa_validate, std::cin, std::cout, std::cerr); };
   });
 
   try {

@@ -1,0 +1,328 @@
+#include "autoscaler/hpa_spec.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <regex>
+
+#include "absl/strings/str_cat.h"
+#include "autoscaler/json_util.h"
+#include "common/status_macros.h"
+#include "nlohmann/json.hpp"
+#include "yaml-cpp/yaml.h"
+
+namespace tide::autoscaler {
+namespace {
+
+using json_util::Child;
+using json_util::Index;
+using nlohmann::json;
+
+absl::StatusOr<MetricTarget> ParseTarget(const json& j, const std::string& path) {
+  RETURN_IF_ERROR(json_util::ExpectObject(j, path));
+  MetricTarget t;
+  ASSIGN_OR_RETURN(auto type, json_util::OptString(j, "type", path));
+  t.type = type.value_or("");
+  ASSIGN_OR_RETURN(t.value, json_util::OptQuantity(j, "value", path));
+  ASSIGN_OR_RETURN(t.average_value, json_util::OptQuantity(j, "averageValue", path));
+  ASSIGN_OR_RETURN(t.average_utilization, json_util::OptInt32(j, "averageUtilization", path));
+  return t;
+}
+
+absl::StatusOr<MetricTarget> ParseTargetField(const json& j, const std::string& path) {
+  const json* t = json_util::Find(j, "target");
+  if (t == nullptr) return MetricTarget{};
+  return ParseTarget(*t, Child(path, "target"));
+}
+
+absl::StatusOr<MetricSpec::MetricIdentifier> ParseIdentifier(const json& j,
+                                                             const std::string& path) {
+  MetricSpec::MetricIdentifier id;
+  const json* m = json_util::Find(j, "metric");
+  if (m == nullptr) return id;
+  std::string mpath = Child(path, "metric");
+  RETURN_IF_ERROR(json_util::ExpectObject(*m, mpath));
+  ASSIGN_OR_RETURN(auto name, json_util::OptString(*m, "name", mpath));
+  id.name = name.value_or("");
+  if (const json* sel = json_util::Find(*m, "selector")) id.selector_json = sel->dump();
+  return id;
+}
+
+absl::StatusOr<CrossVersionObjectReference> ParseRef(const json& j, const std::string& path) {
+  RETURN_IF_ERROR(json_util::ExpectObject(j, path));
+  CrossVersionObjectReference r;
+  ASSIGN_OR_RETURN(auto kind, json_util::OptString(j, "kind", path));
+  ASSIGN_OR_RETURN(auto name, json_util::OptString(j, "name", path));
+  ASSIGN_OR_RETURN(auto api, json_util::OptString(j, "apiVersion", path));
+  r.kind = kind.value_or("");
+  r.name = name.value_or("");
+  r.api_version = api.value_or("");
+  return r;
+}
+
+absl::StatusOr<MetricSpec> ParseMetric(const json& j, const std::string& path) {
+  RETURN_IF_ERROR(json_util::ExpectObject(j, path));
+  MetricSpec m;
+  ASSIGN_OR_RETURN(auto type, json_util::OptString(j, "type", path));
+  m.type = type.value_or("");
+  if (const json* r = json_util::Find(j, "resource")) {
+    std::string p = Child(path, "resource");
+    RETURN_IF_ERROR(json_util::ExpectObject(*r, p));
+    MetricSpec::ResourceSource src;
+    ASSIGN_OR_RETURN(auto name, json_util::OptString(*r, "name", p));
+    src.name = name.value_or("");
+    ASSIGN_OR_RETURN(src.target, ParseTargetField(*r, p));
+    m.resource = std::move(src);
+  }
+  if (const json* r = json_util::Find(j, "containerResource")) {
+    std::string p = Child(path, "containerResource");
+    RETURN_IF_ERROR(json_util::ExpectObject(*r, p));
+    MetricSpec::ContainerResourceSource src;
+    ASSIGN_OR_RETURN(auto name, json_util::OptString(*r, "name", p));
+    ASSIGN_OR_RETURN(auto container, json_util::OptString(*r, "container", p));
+    src.name = name.value_or("");
+    src.container = container.value_or("");
+    ASSIGN_OR_RETURN(src.target, ParseTargetField(*r, p));
+    m.container_resource = std::move(src);
+  }
+  if (const json* r = json_util::Find(j, "pods")) {
+    std::string p = Child(path, "pods");
+    RETURN_IF_ERROR(json_util::ExpectObject(*r, p));
+    MetricSpec::PodsSource src;
+    ASSIGN_OR_RETURN(src.metric, ParseIdentifier(*r, p));
+    ASSIGN_OR_RETURN(src.target, ParseTargetField(*r, p));
+    m.pods = std::move(src);
+  }
+  if (const json* r = json_util::Find(j, "object")) {
+    std::string p = Child(path, "object");
+    RETURN_IF_ERROR(json_util::ExpectObject(*r, p));
+    MetricSpec::ObjectSource src;
+    if (const json* d = json_util::Find(*r, "describedObject")) {
+      ASSIGN_OR_RETURN(src.described_object, ParseRef(*d, Child(p, "describedObject")));
+    }
+    ASSIGN_OR_RETURN(src.metric, ParseIdentifier(*r, p));
+    ASSIGN_OR_RETURN(src.target, ParseTargetField(*r, p));
+    m.object = std::move(src);
+  }
+  if (const json* r = json_util::Find(j, "external")) {
+    std::string p = Child(path, "external");
+    RETURN_IF_ERROR(json_util::ExpectObject(*r, p));
+    MetricSpec::ExternalSource src;
+    ASSIGN_OR_RETURN(src.metric, ParseIdentifier(*r, p));
+    ASSIGN_OR_RETURN(src.target, ParseTargetField(*r, p));
+    m.external = std::move(src);
+  }
+  return m;
+}
+
+absl::StatusOr<ScalingRules> ParseRules(const json& j, const std::string& path) {
+  RETURN_IF_ERROR(json_util::ExpectObject(j, path));
+  ScalingRules r;
+  ASSIGN_OR_RETURN(r.stabilization_window_seconds,
+                   json_util::OptInt32(j, "stabilizationWindowSeconds", path));
+  ASSIGN_OR_RETURN(r.select_policy, json_util::OptString(j, "selectPolicy", path));
+  ASSIGN_OR_RETURN(r.tolerance, json_util::OptQuantity(j, "tolerance", path));
+  if (const json* ps = json_util::Find(j, "policies")) {
+    std::string p = Child(path, "policies");
+    RETURN_IF_ERROR(json_util::ExpectArray(*ps, p));
+    std::vector<ScalingPolicy> policies;
+    for (size_t i = 0; i < ps->size(); ++i) {
+      const json& pj = (*ps)[i];
+      std::string ip = Index(p, i);
+      RETURN_IF_ERROR(json_util::ExpectObject(pj, ip));
+      ScalingPolicy policy;
+      ASSIGN_OR_RETURN(auto type, json_util::OptString(pj, "type", ip));
+      ASSIGN_OR_RETURN(auto value, json_util::OptInt32(pj, "value", ip));
+      ASSIGN_OR_RETURN(auto period, json_util::OptInt32(pj, "periodSeconds", ip));
+      policy.type = type.value_or("");
+      policy.value = value.value_or(0);
+      policy.period_seconds = period.value_or(0);
+      policies.push_back(std::move(policy));
+    }
+    r.policies = std::move(policies);
+  }
+  return r;
+}
+
+absl::StatusOr<HpaSpec> ParseSpec(const json& j, const std::string& path) {
+  RETURN_IF_ERROR(json_util::ExpectObject(j, path));
+  HpaSpec spec;
+  if (const json* ref = json_util::Find(j, "scaleTargetRef")) {
+    ASSIGN_OR_RETURN(spec.scale_target_ref, ParseRef(*ref, Child(path, "scaleTargetRef")));
+  }
+  ASSIGN_OR_RETURN(spec.min_replicas, json_util::OptInt32(j, "minReplicas", path));
+  ASSIGN_OR_RETURN(auto max, json_util::OptInt32(j, "maxReplicas", path));
+  spec.max_replicas = max.value_or(0);
+  if (const json* ms = json_util::Find(j, "metrics")) {
+    std::string p = Child(path, "metrics");
+    RETURN_IF_ERROR(json_util::ExpectArray(*ms, p));
+    for (size_t i = 0; i < ms->size(); ++i) {
+      ASSIGN_OR_RETURN(MetricSpec m, ParseMetric((*ms)[i], Index(p, i)));
+      spec.metrics.push_back(std::move(m));
+    }
+  }
+  if (const json* b = json_util::Find(j, "behavior")) {
+    std::string p = Child(path, "behavior");
+    RETURN_IF_ERROR(json_util::ExpectObject(*b, p));
+    Behavior behavior;
+    if (const json* up = json_util::Find(*b, "scaleUp")) {
+      ASSIGN_OR_RETURN(behavior.scale_up, ParseRules(*up, Child(p, "scaleUp")));
+    }
+    if (const json* down = json_util::Find(*b, "scaleDown")) {
+      ASSIGN_OR_RETURN(behavior.scale_down, ParseRules(*down, Child(p, "scaleDown")));
+    }
+    spec.behavior = std::move(behavior);
+  }
+  return spec;
+}
+
+// YAML 1.2 core schema for plain scalars.
+json ScalarToJson(const YAML::Node& node) {
+  const std::string& s = node.Scalar();
+  if (node.Tag() != "?") return json(s);  // quoted or explicitly tagged: a string
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return json(nullptr);
+  if (s == "true" || s == "True" || s == "TRUE") return json(true);
+  if (s == "false" || s == "False" || s == "FALSE") return json(false);
+  static const std::regex kInt("[-+]?[0-9]+");
+  static const std::regex kFloat(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
+  if (std::regex_match(s, kInt)) {
+    errno = 0;
+    char* end = nullptr;
+    long long v = std::strtoll(s.c_str(), &end, 10);
+    if (errno == 0) return json(static_cast<int64_t>(v));
+    return json(s);
+  }
+  if (std::regex_match(s, kFloat)) return json(std::strtod(s.c_str(), nullptr));
+  return json(s);
+}
+
+json NodeToJson(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return json(nullptr);
+    case YAML::NodeType::Scalar:
+      return ScalarToJson(node);
+    case YAML::NodeType::Sequence: {
+      json arr = json::array();
+      for (const auto& child : node) arr.push_back(NodeToJson(child));
+      return arr;
+    }
+    case YAML::NodeType::Map: {
+      json obj = json::object();
+      for (const auto& kv : node) obj[kv.first.as<std::string>()] = NodeToJson(kv.second);
+      return obj;
+    }
+  }
+  return json(nullptr);
+}
+
+ScalingRules DefaultScaleUp() {
+  ScalingRules r;
+  r.stabilization_window_seconds = 0;
+  r.select_policy = "Max";
+  r.policies = std::vector<ScalingPolicy>{{"Pods", 4, 15}, {"Percent", 100, 15}};
+  return r;
+}
+
+ScalingRules DefaultScaleDown() {
+  ScalingRules r;
+  r.select_policy = "Max";
+  r.policies = std::vector<ScalingPolicy>{{"Percent", 100, 15}};
+  return r;
+}
+
+void MergeRules(const std::optional<ScalingRules>& user, ScalingRules defaults,
+                std::optional<ScalingRules>* out) {
+  if (user.has_value()) {
+    if (user->stabilization_window_seconds) {
+      defaults.stabilization_window_seconds = user->stabilization_window_seconds;
+    }
+    if (user->select_policy) defaults.select_policy = user->select_policy;
+    if (user->policies) defaults.policies = user->policies;
+    if (user->tolerance) defaults.tolerance = user->tolerance;
+  }
+  *out = std::move(defaults);
+}
+
+}  // namespace
+
+std::string MetricSpec::Describe() const {
+  if (type == "Resource" && resource) {
+    return resource->target.average_value
+               ? absl::StrCat(resource->name, " resource")
+               : absl::StrCat(resource->name, " resource utilization (percentage of request)");
+  }
+  if (type == "ContainerResource" && container_resource) {
+    return absl::StrCat(container_resource->name, " container resource of ",
+                        container_resource->container);
+  }
+  if (type == "Pods" && pods) return absl::StrCat("pods metric ", pods->metric.name);
+  if (type == "Object" && object) {
+    return absl::StrCat("object metric ", object->metric.name, " on ",
+                        object->described_object.kind, "/", object->described_object.name);
+  }
+  if (type == "External" && external) return absl::StrCat("external metric ", external->metric.name);
+  return absl::StrCat("metric of type \"", type, "\"");
+}
+
+void ApplyDefaults(HpaSpec* spec) {
+  if (!spec->min_replicas) spec->min_replicas = 1;
+  if (spec->metrics.empty()) {
+    MetricSpec cpu;
+    cpu.type = "Resource";
+    cpu.resource = MetricSpec::ResourceSource{"cpu", MetricTarget{"Utilization", {}, {}, 80}};
+    spec->metrics.push_back(std::move(cpu));
+  }
+  if (spec->behavior) {
+    Behavior b;
+    MergeRules(spec->behavior->scale_up, DefaultScaleUp(), &b.scale_up);
+    MergeRules(spec->behavior->scale_down, DefaultScaleDown(), &b.scale_down);
+    spec->behavior = std::move(b);
+  }
+}
+
+absl::StatusOr<HpaSpec> HpaSpecFromJson(const json& j) {
+  if (j.is_object() && j.contains("spec")) {
+    ASSIGN_OR_RETURN(HpaSpec spec, ParseSpec(j["spec"], "spec"));
+    if (const json* md = json_util::Find(j, "metadata"); md != nullptr && md->is_object()) {
+      ASSIGN_OR_RETURN(auto name, json_util::OptString(*md, "name", "metadata"));
+      ASSIGN_OR_RETURN(auto ns, json_util::OptString(*md, "namespace", "metadata"));
+      spec.name = name.value_or("");
+      spec.namespace_ = ns.value_or("");
+    }
+    return spec;
+  }
+  return ParseSpec(j, "spec");
+}
+
+absl::StatusOr<std::vector<json>> YamlToJson(const std::string& text) {
+  std::vector<json> docs;
+  try {
+    for (const YAML::Node& node : YAML::LoadAll(text)) {
+      if (node.IsNull()) continue;
+      docs.push_back(NodeToJson(node));
+    }
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid YAML: ", e.what()));
+  }
+  return docs;
+}
+
+absl::StatusOr<std::vector<HpaSpec>> HpaSpecsFromYaml(const std::string& text) {
+  ASSIGN_OR_RETURN(std::vector<json> docs, YamlToJson(text));
+  std::vector<HpaSpec> specs;
+  for (const json& doc : docs) {
+    if (doc.is_object() && doc.contains("kind")) {
+      if (!doc["kind"].is_string() || doc["kind"].get<std::string>() != "HorizontalPodAutoscaler") {
+        continue;
+      }
+    } else if (docs.size() > 1) {
+      continue;
+    }
+    ASSIGN_OR_RETURN(HpaSpec spec, HpaSpecFromJson(doc));
+    specs.push_back(std::move(spec));
+  }
+  return specs;
+}
+
+}  // namespace tide::autoscaler

@@ -1,0 +1,276 @@
+#include "autoscaler/hpa_spec.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace tide::autoscaler {
+namespace {
+
+using ::testing::ElementsAre;
+
+constexpr char kFullHpa[] = R"(
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: simulated
+  namespace: default
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: tide
+  minReplicas: 2
+  maxReplicas: 10
+  metrics:
+  - type: Resource
+    resource:
+      name: cpu
+      target:
+        type: Utilization
+        averageUtilization: 60
+  - type: Pods
+    pods:
+      metric:
+        name: tide_inference_queue_depth
+      target:
+        type: AverageValue
+        averageValue: 500m
+  - type: External
+    external:
+      metric:
+        name: queue
+        selector:
+          matchLabels: {app: tide}
+      target:
+        type: Value
+        value: 30
+  behavior:
+    scaleUp:
+      stabilizationWindowSeconds: 30
+      tolerance: 0.05
+    scaleDown:
+      selectPolicy: Min
+      policies:
+      - type: Pods
+        value: 1
+        periodSeconds: 60
+)";
+
+TEST(HpaSpecTest, ParsesWholeObjectFromYaml) {
+  auto specs = HpaSpecsFromYaml(kFullHpa);
+  ASSERT_TRUE(specs.ok()) << specs.status();
+  ASSERT_EQ(specs->size(), 1u);
+  const HpaSpec& s = (*specs)[0];
+  EXPECT_EQ(s.name, "simulated");
+  EXPECT_EQ(s.namespace_, "default");
+  ASSERT_TRUE(s.scale_target_ref.has_value());
+  EXPECT_EQ(s.scale_target_ref->kind, "Deployment");
+  EXPECT_EQ(s.min_replicas, 2);
+  EXPECT_EQ(s.max_replicas, 10);
+  ASSERT_EQ(s.metrics.size(), 3u);
+  EXPECT_EQ(s.metrics[0].resource->name, "cpu");
+  EXPECT_EQ(s.metrics[0].resource->target.average_utilization, 60);
+  EXPECT_EQ(s.metrics[1].pods->metric.name, "tide_inference_queue_depth");
+  EXPECT_EQ(s.metrics[1].pods->target.average_value->MilliValue(), 500);
+  EXPECT_EQ(s.metrics[2].external->target.value->MilliValue(), 30000);
+  EXPECT_EQ(s.metrics[2].external->metric.selector_json, R"({"matchLabels":{"app":"tide"}})");
+  ASSERT_TRUE(s.behavior.has_value());
+  EXPECT_EQ(s.behavior->scale_up->stabilization_window_seconds, 30);
+  EXPECT_EQ(s.behavior->scale_up->tolerance->AsApproximateFloat64(), 5.0 * (1.0 / 100.0));
+  EXPECT_FALSE(s.behavior->scale_up->policies.has_value());
+  EXPECT_EQ(s.behavior->scale_down->select_policy, "Min");
+  EXPECT_TRUE(Validate(s, {}).empty());
+}
+
+TEST(HpaSpecTest, DefaultsFillBehaviorAndMetrics) {
+  auto spec = HpaSpecFromJson(nlohmann::json::parse(
+      R"({"maxReplicas": 5, "behavior": {"scaleDown": {"stabilizationWindowSeconds": 60}}})"));
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  ApplyDefaults(&*spec);
+  EXPECT_EQ(spec->min_replicas, 1);
+  ASSERT_EQ(spec->metrics.size(), 1u);
+  EXPECT_EQ(spec->metrics[0].type, "Resource");
+  EXPECT_EQ(spec->metrics[0].resource->name, "cpu");
+  EXPECT_EQ(spec->metrics[0].resource->target.average_utilization, 80);
+  const ScalingRules& up = *spec->behavior->scale_up;
+  EXPECT_EQ(up.stabilization_window_seconds, 0);
+  EXPECT_EQ(up.select_policy, "Max");
+  ASSERT_EQ(up.policies->size(), 2u);
+  EXPECT_EQ((*up.policies)[0].type, "Pods");
+  EXPECT_EQ((*up.policies)[0].value, 4);
+  EXPECT_EQ((*up.policies)[0].period_seconds, 15);
+  EXPECT_EQ((*up.policies)[1].type, "Percent");
+  EXPECT_EQ((*up.policies)[1].value, 100);
+  const ScalingRules& down = *spec->behavior->scale_down;
+  EXPECT_EQ(down.stabilization_window_seconds, 60);
+  EXPECT_EQ(down.select_policy, "Max");
+  ASSERT_EQ(down.policies->size(), 1u);
+  EXPECT_EQ((*down.policies)[0].type, "Percent");
+}
+
+TEST(HpaSpecTest, NoBehaviorStaysLegacy) {
+  auto spec = HpaSpecFromJson(nlohmann::json::parse(R"({"maxReplicas": 5})"));
+  ASSERT_TRUE(spec.ok());
+  ApplyDefaults(&*spec);
+  EXPECT_FALSE(spec->behavior.has_value());
+}
+
+TEST(HpaSpecTest, MultiDocumentYamlKeepsOnlyHpas) {
+  std::string text = std::string(R"(
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: tide}
+---
+)") + kFullHpa + "---\n" + R"(
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: second}
+spec: {maxReplicas: 0, scaleTargetRef: {kind: Deployment, name: x}}
+)";
+  auto specs = HpaSpecsFromYaml(text);
+  ASSERT_TRUE(specs.ok()) << specs.status();
+  ASSERT_EQ(specs->size(), 2u);
+  EXPECT_EQ((*specs)[1].name, "second");
+}
+
+TEST(HpaSpecTest, WrongJsonTypeNamesTheField) {
+  auto spec = HpaSpecFromJson(nlohmann::json::parse(R"({"maxReplicas": "ten"})"));
+  ASSERT_FALSE(spec.ok());
+  EXPECT_EQ(spec.status().message(), "spec.maxReplicas: expected an integer");
+  auto bad_q = HpaSpecFromJson(nlohmann::json::parse(
+      R"({"maxReplicas": 3, "metrics": [{"type": "Pods", "pods": {"metric": {"name": "q"},
+          "target": {"type": "AverageValue", "averageValue": "1x"}}}]})"));
+  ASSERT_FALSE(bad_q.ok());
+  EXPECT_THAT(std::string(bad_q.status().message()),
+              ::testing::StartsWith("spec.metrics[0].pods.target.averageValue: Invalid value: \"1x\""));
+}
+
+std::vector<std::string> ErrorsFor(const std::string& spec_json, bool scale_to_zero = false) {
+  auto spec = HpaSpecFromJson(nlohmann::json::parse(spec_json));
+  EXPECT_TRUE(spec.ok()) << spec.status();
+  ValidationOptions o;
+  o.hpa_scale_to_zero = scale_to_zero;
+  std::vector<std::string> out;
+  for (const FieldError& e : Validate(*spec, o)) out.push_back(e.ToString());
+  return out;
+}
+
+constexpr char kRef[] = R"("scaleTargetRef": {"kind": "Deployment", "name": "tide"})";
+
+std::string Spec(const std::string& body) { return std::string("{") + kRef + ", " + body + "}"; }
+
+TEST(HpaValidationTest, ReplicaBounds) {
+  EXPECT_THAT(ErrorsFor(Spec(R"("maxReplicas": 0)")),
+              ElementsAre("spec.maxReplicas: Invalid value: 0: must be greater than or equal to 1"));
+  EXPECT_THAT(ErrorsFor(Spec(R"("minReplicas": 0, "maxReplicas": 3)")),
+              ElementsAre("spec.minReplicas: Invalid value: 0: must be greater than or equal to 1",
+                          "spec.metrics: Forbidden: must specify at least one Object or External "
+                          "metric to support scaling to zero replicas"));
+  EXPECT_THAT(ErrorsFor(Spec(R"("minReplicas": 5, "maxReplicas": 3)")),
+              ElementsAre("spec.maxReplicas: Invalid value: 3: must be greater than or equal to "
+                          "`minReplicas`"));
+  // minReplicas: 0 is allowed with the HPAScaleToZero gate and an External metric.
+  EXPECT_THAT(ErrorsFor(Spec(R"("minReplicas": 0, "maxReplicas": 3, "metrics": [{"type": "External",
+      "external": {"metric": {"name": "q"}, "target": {"type": "Value", "value": "1"}}}])"),
+                        true),
+              ElementsAre());
+  EXPECT_THAT(ErrorsFor(R"({"maxReplicas": 3})"),
+              ElementsAre("spec.scaleTargetRef.kind: Required value",
+                          "spec.scaleTargetRef.name: Required value"));
+}
+
+TEST(HpaValidationTest, MetricTable) {
+  struct Case {
+    const char* metric;
+    std::vector<std::string> errors;
+  };
+  const Case cases[] = {
+      {R"({"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 0}}})",
+       {"spec.metrics[0].resource.target.averageUtilization: Invalid value: 0: must be greater than 0"}},
+      {R"({"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization"}}})",
+       {"spec.metrics[0].resource.target.averageUtilization: Required value: must set either a "
+        "target raw value or a target utilization"}},
+      {R"({"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50, "averageValue": "1"}}})",
+       {"spec.metrics[0].resource.target.averageValue: Forbidden: may not set both a target raw "
+        "value and a target utilization"}},
+      {R"({"type": "Resource", "resource": {"name": "", "target": {"type": "Percent", "averageUtilization": 50}}})",
+       {"spec.metrics[0].resource.name: Required value: must specify a resource name",
+        "spec.metrics[0].resource.target.type: Invalid value: \"Percent\": must be either "
+        "Utilization, Value, or AverageValue"}},
+      {R"({"type": "Pods", "pods": {"metric": {"name": "qps"}, "target": {"type": "AverageValue", "averageValue": "-1"}}})",
+       {"spec.metrics[0].pods.target.averageValue: Invalid value: -1: must be positive"}},
+      {R"({"type": "Pods", "pods": {"metric": {"name": "qps"}, "target": {"type": "Value", "value": "1"}}})",
+       {"spec.metrics[0].pods.target.averageValue: Required value: must specify a positive target "
+        "averageValue"}},
+      {R"({"type": "Object", "object": {"metric": {"name": "qps"}, "describedObject": {"kind": "Service"}, "target": {"type": "Value"}}})",
+       {"spec.metrics[0].object.describedObject.name: Required value",
+        "spec.metrics[0].object.target.averageValue: Required value: must set either a target "
+        "value or averageValue"}},
+      {R"({"type": "External", "external": {"metric": {"name": "q"}, "target": {"type": "Value", "value": "1", "averageValue": "1"}}})",
+       {"spec.metrics[0].external.target.value: Forbidden: may not set both a target value for "
+        "metric and a per-pod target"}},
+      {R"({"type": "ContainerResource", "containerResource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}})",
+       {"spec.metrics[0].containerResource.container: Required value: must specify a container"}},
+      {R"({"type": "Foo"})",
+       {"spec.metrics[0].type: Unsupported value: \"Foo\": supported values: \"ContainerResource\", "
+        "\"External\", \"Object\", \"Pods\", \"Resource\""}},
+      {R"({"type": "Pods", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}})",
+       {"spec.metrics[0].pods: Required value: must populate information for the given metric "
+        "source"}},
+      {R"({"resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}})",
+       {"spec.metrics[0].type: Required value: must specify a metric source type",
+        "spec.metrics[0].type: Unsupported value: \"\": supported values: \"ContainerResource\", "
+        "\"External\", \"Object\", \"Pods\", \"Resource\""}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.metric);
+    EXPECT_EQ(ErrorsFor(Spec(std::string(R"("maxReplicas": 3, "metrics": [)") + c.metric + "]")),
+              c.errors);
+  }
+}
+
+TEST(HpaValidationTest, BehaviorTable) {
+  struct Case {
+    const char* behavior;
+    std::vector<std::string> errors;
+  };
+  const Case cases[] = {
+      {R"({"scaleUp": {"stabilizationWindowSeconds": -1}})",
+       {"spec.behavior.scaleUp.stabilizationWindowSeconds: Invalid value: -1: must be greater than "
+        "or equal to zero"}},
+      {R"({"scaleDown": {"stabilizationWindowSeconds": 3601}})",
+       {"spec.behavior.scaleDown.stabilizationWindowSeconds: Invalid value: 3601: must be less "
+        "than or equal to 3600"}},
+      {R"({"scaleDown": {"stabilizationWindowSeconds": 3600, "selectPolicy": "Disabled"}})", {}},
+      {R"({"scaleUp": {"selectPolicy": "Average"}})",
+       {"spec.behavior.scaleUp.selectPolicy: Unsupported value: \"Average\": supported values: "
+        "\"Disabled\", \"Max\", \"Min\""}},
+      {R"({"scaleUp": {"policies": []}})",
+       {"spec.behavior.scaleUp.policies: Required value: must specify at least one Policy"}},
+      {R"({"scaleUp": {"policies": [{"type": "Replicas", "value": 0, "periodSeconds": 1801}]}})",
+       {"spec.behavior.scaleUp.policies[0].type: Unsupported value: \"Replicas\": supported "
+        "values: \"Percent\", \"Pods\"",
+        "spec.behavior.scaleUp.policies[0].value: Invalid value: 0: must be greater than zero",
+        "spec.behavior.scaleUp.policies[0].periodSeconds: Invalid value: 1801: must be less than "
+        "or equal to 1800"}},
+      {R"({"scaleDown": {"policies": [{"type": "Percent", "value": 10, "periodSeconds": 0}]}})",
+       {"spec.behavior.scaleDown.policies[0].periodSeconds: Invalid value: 0: must be greater "
+        "than zero"}},
+      {R"({"scaleDown": {"tolerance": "-0.1"}})",
+       {"spec.behavior.scaleDown.tolerance: Invalid value: -100m: must be greater than or equal "
+        "to 0"}},
+      {R"({"scaleUp": {"tolerance": 0}})", {}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.behavior);
+    EXPECT_EQ(ErrorsFor(Spec(std::string(R"("maxReplicas": 3, "behavior": )") + c.behavior)),
+              c.errors);
+  }
+}
+
+}  // namespace
+}  // namespace tide::autoscaler
