@@ -543,11 +543,13 @@ absl::StatusOr<MetricProposal> PodsMetricReplicas(const CalculatorParams& p, int
                              snapshot);
 }
 
-absl::StatusOr<MetricProposal> ObjectValueReplicas(const CalculatorParams& p, int32_t current,
-                                                   int64_t target_milli,
-                                                   std::string_view metric_name,
+namespace {
+
+// 7.3: a `value` target over a single usage figure (the Object's sample or
+// the External total).
+absl::StatusOr<MetricProposal> ValueTargetReplicas(const CalculatorParams& p, int32_t current,
+                                                   int64_t target_milli, int64_t usage,
                                                    const Snapshot& snapshot) {
-  ASSIGN_OR_RETURN(int64_t usage, ObjectValue(metric_name, snapshot));
   double ratio = static_cast<double>(usage) / static_cast<double>(target_milli);
   MetricProposal out;
   ASSIGN_OR_RETURN(out.replicas, UsageRatioReplicaCount(p, current, ratio, snapshot));
@@ -555,41 +557,9 @@ absl::StatusOr<MetricProposal> ObjectValueReplicas(const CalculatorParams& p, in
   return out;
 }
 
-absl::StatusOr<MetricProposal> ObjectAverageValueReplicas(const CalculatorParams& p,
-                                                          int32_t status_replicas,
-                                                          int64_t target_milli,
-                                                          std::string_view metric_name,
-                                                          const Snapshot& snapshot) {
-  ASSIGN_OR_RETURN(int64_t usage, ObjectValue(metric_name, snapshot));
-  MetricProposal out;
-  out.replicas = status_replicas;
-  double ratio = static_cast<double>(usage) /
-                 (static_cast<double>(target_milli) * static_cast<double>(status_replicas));
-  if (!p.tolerances.IsWithin(ratio)) {
-    out.replicas = CeilToInt32(static_cast<double>(usage) / static_cast<double>(target_milli));
-  }
-  out.usage = CeilToInt64Saturating(static_cast<double>(usage) / static_cast<double>(status_replicas));
-  return out;
-}
-
-absl::StatusOr<MetricProposal> ExternalValueReplicas(const CalculatorParams& p, int32_t current,
-                                                     int64_t target_milli,
-                                                     std::string_view metric_name,
-                                                     const Snapshot& snapshot) {
-  ASSIGN_OR_RETURN(int64_t usage, ExternalTotal(metric_name, snapshot));
-  double ratio = static_cast<double>(usage) / static_cast<double>(target_milli);
-  MetricProposal out;
-  ASSIGN_OR_RETURN(out.replicas, UsageRatioReplicaCount(p, current, ratio, snapshot));
-  out.usage = usage;
-  return out;
-}
-
-absl::StatusOr<MetricProposal> ExternalAverageValueReplicas(const CalculatorParams& p,
-                                                            int32_t status_replicas,
-                                                            int64_t target_milli,
-                                                            std::string_view metric_name,
-                                                            const Snapshot& snapshot) {
-  ASSIGN_OR_RETURN(int64_t usage, ExternalTotal(metric_name, snapshot));
+// 7.4: an `averageValue` target over a usage total, against statusReplicas.
+MetricProposal AverageValueTargetReplicas(const CalculatorParams& p, int32_t status_replicas,
+                                          int64_t target_milli, int64_t usage) {
   MetricProposal out;
   out.replicas = status_replicas;
   double ratio = static_cast<double>(usage) /
@@ -600,6 +570,42 @@ absl::StatusOr<MetricProposal> ExternalAverageValueReplicas(const CalculatorPara
   }
   out.usage = CeilToInt64Saturating(static_cast<double>(usage) / static_cast<double>(status_replicas));
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<MetricProposal> ObjectValueReplicas(const CalculatorParams& p, int32_t current,
+                                                   int64_t target_milli,
+                                                   std::string_view metric_name,
+                                                   const Snapshot& snapshot) {
+  ASSIGN_OR_RETURN(int64_t usage, ObjectValue(metric_name, snapshot));
+  return ValueTargetReplicas(p, current, target_milli, usage, snapshot);
+}
+
+absl::StatusOr<MetricProposal> ObjectAverageValueReplicas(const CalculatorParams& p,
+                                                          int32_t status_replicas,
+                                                          int64_t target_milli,
+                                                          std::string_view metric_name,
+                                                          const Snapshot& snapshot) {
+  ASSIGN_OR_RETURN(int64_t usage, ObjectValue(metric_name, snapshot));
+  return AverageValueTargetReplicas(p, status_replicas, target_milli, usage);
+}
+
+absl::StatusOr<MetricProposal> ExternalValueReplicas(const CalculatorParams& p, int32_t current,
+                                                     int64_t target_milli,
+                                                     std::string_view metric_name,
+                                                     const Snapshot& snapshot) {
+  ASSIGN_OR_RETURN(int64_t usage, ExternalTotal(metric_name, snapshot));
+  return ValueTargetReplicas(p, current, target_milli, usage, snapshot);
+}
+
+absl::StatusOr<MetricProposal> ExternalAverageValueReplicas(const CalculatorParams& p,
+                                                            int32_t status_replicas,
+                                                            int64_t target_milli,
+                                                            std::string_view metric_name,
+                                                            const Snapshot& snapshot) {
+  ASSIGN_OR_RETURN(int64_t usage, ExternalTotal(metric_name, snapshot));
+  return AverageValueTargetReplicas(p, status_replicas, target_milli, usage);
 }
 
 }  // namespace tide::autoscaler
