@@ -314,37 +314,79 @@ class LoadEngine::Worker {
     NoteGauges(now);
     const uint64_t gen = c->gen;
     const std::string& req = opt_.requests[c->request_index];
-    asio::async_write(c->socket, asio::buffer(req),
-                      [this, c, gen](const boost::system::error_code& ec, size_t) {
-                        if (gen != c->gen || !ec) return;
-                        OnIoError(c, IoCause(ec));
-                      });
-    Read(c);
+    // Write directly on the non-blocking socket: a request almost always fits
+    // the socket buffer, and this saves an event-loop round per request.
+    boost::system::error_code ec;
+    size_t written = c->socket.write_some(asio::buffer(req), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      ec = {};
+      written = 0;
+    }
+    if (ec) {
+      // Reported from the loop, not from inside Pump().
+      asio::post(ioc_, [this, c, gen, ec] {
+        if (gen == c->gen && c->state == Conn::State::kBusy) OnIoError(c, IoCause(ec));
+      });
+      return;
+    }
+    if (written < req.size()) {
+      asio::async_write(c->socket, asio::buffer(req.data() + written, req.size() - written),
+                        [this, c, gen](const boost::system::error_code& ec, size_t) {
+                          if (gen != c->gen || !ec || c->state != Conn::State::kBusy) return;
+                          OnIoError(c, IoCause(ec));
+                        });
+    }
+    WaitRead(c);
   }
 
-  void Read(Conn* c) {
-    if (c->len == c->buf.size()) c->buf.resize(c->buf.size() * 2);
+  // Waits for readability, then reads without blocking (no speculative read
+  // that would almost always find nothing right after the write).
+  void WaitRead(Conn* c) {
     const uint64_t gen = c->gen;
-    c->socket.async_read_some(
-        asio::buffer(c->buf.data() + c->len, c->buf.size() - c->len),
-        [this, c, gen](const boost::system::error_code& ec, size_t n) {
-          if (gen != c->gen || c->state != Conn::State::kBusy) return;
-          const bool eof = ec == asio::error::eof;
-          if (ec && !eof) {
-            OnIoError(c, IoCause(ec));
-            return;
-          }
-          c->len += n;
-          auto state = c->parser.Parse(std::string_view(c->buf.data(), c->len), eof);
-          if (state == HttpResponseParser::State::kIncomplete) {
-            Read(c);
-          } else if (state == HttpResponseParser::State::kError) {
-            OnIoError(c, eof && c->len == 0 ? "connection_closed"
-                                            : "bad_response: " + c->parser.error());
-          } else {
-            OnResponse(c, eof);
-          }
-        });
+    c->socket.async_wait(tcp::socket::wait_read, [this, c, gen](const boost::system::error_code& ec) {
+      if (gen != c->gen || c->state != Conn::State::kBusy) return;
+      if (ec) {
+        OnIoError(c, IoCause(ec));
+        return;
+      }
+      ReadAvailable(c);
+    });
+  }
+
+  void ReadAvailable(Conn* c) {
+    while (true) {
+      if (c->len == c->buf.size()) c->buf.resize(c->buf.size() * 2);
+      const size_t space = c->buf.size() - c->len;
+      boost::system::error_code ec;
+      const size_t n = c->socket.read_some(asio::buffer(c->buf.data() + c->len, space), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        WaitRead(c);
+        return;
+      }
+      const bool eof = ec == asio::error::eof;
+      if (ec && !eof) {
+        OnIoError(c, IoCause(ec));
+        return;
+      }
+      c->len += n;
+      auto state = c->parser.Parse(std::string_view(c->buf.data(), c->len), eof);
+      if (state == HttpResponseParser::State::kComplete) {
+        OnResponse(c, eof);
+        return;
+      }
+      if (state == HttpResponseParser::State::kError) {
+        OnIoError(c, eof && c->len == 0 ? "connection_closed"
+                                        : "bad_response: " + c->parser.error());
+        return;
+      }
+      // Incomplete. A read that filled the buffer may have left more behind
+      // (edge-triggered readiness would not fire again): read on. Otherwise
+      // everything available was taken: wait for more.
+      if (n < space) {
+        WaitRead(c);
+        return;
+      }
+    }
   }
 
   void OnResponse(Conn* c, bool eof) {
@@ -390,6 +432,7 @@ class LoadEngine::Worker {
                           }
                           boost::system::error_code ignored;
                           c->socket.set_option(tcp::no_delay(true), ignored);
+                          c->socket.non_blocking(true, ignored);
                           c->state = Conn::State::kReady;
                           AfterReady(c);
                         });

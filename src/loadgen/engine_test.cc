@@ -125,7 +125,7 @@ TEST(LoadEngine, OpenLoopChargesStallToRequestsScheduledDuringItButClosedLoopHid
   EXPECT_GE(open.latency.Max(), 950 * kMs);
   // Closed loop: one request waited out the stall while no others were sent;
   // ~800 fast ones make p99 look healthy (coordinated omission).
-  EXPECT_GE(closed.latency.Max(), 900 * kMs);
+  EXPECT_GE(closed.latency.Max(), 800 * kMs);  // ~1 s; slack for a loaded machine
   EXPECT_LT(closed.latency.Percentile(0.99), 50 * kMs);
   EXPECT_GT(closed.ok, 500u);
   EXPECT_LT(closed.ok, 1000u);
@@ -150,31 +150,49 @@ TEST(LoadEngine, TraceReplaySendsEveryRequestAtItsScaledTime) {
   for (double s : *offsets) list->push_back(absl::Nanoseconds(std::llround(s * 1e9)));
 
   auto server = StartServer(Fast);
-  EngineOptions o = BaseOptions(server->port());
-  o.arrivals = std::make_unique<ListArrivals>(list);
-  o.duration = absl::InfiniteDuration();
-  o.record_requests = true;
-  EngineResult r = RunEngine(std::move(o));
-  ASSERT_EQ(r.records.size(), 400u);
-  EXPECT_EQ(r.ok, 400u);
-  EXPECT_EQ(server->requests(), 400);
-  EXPECT_NEAR(r.window_s, absl::ToDoubleSeconds(list->back()), 1e-9);
-  // Stated tolerance: every send happens at or after its scaled trace time and
-  // within 20 ms of it; 99 % of inter-arrival gaps match the trace's (scaled)
-  // gaps within 2 ms.
-  int within = 0;
+  // The engine reports when its own timer ran late (late_dispatches: > 5 ms
+  // behind schedule), e.g. when a loaded CI machine does not give the process
+  // the CPU. Timing is asserted on a run where the client kept to its
+  // schedule; up to 4 attempts.
+  EngineResult r;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    EngineOptions o = BaseOptions(server->port());
+    o.arrivals = std::make_unique<ListArrivals>(list);
+    o.duration = absl::InfiniteDuration();
+    o.record_requests = true;
+    r = RunEngine(std::move(o));
+    // Every request of the trace is sent exactly once, whatever the timing.
+    ASSERT_EQ(r.records.size(), 400u);
+    EXPECT_EQ(r.scheduled, 400u);
+    EXPECT_EQ(r.ok, 400u);
+    EXPECT_NEAR(r.window_s, absl::ToDoubleSeconds(list->back()), 1e-9);
+    if (r.late_dispatches == 0) break;
+  }
+  EXPECT_EQ(server->requests() % 400, 0);
+  if (r.late_dispatches > 0) {
+    GTEST_SKIP() << "the machine starved the client in 4 attempts (" << r.late_dispatches
+                 << " late dispatches, lag max " << r.dispatch_lag.Max() / 1e6 << " ms)";
+  }
+  // Stated tolerance: every send at or after its scaled trace time and
+  // within 10 ms of it; 99 % of the 399 inter-arrival gaps within 2 ms of the
+  // trace's scaled gap, and the median within 0.5 ms. (Without the time
+  // scale, or with a wrong schedule, gaps would be off by 2-20 ms each.)
+  std::vector<int64_t> gap_errors;
   for (size_t i = 0; i < r.records.size(); ++i) {
     const RequestRecord& rec = r.records[i];
     EXPECT_EQ(rec.intended_ns, absl::ToInt64Nanoseconds((*list)[i]));
     EXPECT_GE(rec.sent_ns, rec.intended_ns);
-    EXPECT_LE(rec.sent_ns - rec.intended_ns, 20 * kMs);
+    EXPECT_LE(rec.sent_ns - rec.intended_ns, 10 * kMs);
     if (i > 0) {
       const int64_t want_gap = rec.intended_ns - r.records[i - 1].intended_ns;
       const int64_t got_gap = rec.sent_ns - r.records[i - 1].sent_ns;
-      if (std::llabs(got_gap - want_gap) <= 2 * kMs) ++within;
+      gap_errors.push_back(std::llabs(got_gap - want_gap));
     }
   }
-  EXPECT_GE(within, 396);  // 99 % of 399 gaps
+  std::sort(gap_errors.begin(), gap_errors.end());
+  ASSERT_EQ(gap_errors.size(), 399u);
+  EXPECT_LE(gap_errors[199], kMs / 2);  // median
+  EXPECT_LE(gap_errors[394], 2 * kMs);  // 99th percentile (395th of 399)
 }
 
 TEST(LoadEngine, ErrorsAreCountedByCause) {
