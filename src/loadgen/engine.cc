@@ -403,7 +403,7 @@ class LoadEngine::Worker {
       AfterConnDown(c, /*connect_failed=*/false);
       return;
     }
-    AfterReady(c);
+    AfterReady(c, now);
   }
 
   void OnIoError(Conn* c, const std::string& cause) {
@@ -457,14 +457,15 @@ class LoadEngine::Worker {
   }
 
   // A connection is up and idle.
-  void AfterReady(Conn* c) {
+  void AfterReady(Conn* c, int64_t now = -1) {
     if (open_loop_) {
       ready_.push_back(c);
       Pump();
       MaybeFinishOpenLoop();
       return;
     }
-    SendNextClosed(c);
+    (void)now;
+    SendNextClosed(c, Now());  // fresh: the send time must not include our own checking
   }
 
   // A connection was closed (by error, timeout or the server).
@@ -476,7 +477,7 @@ class LoadEngine::Worker {
       MaybeFinishOpenLoop();
       return;
     }
-    if (!StillSendingClosed()) {
+    if (!StillSendingClosed(Now())) {
       RetireClosed();
       return;
     }
@@ -494,7 +495,7 @@ class LoadEngine::Worker {
 
   // ---- closed loop ----
 
-  bool StillSendingClosed() const { return !finished_ && Now() < end_ns_; }
+  bool StillSendingClosed(int64_t now) const { return !finished_ && now < end_ns_; }
 
   void RetireClosed() {
     if (--active_ <= 0) {
@@ -503,8 +504,8 @@ class LoadEngine::Worker {
     }
   }
 
-  void SendNextClosed(Conn* c) {
-    if (!StillSendingClosed()) {
+  void SendNextClosed(Conn* c, int64_t now) {
+    if (!StillSendingClosed(now)) {
       Close(c);
       RetireClosed();
       return;
@@ -515,7 +516,6 @@ class LoadEngine::Worker {
       RetireClosed();
       return;
     }
-    const int64_t now = Now();
     Send(c, now, now);
   }
 

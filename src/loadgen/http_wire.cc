@@ -3,6 +3,20 @@
 
 
 namespace tide::loadgen {
+namespace {
+
+// `lower` must be lower case; no locale.
+bool AsciiEqualsIgnoreCase(std::string_view s, std::string_view lower) {
+  if (s.size() != lower.size()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    if (c != lower[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 std::string Url::HostPort() const { return Cat(host, ":", port); }
 
@@ -89,6 +103,8 @@ HttpResponseParser::State HttpResponseParser::ParseHead(std::string_view data) {
   response_.status = static_cast<int>(status);
   response_.keep_alive = status_line[7] == '1';  // HTTP/1.0 closes by default
   std::string_view rest = eol == std::string_view::npos ? std::string_view() : head.substr(eol + 2);
+  // The hot path of the load client: header names are matched by length
+  // first, then case-insensitively, without locale calls.
   while (!rest.empty()) {
     size_t next = rest.find("\r\n");
     std::string_view line = rest.substr(0, next);
@@ -96,22 +112,40 @@ HttpResponseParser::State HttpResponseParser::ParseHead(std::string_view data) {
     size_t colon = line.find(':');
     if (colon == std::string_view::npos) return Fail("bad header line");
     std::string_view name = line.substr(0, colon);
-    std::string_view value = Trim(line.substr(colon + 1));
-    if (EqualsIgnoreCase(name, "content-length")) {
-      int64_t n;
-      if (!ParseInt(value, &n) || n < 0) return Fail("bad Content-Length");
-      content_length_ = n;
-    } else if (EqualsIgnoreCase(name, "transfer-encoding")) {
-      chunked_ = ContainsIgnoreCase(value, "chunked");
-    } else if (EqualsIgnoreCase(name, "connection")) {
-      if (ContainsIgnoreCase(value, "close")) response_.keep_alive = false;
-      if (ContainsIgnoreCase(value, "keep-alive")) response_.keep_alive = true;
-    } else if (EqualsIgnoreCase(name, "inference-header-content-length")) {
-      int64_t n;
-      if (!ParseInt(value, &n) || n < 0) return Fail("bad Inference-Header-Content-Length");
-      response_.inference_header_length = n;
-    } else if (EqualsIgnoreCase(name, "content-type")) {
-      response_.content_type = std::string(value);
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    switch (name.size()) {
+      case 14:
+        if (AsciiEqualsIgnoreCase(name, "content-length")) {
+          int64_t n;
+          if (!ParseInt(value, &n) || n < 0) return Fail("bad Content-Length");
+          content_length_ = n;
+        }
+        break;
+      case 17:
+        if (AsciiEqualsIgnoreCase(name, "transfer-encoding")) {
+          chunked_ = ContainsIgnoreCase(value, "chunked");
+        }
+        break;
+      case 10:
+        if (AsciiEqualsIgnoreCase(name, "connection")) {
+          if (ContainsIgnoreCase(value, "close")) response_.keep_alive = false;
+          if (ContainsIgnoreCase(value, "keep-alive")) response_.keep_alive = true;
+        }
+        break;
+      case 31:
+        if (AsciiEqualsIgnoreCase(name, "inference-header-content-length")) {
+          int64_t n;
+          if (!ParseInt(value, &n) || n < 0) return Fail("bad Inference-Header-Content-Length");
+          response_.inference_header_length = n;
+        }
+        break;
+      case 12:
+        if (AsciiEqualsIgnoreCase(name, "content-type")) response_.content_type = std::string(value);
+        break;
+      default:
+        break;
     }
   }
   head_done_ = true;

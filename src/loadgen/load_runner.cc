@@ -171,8 +171,11 @@ void LoadRunner::AddWarnings(LevelReport* level) const {
           "CLIENT BEHIND SCHEDULE: ", Pct(late),
           " of requests were dispatched more than 5 ms after their due time (lag p99 ",
           fmt::format("{:.1f}", r.dispatch_lag.Percentile(0.99) / 1e6),
-          " ms). The send rate reflects this client, not the server; use --threads or a "
-          "faster machine."));
+          " ms). The send rate reflects this client, not the server; ",
+          r.max_worker_busy > 0.5
+              ? "its worker thread was busy: use --threads or a faster machine."
+              : "its threads were mostly idle, so the machine did not give the client the CPU "
+                "in time (other load on this machine?)."));
     }
     if (r.queued_requests > 0) {
       level->warnings.push_back(Cat(

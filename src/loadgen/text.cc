@@ -4,32 +4,41 @@
 
 namespace tide::loadgen {
 
+namespace {
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
+}  // namespace
+
 std::string_view TrimLeft(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
   return s;
 }
 
 std::string_view Trim(std::string_view s) {
   s = TrimLeft(s);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
   return s;
 }
+
+namespace {
+char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+}  // namespace
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
+    if (Lower(a[i]) != Lower(b[i])) return false;
   }
   return true;
 }
 
 bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
+  if (needle.empty()) return true;
   if (needle.size() > haystack.size()) return false;
+  const char first = Lower(needle[0]);
   for (size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
-    if (EqualsIgnoreCase(haystack.substr(i, needle.size()), needle)) return true;
+    if (Lower(haystack[i]) == first && EqualsIgnoreCase(haystack.substr(i, needle.size()), needle)) {
+      return true;
+    }
   }
   return false;
 }
