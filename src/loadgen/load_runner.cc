@@ -161,13 +161,13 @@ std::optional<ServerCounters> LoadRunner::Scrape(std::string* note) const {
   return ExtractServerCounters(*samples, options_.model);
 }
 
-void LoadRunner::AddWarnings(LevelReport* level) const {
-  const EngineResult& r = level->result;
-  if (r.stopped) level->warnings.push_back("stopped early (Ctrl-C): results so far");
+std::vector<std::string> LevelWarnings(const EngineResult& r, int max_connections) {
+  std::vector<std::string> warnings;
+  if (r.stopped) warnings.push_back("stopped early (Ctrl-C): results so far");
   if (r.open_loop && r.scheduled > 0) {
     const double late = static_cast<double>(r.late_dispatches) / r.scheduled;
     if (late > 0.01) {
-      level->warnings.push_back(Cat(
+      warnings.push_back(Cat(
           "CLIENT BEHIND SCHEDULE: ", Pct(late),
           " of requests were dispatched more than 5 ms after their due time (lag p99 ",
           fmt::format("{:.1f}", r.dispatch_lag.Percentile(0.99) / 1e6),
@@ -178,17 +178,18 @@ void LoadRunner::AddWarnings(LevelReport* level) const {
                 "in time (other load on this machine?)."));
     }
     if (r.queued_requests > 0) {
-      level->warnings.push_back(Cat(
-          r.queued_requests, " requests found all --max-connections ", options_.max_connections,
+      warnings.push_back(Cat(
+          r.queued_requests, " requests found all --max-connections ", max_connections,
           " connections busy and waited in the client's queue; the wait is charged to their "
           "latency (the server was not answering fast enough)."));
     }
   }
   if (r.max_worker_busy > 0.9) {
-    level->warnings.push_back(Cat(
+    warnings.push_back(Cat(
         "a client worker thread was busy ", Pct(r.max_worker_busy),
         " of the time: the client may be the bottleneck (try --threads)."));
   }
+  return warnings;
 }
 
 absl::StatusOr<LoadReport> LoadRunner::Run() {
@@ -254,7 +255,7 @@ absl::StatusOr<LoadReport> LoadRunner::Run() {
     if (mode_ == "trace" && lr.result.window_s > 0) {
       lr.level = lr.result.scheduled / lr.result.window_s;
     }
-    AddWarnings(&lr);
+    lr.warnings = LevelWarnings(lr.result, options_.max_connections);
     report.stopped = report.stopped || lr.result.stopped;
     const uint64_t answered = lr.result.ok + lr.result.failed;
     outcomes.push_back({mode_ == "rate" ? level : 0, lr.result.Throughput(),

@@ -85,6 +85,12 @@ struct LiveProgress {
   LiveStats stats;
 };
 
+// What the reader of a level's results must be warned about: stopped early,
+// the client behind its own schedule (and whether its worker was busy or the
+// machine starved it), requests that waited for one of `max_connections`
+// connections, a client worker near 100 % CPU. Pure.
+std::vector<std::string> LevelWarnings(const EngineResult& result, int max_connections);
+
 class LoadRunner {
  public:
   // Validates the options, reads the trace and input-data files.
@@ -102,7 +108,6 @@ class LoadRunner {
   explicit LoadRunner(LoadOptions options) : options_(std::move(options)) {}
   absl::Status PrepareRequests(LoadReport* report);
   std::optional<ServerCounters> Scrape(std::string* note) const;
-  void AddWarnings(LevelReport* level) const;
 
   LoadOptions options_;
   Url url_;

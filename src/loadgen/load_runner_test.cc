@@ -226,3 +226,41 @@ TEST(LoadRunner, CreateValidates) {
 
 }  // namespace
 }  // namespace tide::loadgen
+
+namespace tide::loadgen {
+namespace {
+
+TEST(LevelWarnings, SaysWhenTheClientIsTheBottleneck) {
+  EngineResult quiet;
+  quiet.open_loop = true;
+  quiet.scheduled = 1000;
+  quiet.late_dispatches = 10;  // exactly 1 %: fine
+  quiet.max_worker_busy = 0.3;
+  EXPECT_TRUE(LevelWarnings(quiet, 64).empty());
+
+  EngineResult behind = quiet;
+  behind.late_dispatches = 50;
+  behind.max_worker_busy = 0.97;
+  auto w = LevelWarnings(behind, 64);
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_NE(w[0].find("CLIENT BEHIND SCHEDULE: 5.0 %"), std::string::npos) << w[0];
+  EXPECT_NE(w[0].find("worker thread was busy"), std::string::npos) << w[0];
+  EXPECT_NE(w[1].find("busy 97.0 %"), std::string::npos) << w[1];
+
+  EngineResult starved = behind;
+  starved.max_worker_busy = 0.05;
+  w = LevelWarnings(starved, 64);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("did not give the client the CPU"), std::string::npos) << w[0];
+
+  EngineResult queued = quiet;
+  queued.queued_requests = 7;
+  queued.stopped = true;
+  w = LevelWarnings(queued, 64);
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_NE(w[0].find("stopped early"), std::string::npos);
+  EXPECT_NE(w[1].find("7 requests found all --max-connections 64"), std::string::npos) << w[1];
+}
+
+}  // namespace
+}  // namespace tide::loadgen
