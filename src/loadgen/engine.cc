@@ -465,7 +465,24 @@ class LoadEngine::Worker {
       return;
     }
     (void)now;
-    SendNextClosed(c, Now());  // fresh: the send time must not include our own checking
+    // Closed loop: the next request goes out once every answer that arrived
+    // in this round of the event loop has been handled (as wrk does): the
+    // server then gets its requests in a burst instead of one wake-up each.
+    to_send_.emplace_back(c, c->gen);
+    if (!flush_posted_) {
+      flush_posted_ = true;
+      asio::post(ioc_, [this] { FlushClosedSends(); });
+    }
+  }
+
+  void FlushClosedSends() {
+    flush_posted_ = false;
+    std::vector<std::pair<Conn*, uint64_t>> batch;
+    batch.swap(to_send_);
+    for (auto [c, gen] : batch) {
+      if (finished_ || gen != c->gen || c->state != Conn::State::kReady) continue;
+      SendNextClosed(c, Now());  // fresh: the send time must not include our own work
+    }
   }
 
   // A connection was closed (by error, timeout or the server).
@@ -629,6 +646,10 @@ class LoadEngine::Worker {
   size_t next_request_ = 0;
   int64_t exhausted_at_ = kNever;
   int64_t stopped_at_ = kNever;
+
+  // closed loop: connections whose next request waits for the end of the round
+  std::vector<std::pair<Conn*, uint64_t>> to_send_;
+  bool flush_posted_ = false;
 
   // open loop
   std::unique_ptr<ArrivalProcess> arrivals_;
