@@ -173,10 +173,11 @@ TEST(LoadEngine, TraceReplaySendsEveryRequestAtItsScaledTime) {
     GTEST_SKIP() << "the machine starved the client in 4 attempts (" << r.late_dispatches
                  << " late dispatches, lag max " << r.dispatch_lag.Max() / 1e6 << " ms)";
   }
-  // Stated tolerance: every send at or after its scaled trace time and
-  // within 10 ms of it; 99 % of the 399 inter-arrival gaps within 2 ms of the
-  // trace's scaled gap, and the median within 0.5 ms. (Without the time
-  // scale, or with a wrong schedule, gaps would be off by 2-20 ms each.)
+  // Stated tolerance (consistent with "on schedule" = no dispatch more than
+  // 5 ms late): every send at or after its scaled trace time and within 10 ms
+  // of it; 99 % of the 399 inter-arrival gaps within 5 ms of the trace's
+  // scaled gap, and the median within 0.5 ms. (Without the time scale, gaps
+  // would be off by 1-10 ms each, and the whole replay by 2 s.)
   std::vector<int64_t> gap_errors;
   for (size_t i = 0; i < r.records.size(); ++i) {
     const RequestRecord& rec = r.records[i];
@@ -192,7 +193,7 @@ TEST(LoadEngine, TraceReplaySendsEveryRequestAtItsScaledTime) {
   std::sort(gap_errors.begin(), gap_errors.end());
   ASSERT_EQ(gap_errors.size(), 399u);
   EXPECT_LE(gap_errors[199], kMs / 2);  // median
-  EXPECT_LE(gap_errors[394], 2 * kMs);  // 99th percentile (395th of 399)
+  EXPECT_LE(gap_errors[394], 5 * kMs);  // 99th percentile (395th of 399)
 }
 
 TEST(LoadEngine, ErrorsAreCountedByCause) {
