@@ -109,9 +109,10 @@ TEST(ServeLifecycle, OverloadGetsFast503WithRetryAfter) {
       EXPECT_LT(seconds[i], 0.25) << "a refusal must be fast";
     }
   }
-  // One executes, four queue; the rest arrive while the queue is full.
-  EXPECT_GE(accepted, 5);
-  EXPECT_GE(rejected, 12);
+  // Four wait in the queue (the first may still be among them when the
+  // others arrive) and one may be executing; the rest arrive while it is full.
+  EXPECT_GE(accepted, 4);
+  EXPECT_GE(rejected, 10);
   std::string m = Http(server.metrics_port(), "GET", "/metrics").body;
   EXPECT_EQ(MetricValue(m, R"(tide_inference_requests_total{model="busy",version="1",outcome="rejected"})"), rejected);
   EXPECT_EQ(MetricValue(m, R"(tide_inference_requests_total{model="busy",version="1",outcome="success"})"), accepted);

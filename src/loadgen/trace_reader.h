@@ -1,0 +1,79 @@
+#pragma once
+
+// Readers for the request-arrival traces of /work/shared/traces (and the
+// project's trace format, DESIGN.md "Traces"), shared by `tide load` (replay)
+// and `tide sim`. Pure: text in, arrival times out; seeded randomness only.
+//
+// Formats (auto-detected from the header / first character):
+//   requests CSV   header with a `timestamp_s` column; one request per row,
+//                  seconds. Other columns are ignored.
+//   intervals CSV  header with `start_s` and `count`; one row per interval.
+//                  An interval's width is the gap to the next row's start
+//                  (the last row reuses the previous width). Its `count`
+//                  arrivals are spread as a Poisson process conditioned on the
+//                  count: `count` uniform, seeded points in [start, start+width).
+//   Mooncake JSONL one JSON object per line with `timestamp` in milliseconds.
+//   Azure raw CSV  header with `TIMESTAMP` (`YYYY-MM-DD hh:mm:ss.fffffff`, UTC);
+//                  times are taken relative to the first row.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace tide::loadgen {
+
+enum class TraceFormat { kAuto, kRequests, kIntervals, kMooncakeJsonl, kAzureRaw };
+
+// "auto", "requests", "intervals", "jsonl", "azure" → TraceFormat.
+absl::StatusOr<TraceFormat> ParseTraceFormat(std::string_view name);
+std::string_view TraceFormatName(TraceFormat format);
+
+struct TraceInterval {
+  double start_s = 0;
+  double width_s = 0;
+  int64_t count = 0;
+};
+
+// A parsed trace, before any window or scaling.
+struct Trace {
+  TraceFormat format = TraceFormat::kAuto;
+  // Arrival times in seconds, sorted ascending. For interval traces these are
+  // the spread arrivals (see above).
+  std::vector<double> arrivals_s;
+  // The rows of an interval trace as read (empty for per-request formats), for
+  // users that want the rate itself (the simulator).
+  std::vector<TraceInterval> intervals;
+};
+
+struct TraceParseOptions {
+  TraceFormat format = TraceFormat::kAuto;
+  uint64_t seed = 1;  // spreading arrivals inside intervals
+};
+
+// Parses `text`. InvalidArgument names the line and the problem.
+absl::StatusOr<Trace> ParseTrace(std::string_view text, const TraceParseOptions& options);
+// Reads and parses a file. NotFound if it cannot be read.
+absl::StatusOr<Trace> ReadTrace(const std::string& path, const TraceParseOptions& options);
+
+// How a trace is replayed: cut a window, thin or thicken it, speed it up.
+struct TraceReplayOptions {
+  double start_s = 0;                      // window start, in trace time
+  std::optional<double> duration_s;        // window length, in trace time; none = to the end
+  double rate_scale = 1.0;                 // requests multiplied by this (seeded)
+  double time_scale = 1.0;                 // replay offset = (t - start_s) * time_scale
+  uint64_t seed = 1;
+};
+
+// The replay offsets in seconds from the start of the replay, ascending.
+// rate_scale k: each request is kept floor(k) times, plus once more with
+// probability frac(k); extra copies are placed uniformly between the request
+// and the next one, so the shape of the trace is kept. InvalidArgument for a
+// non-positive scale.
+absl::StatusOr<std::vector<double>> ReplayOffsets(const Trace& trace,
+                                                  const TraceReplayOptions& options);
+
+}  // namespace tide::loadgen

@@ -1,0 +1,174 @@
+#include "loadgen/trace_reader.h"
+
+#include <cmath>
+#include <fstream>
+
+#include "gtest/gtest.h"
+
+namespace tide::loadgen {
+namespace {
+
+Trace MustParse(std::string_view text, TraceFormat format = TraceFormat::kAuto, uint64_t seed = 1) {
+  auto t = ParseTrace(text, {format, seed});
+  EXPECT_TRUE(t.ok()) << t.status();
+  return t.ok() ? *t : Trace();
+}
+
+TEST(ParseTrace, RequestsCsvIgnoresExtraColumnsAndSorts) {
+  Trace t = MustParse(
+      "timestamp_s,input_tokens,output_tokens\n0.000000,374,44\n4.314579,396,109\r\n"
+      "2.5,1,1\n\n");
+  EXPECT_EQ(t.format, TraceFormat::kRequests);
+  EXPECT_EQ(t.arrivals_s, (std::vector<double>{0.0, 2.5, 4.314579}));
+  EXPECT_TRUE(t.intervals.empty());
+}
+
+TEST(ParseTrace, TimestampColumnNeedNotBeFirst) {
+  Trace t = MustParse("id,timestamp_s\na,1.5\nb,0.5\n");
+  EXPECT_EQ(t.arrivals_s, (std::vector<double>{0.5, 1.5}));
+}
+
+TEST(ParseTrace, IntervalsSpreadExactCountsInsideEachInterval) {
+  Trace t = MustParse("start_s,count,functions_invoked\n0,3,1\n60,0,0\n120,5,2\n");
+  EXPECT_EQ(t.format, TraceFormat::kIntervals);
+  ASSERT_EQ(t.intervals.size(), 3u);
+  EXPECT_EQ(t.intervals[0].width_s, 60);
+  EXPECT_EQ(t.intervals[2].width_s, 60);  // last reuses the previous width
+  ASSERT_EQ(t.arrivals_s.size(), 8u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_GE(t.arrivals_s[i], 0);
+    EXPECT_LT(t.arrivals_s[i], 60);
+  }
+  for (int i = 3; i < 8; ++i) {
+    EXPECT_GE(t.arrivals_s[i], 120);
+    EXPECT_LT(t.arrivals_s[i], 180);
+  }
+  EXPECT_TRUE(std::is_sorted(t.arrivals_s.begin(), t.arrivals_s.end()));
+  // Seeded: same seed, same arrivals; another seed, others.
+  EXPECT_EQ(MustParse("start_s,count\n0,3\n60,0\n120,5\n").arrivals_s, t.arrivals_s);
+  EXPECT_NE(MustParse("start_s,count\n0,3\n60,0\n120,5\n", TraceFormat::kAuto, 2).arrivals_s,
+            t.arrivals_s);
+}
+
+TEST(ParseTrace, IntervalSpreadIsUniformWithinInterval) {
+  Trace t = MustParse("start_s,count\n0,100000\n1,0\n");
+  double mean = 0;
+  for (double a : t.arrivals_s) mean += a;
+  mean /= t.arrivals_s.size();
+  EXPECT_NEAR(mean, 0.5, 0.005);  // uniform on [0,1): sd of mean 0.0009
+}
+
+TEST(ParseTrace, MooncakeJsonlTimestampsAreMilliseconds) {
+  Trace t = MustParse(
+      "{\"timestamp\": 0, \"input_length\": 6758, \"hash_ids\": [0, 1]}\n"
+      "{\"timestamp\": 1500, \"input_length\": 1}\n"
+      "{\"timestamp\": 250, \"input_length\": 1}\n");
+  EXPECT_EQ(t.format, TraceFormat::kMooncakeJsonl);
+  EXPECT_EQ(t.arrivals_s, (std::vector<double>{0.0, 0.25, 1.5}));
+}
+
+TEST(ParseTrace, AzureRawTimestampsRelativeToFirstRow) {
+  Trace t = MustParse(
+      "TIMESTAMP,ContextTokens,GeneratedTokens\n"
+      "2023-11-16 18:15:46.6805900,374,44\n"
+      "2023-11-16 18:15:50.9951690,396,109\n");
+  EXPECT_EQ(t.format, TraceFormat::kAzureRaw);
+  ASSERT_EQ(t.arrivals_s.size(), 2u);
+  EXPECT_EQ(t.arrivals_s[0], 0.0);
+  EXPECT_NEAR(t.arrivals_s[1], 4.314579, 1e-6);
+}
+
+TEST(ParseTrace, ErrorsNameTheLine) {
+  struct Case {
+    const char* text;
+    const char* want;
+  };
+  const Case cases[] = {
+      {"", "empty"},
+      {"a,b\n1,2\n", "timestamp_s"},
+      {"timestamp_s\n0.5\nabc\n", "line 3"},
+      {"start_s,count\n0,1.5\n", "bad count"},
+      {"start_s,count\n10,1\n5,1\n", "must increase"},
+      {"{\"timestamp\": 1}\n{\"ts\": 2}\n", "line 2"},
+      {"{\"timestamp\": 1}\nnot json\n", "line 2"},
+  };
+  for (const Case& c : cases) {
+    auto t = ParseTrace(c.text, {});
+    ASSERT_FALSE(t.ok()) << c.text;
+    EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(t.status().message().find(c.want), std::string::npos) << t.status();
+  }
+}
+
+TEST(ParseTrace, ExplicitFormatMustMatchHeader) {
+  EXPECT_FALSE(ParseTrace("timestamp_s\n1\n", {TraceFormat::kIntervals, 1}).ok());
+  EXPECT_TRUE(ParseTrace("timestamp_s\n1\n", {TraceFormat::kRequests, 1}).ok());
+}
+
+TEST(ReplayOffsets, WindowAndTimeScale) {
+  Trace t;
+  t.arrivals_s = {0, 10, 20, 30, 40, 50};
+  TraceReplayOptions o;
+  o.start_s = 10;
+  o.duration_s = 30;  // [10, 40)
+  o.time_scale = 0.1;
+  auto got = ReplayOffsets(t, o);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 3u);
+  EXPECT_DOUBLE_EQ((*got)[0], 0.0);
+  EXPECT_DOUBLE_EQ((*got)[1], 1.0);
+  EXPECT_DOUBLE_EQ((*got)[2], 2.0);
+}
+
+TEST(ReplayOffsets, RateScaleThinsAndThickensBySeededCopies) {
+  Trace t;
+  for (int i = 0; i < 10000; ++i) t.arrivals_s.push_back(i * 0.01);
+  TraceReplayOptions o;
+  o.rate_scale = 0.5;
+  auto half = ReplayOffsets(t, o);
+  ASSERT_TRUE(half.ok());
+  EXPECT_NEAR(static_cast<double>(half->size()), 5000, 200);  // binomial sd 50
+  o.rate_scale = 3.0;
+  auto triple = ReplayOffsets(t, o);
+  ASSERT_TRUE(triple.ok());
+  EXPECT_EQ(triple->size(), 30000u);  // whole factor: exact
+  EXPECT_TRUE(std::is_sorted(triple->begin(), triple->end()));
+  EXPECT_EQ(*ReplayOffsets(t, o), *triple);  // seeded
+  o.rate_scale = 2.5;
+  auto two_half = ReplayOffsets(t, o);
+  EXPECT_NEAR(static_cast<double>(two_half->size()), 25000, 250);
+  EXPECT_LE(two_half->back(), t.arrivals_s.back());
+}
+
+TEST(ReplayOffsets, RejectsBadScales) {
+  Trace t;
+  TraceReplayOptions o;
+  o.time_scale = 0;
+  EXPECT_FALSE(ReplayOffsets(t, o).ok());
+  o.time_scale = 1;
+  o.rate_scale = -1;
+  EXPECT_FALSE(ReplayOffsets(t, o).ok());
+}
+
+// The shipped traces parse to the row counts their README states.
+TEST(ReadTrace, SharedTracesWhenPresent) {
+  struct Case {
+    const char* path;
+    size_t rows;
+  };
+  const Case cases[] = {
+      {"/work/shared/traces/derived/azure_llm_2023_conv_requests.csv", 19366},
+      {"/work/shared/traces/azure_llm_2023/AzureLLMInferenceTrace_code.csv", 8819},
+      {"/work/shared/traces/mooncake_fast25/conversation_trace.jsonl", 12031},
+  };
+  for (const Case& c : cases) {
+    if (!std::ifstream(c.path)) GTEST_SKIP() << "shared traces not present";
+    auto t = ReadTrace(c.path, {});
+    ASSERT_TRUE(t.ok()) << t.status();
+    EXPECT_EQ(t->arrivals_s.size(), c.rows) << c.path;
+  }
+  EXPECT_EQ(ReadTrace("/nonexistent/trace.csv", {}).status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace tide::loadgen
