@@ -47,7 +47,8 @@ double Now() {
 double SelfCpu() {
   rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec +
+         ru.ru_stime.tv_usec * 1e-6;
 }
 
 double ProcCpu(int pid) {
@@ -158,13 +159,16 @@ double ForwardCpuPerItem(const std::map<int, double>& table, double batch) {
 int main(int argc, char** argv) {
   std::map<std::string, std::string> flags;
   for (int i = 1; i + 1 < argc; i += 2) flags[argv[i]] = argv[i + 1];
-  auto flag = [&](const std::string& k, const std::string& d) { return flags.count(k) ? flags[k] : d; };
+  auto flag = [&](const std::string& k, const std::string& d) {
+    return flags.count(k) ? flags[k] : d;
+  };
   const int port = std::stoi(flag("--port", "8000"));
   const int metrics_port = std::stoi(flag("--metrics-port", "8002"));
   const int pid = std::stoi(flag("--server-pid", "0"));
   const std::string model = flag("--model", "mlp");
   const int concurrency = std::stoi(flag("--concurrency", "1"));
-  const double warmup = std::stod(flag("--warmup", "1")), duration = std::stod(flag("--duration", "5"));
+  const double warmup = std::stod(flag("--warmup", "1")),
+               duration = std::stod(flag("--duration", "5"));
   const int repeat = std::stoi(flag("--repeat", "3"));
   const std::string label = flag("--label", "");
   std::ifstream bf(flag("--body", ""), std::ios::binary);
@@ -178,8 +182,10 @@ int main(int argc, char** argv) {
     double p50, cpu, item;
     while (tf >> b >> p50 >> cpu >> item) table[b] = item;
   }
-  std::string request = "POST /v2/models/" + model + "/infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " +
-                        std::to_string(body.size()) + "\r\n";
+  std::string request =
+      "POST /v2/models/" + model +
+      "/infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n";
   if (flags.count("--header-length")) {
     request += "Content-Type: application/octet-stream\r\nInference-Header-Content-Length: " +
                flags["--header-length"] + "\r\n";
@@ -240,7 +246,8 @@ int main(int argc, char** argv) {
         size_t head_end = c.in.find("\r\n\r\n");
         if (head_end == std::string::npos) continue;
         std::string head = c.in.substr(0, head_end);
-        std::transform(head.begin(), head.end(), head.begin(), [](unsigned char ch) { return std::tolower(ch); });
+        std::transform(head.begin(), head.end(), head.begin(),
+                       [](unsigned char ch) { return std::tolower(ch); });
         size_t cl = head.find("\r\ncontent-length:");
         size_t len = cl != std::string::npos ? std::stoul(head.substr(cl + 17)) : 0;
         if (c.in.size() < head_end + 4 + len) continue;
@@ -267,11 +274,14 @@ int main(int argc, char** argv) {
     double t1 = Now(), s1 = ProcCpu(pid), c1 = SelfCpu();
     auto [w1, o1] = ThreadCpu(pid);
     std::string m1 = Get(metrics_port, "/metrics");
-    double items = Metric(m1, "tide_inference_count_total" + l) - Metric(m0, "tide_inference_count_total" + l);
-    double execs =
-        Metric(m1, "tide_inference_executions_total" + l) - Metric(m0, "tide_inference_executions_total" + l);
-    double reqs = Metric(m1, "tide_inference_requests_total{model=\"" + model + "\",version=\"1\",outcome=\"success\"}") -
-                  Metric(m0, "tide_inference_requests_total{model=\"" + model + "\",version=\"1\",outcome=\"success\"}");
+    double items =
+        Metric(m1, "tide_inference_count_total" + l) - Metric(m0, "tide_inference_count_total" + l);
+    double execs = Metric(m1, "tide_inference_executions_total" + l) -
+                   Metric(m0, "tide_inference_executions_total" + l);
+    double reqs = Metric(m1, "tide_inference_requests_total{model=\"" + model +
+                                 "\",version=\"1\",outcome=\"success\"}") -
+                  Metric(m0, "tide_inference_requests_total{model=\"" + model +
+                                 "\",version=\"1\",outcome=\"success\"}");
     Window win;
     win.rps = static_cast<double>(latencies.size()) / (t1 - t0);
     win.p50 = Percentile(latencies, 0.5) * 1e6;
@@ -288,13 +298,15 @@ int main(int argc, char** argv) {
     win.errors = errors;
     windows.push_back(win);
     std::printf(
-        "{\"label\":\"%s\",\"window\":%d,\"concurrency\":%d,\"rps\":%.0f,\"p50_us\":%.0f,\"p90_us\":%.0f,"
-        "\"p99_us\":%.0f,\"server_cpu_us_per_req\":%.1f,\"forward_cpu_us_per_item\":%.1f,\"overhead_us\":%.1f,"
+        "{\"label\":\"%s\",\"window\":%d,\"concurrency\":%d,\"rps\":%.0f,\"p50_us\":%.0f,\"p90_"
+        "us\":%.0f,"
+        "\"p99_us\":%.0f,\"server_cpu_us_per_req\":%.1f,\"forward_cpu_us_per_item\":%.1f,"
+        "\"overhead_us\":%.1f,"
         "\"worker_cpu_us_per_req\":%.1f,\"other_threads_cpu_us_per_req\":%.1f,"
         "\"mean_batch\":%.2f,\"server_cores\":%.2f,\"client_cores\":%.2f,\"errors\":%ld}\n",
-        label.c_str(), w, concurrency, win.rps, win.p50, win.p90, win.p99, win.server_cpu_us, win.forward_cpu_us,
-        win.overhead_us, win.worker_cpu_us, win.other_cpu_us, win.mean_batch, win.server_share, win.client_share,
-        win.errors);
+        label.c_str(), w, concurrency, win.rps, win.p50, win.p90, win.p99, win.server_cpu_us,
+        win.forward_cpu_us, win.overhead_us, win.worker_cpu_us, win.other_cpu_us, win.mean_batch,
+        win.server_share, win.client_share, win.errors);
   }
   long total_errors = 0;
   for (const Window& w : windows) total_errors += w.errors;
@@ -305,14 +317,16 @@ int main(int argc, char** argv) {
     return v[v.size() / 2];
   };
   std::printf(
-      "{\"label\":\"%s\",\"median_of\":%d,\"concurrency\":%d,\"rps\":%.0f,\"p50_us\":%.0f,\"p90_us\":%.0f,"
-      "\"p99_us\":%.0f,\"server_cpu_us_per_req\":%.1f,\"forward_cpu_us_per_item\":%.1f,\"overhead_us\":%.1f,"
+      "{\"label\":\"%s\",\"median_of\":%d,\"concurrency\":%d,\"rps\":%.0f,\"p50_us\":%.0f,\"p90_"
+      "us\":%.0f,"
+      "\"p99_us\":%.0f,\"server_cpu_us_per_req\":%.1f,\"forward_cpu_us_per_item\":%.1f,\"overhead_"
+      "us\":%.1f,"
       "\"worker_cpu_us_per_req\":%.1f,\"other_threads_cpu_us_per_req\":%.1f,"
       "\"mean_batch\":%.2f,\"server_cores\":%.2f,\"client_cores\":%.2f,\"errors\":%ld}\n",
-      label.c_str(), repeat, concurrency, median(&Window::rps), median(&Window::p50), median(&Window::p90),
-      median(&Window::p99), median(&Window::server_cpu_us), median(&Window::forward_cpu_us),
-      median(&Window::overhead_us), median(&Window::worker_cpu_us), median(&Window::other_cpu_us),
-      median(&Window::mean_batch), median(&Window::server_share),
+      label.c_str(), repeat, concurrency, median(&Window::rps), median(&Window::p50),
+      median(&Window::p90), median(&Window::p99), median(&Window::server_cpu_us),
+      median(&Window::forward_cpu_us), median(&Window::overhead_us), median(&Window::worker_cpu_us),
+      median(&Window::other_cpu_us), median(&Window::mean_batch), median(&Window::server_share),
       median(&Window::client_share), total_errors);
   for (Conn& c : conns) close(c.fd);
   return total_errors == 0 ? 0 : 1;

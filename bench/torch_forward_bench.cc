@@ -42,7 +42,9 @@ double Now() {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s MODEL.pt --shape D[,D...] [--threads N] [--max-batch N] [--min-time S] [--out FILE]\n",
+    std::fprintf(stderr,
+                 "usage: %s MODEL.pt --shape D[,D...] [--threads N] [--max-batch N] [--min-time S] "
+                 "[--out FILE]\n",
                  argv[0]);
     return 2;
   }
@@ -83,7 +85,8 @@ int main(int argc, char** argv) {
   c10::InferenceMode guard;
   std::printf("# %s, %d intra-op thread(s); %s", path.c_str(), at::get_num_threads(),
               at::get_parallel_info().substr(0, at::get_parallel_info().find('\n') + 1).c_str());
-  std::printf("%6s %12s %12s %12s %12s\n", "batch", "p50_wall_us", "mean_wall_us", "cpu_us", "cpu_us_item");
+  std::printf("%6s %12s %12s %12s %12s\n", "batch", "p50_wall_us", "mean_wall_us", "cpu_us",
+              "cpu_us_item");
   std::ofstream out;
   if (!out_path.empty()) {
     out.open(out_path);
@@ -109,7 +112,8 @@ int main(int argc, char** argv) {
     double mean = wall_total / static_cast<double>(walls.size());
     std::nth_element(walls.begin(), walls.begin() + walls.size() / 2, walls.end());
     double p50 = walls[walls.size() / 2];
-    std::printf("%6d %12.1f %12.1f %12.1f %12.2f\n", b, p50 * 1e6, mean * 1e6, cpu * 1e6, cpu * 1e6 / b);
+    std::printf("%6d %12.1f %12.1f %12.1f %12.2f\n", b, p50 * 1e6, mean * 1e6, cpu * 1e6,
+                cpu * 1e6 / b);
     if (out) out << b << "\t" << p50 * 1e6 << "\t" << cpu * 1e6 << "\t" << cpu * 1e6 / b << "\n";
   }
   return 0;

@@ -33,7 +33,9 @@ std::vector<float> ReadFloats(const std::string& path) {
   return v;
 }
 
-std::string Bytes(const float* p, size_t n) { return std::string(reinterpret_cast<const char*>(p), n * sizeof(float)); }
+std::string Bytes(const float* p, size_t n) {
+  return std::string(reinterpret_cast<const char*>(p), n * sizeof(float));
+}
 
 std::string ShapeJson(const std::vector<int64_t>& shape) {
   std::string s = "[";
@@ -103,8 +105,8 @@ void ExpectNear(const std::vector<float>& got, const float* want, size_t n) {
 class TorchModels : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    server_ = new TideProcess({"serve", "--model-repository", kExamples, "--http-port", "0", "--metrics-port",
-                               "0", "--host", "127.0.0.1", "--drain-delay", "0"});
+    server_ = new TideProcess({"serve", "--model-repository", kExamples, "--http-port", "0",
+                               "--metrics-port", "0", "--host", "127.0.0.1", "--drain-delay", "0"});
     ASSERT_TRUE(server_->started()) << server_->Log();
   }
   static void TearDownTestSuite() {
@@ -120,8 +122,10 @@ TideProcess* TorchModels::server_ = nullptr;
 TEST_F(TorchModels, LoadLogNamesBlasAndThreads) {
   std::string log = server_->Log();
   EXPECT_NE(log.find("loaded model 'mlp' version 1 (backend pytorch"), std::string::npos) << log;
-  EXPECT_NE(log.find("inputs bound by __<index> naming, outputs by __<index> naming; 1 intra-op thread(s)"),
-            std::string::npos)
+  EXPECT_NE(
+      log.find(
+          "inputs bound by __<index> naming, outputs by __<index> naming; 1 intra-op thread(s)"),
+      std::string::npos)
       << log;
   EXPECT_NE(log.find("inputs bound by order, outputs by order"), std::string::npos) << log;
   EXPECT_NE(log.find("BLAS: "), std::string::npos) << log;
@@ -136,13 +140,16 @@ TEST_F(TorchModels, SimpleAddsAndSubtractsEveryRowOfABatch) {
     sum += (i ? "," : "") + std::to_string(x + y);
     diff += (i ? "," : "") + std::to_string(x - y);
   }
-  auto r = Http(port(), "POST", "/v2/models/simple/infer",
-                R"({"inputs":[{"name":"INPUT0","datatype":"INT32","shape":[3,16],"data":)" + a +
-                    R"(]},{"name":"INPUT1","datatype":"INT32","shape":[3,16],"data":)" + b + "]}]}");
+  auto r =
+      Http(port(), "POST", "/v2/models/simple/infer",
+           R"({"inputs":[{"name":"INPUT0","datatype":"INT32","shape":[3,16],"data":)" + a +
+               R"(]},{"name":"INPUT1","datatype":"INT32","shape":[3,16],"data":)" + b + "]}]}");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.body, R"({"model_name":"simple","model_version":"1","outputs":[)"
-                    R"({"name":"OUTPUT0","datatype":"INT32","shape":[3,16],"data":)" + sum + "]}," +
-                    R"({"name":"OUTPUT1","datatype":"INT32","shape":[3,16],"data":)" + diff + "]}]}");
+                    R"({"name":"OUTPUT0","datatype":"INT32","shape":[3,16],"data":)" +
+                        sum + "]}," +
+                        R"({"name":"OUTPUT1","datatype":"INT32","shape":[3,16],"data":)" + diff +
+                        "]}]}");
 }
 
 // Integer arithmetic has no rounding: rows batched by the dynamic batcher
@@ -158,10 +165,12 @@ TEST_F(TorchModels, SimpleBatchedAndAloneAreIdentical) {
            R"(]},{"name":"INPUT1","datatype":"INT32","shape":[1,16],"data":)" + b + "]}]}";
   };
   std::vector<std::string> alone(16), together(16);
-  for (int k = 0; k < 16; ++k) alone[k] = Http(port(), "POST", "/v2/models/simple/infer", request(k)).body;
+  for (int k = 0; k < 16; ++k)
+    alone[k] = Http(port(), "POST", "/v2/models/simple/infer", request(k)).body;
   std::vector<std::thread> clients;
   for (int k = 0; k < 16; ++k) {
-    clients.emplace_back([&, k] { together[k] = Http(port(), "POST", "/v2/models/simple/infer", request(k)).body; });
+    clients.emplace_back(
+        [&, k] { together[k] = Http(port(), "POST", "/v2/models/simple/infer", request(k)).body; });
   }
   for (auto& t : clients) t.join();
   EXPECT_EQ(together, alone);
@@ -193,7 +202,8 @@ void CheckAgainstFixture(int port, const ModelCase& m) {
   ASSERT_EQ(want.size(), rows * m.out_per_row);
   std::vector<int64_t> shape = m.row_shape;
   shape.insert(shape.begin(), rows);
-  Reply all = Infer(port, m.name, Fp32Request("all", "INPUT__0", shape, in.data(), in.size(), true));
+  Reply all =
+      Infer(port, m.name, Fp32Request("all", "INPUT__0", shape, in.data(), in.size(), true));
   ASSERT_EQ(all.status, 200) << all.header;
   ExpectNear(AsFloats(all.data), want.data(), want.size());
   // Alone, each row gives the same values. Not always the same bits: BLAS
@@ -202,7 +212,8 @@ void CheckAgainstFixture(int port, const ModelCase& m) {
   shape[0] = 1;
   std::vector<float> batched = AsFloats(all.data);
   for (int64_t r = 0; r < rows; ++r) {
-    Reply one = Infer(port, m.name, Fp32Request("one", "INPUT__0", shape, in.data() + r * row, row, true));
+    Reply one =
+        Infer(port, m.name, Fp32Request("one", "INPUT__0", shape, in.data() + r * row, row, true));
     ASSERT_EQ(one.status, 200) << one.header;
     std::vector<float> alone = AsFloats(one.data);
     ASSERT_EQ(alone.size(), m.out_per_row);
@@ -222,8 +233,10 @@ TEST_F(TorchModels, BinaryAndJsonRequestsGiveTheSameOutputs) {
     std::vector<float> in = ReadFloats(kFixtures + "/" + m.name + "/input.bin");
     std::vector<int64_t> shape = m.row_shape;
     shape.insert(shape.begin(), 1);
-    Reply json = Infer(port(), m.name, Fp32Request("j", "INPUT__0", shape, in.data(), RowSize(m), false));
-    Reply bin = Infer(port(), m.name, Fp32Request("j", "INPUT__0", shape, in.data(), RowSize(m), true));
+    Reply json =
+        Infer(port(), m.name, Fp32Request("j", "INPUT__0", shape, in.data(), RowSize(m), false));
+    Reply bin =
+        Infer(port(), m.name, Fp32Request("j", "INPUT__0", shape, in.data(), RowSize(m), true));
     ASSERT_EQ(json.status, 200) << json.header;
     ASSERT_EQ(bin.status, 200) << bin.header;
     EXPECT_EQ(json.header, bin.header);
@@ -250,7 +263,8 @@ TEST_F(TorchModels, ConcurrentClientsAreBatchedAndNoRequestIsLostOrDuplicated) {
   std::vector<float> want = ReadFloats(kFixtures + "/mlp/output.bin");
   const std::string count = R"(tide_inference_count_total{model="mlp",version="1"})";
   const std::string execs = R"(tide_inference_executions_total{model="mlp",version="1"})";
-  const std::string ok = R"(tide_inference_requests_total{model="mlp",version="1",outcome="success"})";
+  const std::string ok =
+      R"(tide_inference_requests_total{model="mlp",version="1",outcome="success"})";
   std::string before = Metrics();
   constexpr int kClients = 32, kEach = 8;
   std::mutex mu;
@@ -262,16 +276,20 @@ TEST_F(TorchModels, ConcurrentClientsAreBatchedAndNoRequestIsLostOrDuplicated) {
       for (int i = 0; i < kEach; ++i) {
         int row = (c + i) % 4;
         std::string id = "c" + std::to_string(c) + "-" + std::to_string(i);
-        Reply r = Infer(port(), "mlp", Fp32Request(id, "INPUT__0", {1, 784}, in.data() + row * 784, 784, true));
+        Reply r = Infer(port(), "mlp",
+                        Fp32Request(id, "INPUT__0", {1, 784}, in.data() + row * 784, 784, true));
         std::vector<float> got = AsFloats(r.data);
         bool right = r.status == 200 && got.size() == 10;
-        for (size_t k = 0; right && k < 10; ++k) right = std::fabs(got[k] - want[row * 10 + k]) < 1e-3;
+        for (size_t k = 0; right && k < 10; ++k)
+          right = std::fabs(got[k] - want[row * 10 + k]) < 1e-3;
         std::string echoed;
         size_t at = r.header.find(R"("id":")");
-        if (at != std::string::npos) echoed = r.header.substr(at + 6, r.header.find('"', at + 6) - at - 6);
+        if (at != std::string::npos)
+          echoed = r.header.substr(at + 6, r.header.find('"', at + 6) - at - 6);
         std::lock_guard<std::mutex> lock(mu);
         answered.insert(echoed);
-        if (!right || echoed != id) failures.push_back(id + " → " + std::to_string(r.status) + " " + r.header);
+        if (!right || echoed != id)
+          failures.push_back(id + " → " + std::to_string(r.status) + " " + r.header);
       }
     });
   }
@@ -295,15 +313,17 @@ TEST_F(TorchModels, ConcurrentClientsAreBatchedAndNoRequestIsLostOrDuplicated) {
 // batched with it succeed.
 TEST(TorchModelErrors, ARequestThatMakesTheModelRaiseFailsAloneInItsBatch) {
   TempDir repo;
-  repo.Write("raises/config.pbtxt",
-             "backend: \"pytorch\"\nmax_batch_size: 8\n"
-             "input [ { name: \"X\" data_type: TYPE_FP32 dims: [ 4 ] } ]\n"
-             "output [ { name: \"Y\" data_type: TYPE_FP32 dims: [ 4 ] } ]\n"
-             "dynamic_batching { preferred_batch_size: [ 8 ] max_queue_delay_microseconds: 200000 }\n");
+  repo.Write(
+      "raises/config.pbtxt",
+      "backend: \"pytorch\"\nmax_batch_size: 8\n"
+      "input [ { name: \"X\" data_type: TYPE_FP32 dims: [ 4 ] } ]\n"
+      "output [ { name: \"Y\" data_type: TYPE_FP32 dims: [ 4 ] } ]\n"
+      "dynamic_batching { preferred_batch_size: [ 8 ] max_queue_delay_microseconds: 200000 }\n");
   repo.MakeDir("raises/1");
-  std::filesystem::copy_file(std::string(TIDE_TEST_MODELS) + "/raises/1/model.pt", repo.path() + "/raises/1/model.pt");
-  TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0", "--metrics-port", "0",
-                      "--host", "127.0.0.1", "--drain-delay", "0"});
+  std::filesystem::copy_file(std::string(TIDE_TEST_MODELS) + "/raises/1/model.pt",
+                             repo.path() + "/raises/1/model.pt");
+  TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0",
+                      "--metrics-port", "0", "--host", "127.0.0.1", "--drain-delay", "0"});
   ASSERT_TRUE(server.started()) << server.Log();
   std::vector<HttpResult> results(8);
   std::vector<std::thread> clients;
@@ -311,8 +331,8 @@ TEST(TorchModelErrors, ARequestThatMakesTheModelRaiseFailsAloneInItsBatch) {
     clients.emplace_back([&, i] {
       std::string v = std::to_string(i == 5 ? -1 : i);
       results[i] = Http(server.http_port(), "POST", "/v2/models/raises/infer",
-                        R"({"inputs":[{"name":"X","datatype":"FP32","shape":[1,4],"data":[)" + v + "," + v +
-                            ",1,2]}]}");
+                        R"({"inputs":[{"name":"X","datatype":"FP32","shape":[1,4],"data":[)" + v +
+                            "," + v + ",1,2]}]}");
     });
   }
   for (auto& t : clients) t.join();
@@ -324,12 +344,20 @@ TEST(TorchModelErrors, ARequestThatMakesTheModelRaiseFailsAloneInItsBatch) {
     }
     std::string v = std::to_string(2 * i);
     EXPECT_EQ(results[i].status, 200) << results[i].body;
-    EXPECT_EQ(results[i].body, R"({"model_name":"raises","model_version":"1","outputs":[{"name":"Y","datatype":"FP32","shape":[1,4],"data":[)" +
-                                   v + "," + v + ",2,4]}]}");
+    EXPECT_EQ(
+        results[i].body,
+        R"({"model_name":"raises","model_version":"1","outputs":[{"name":"Y","datatype":"FP32","shape":[1,4],"data":[)" +
+            v + "," + v + ",2,4]}]}");
   }
   std::string metrics = Http(server.metrics_port(), "GET", "/metrics").body;
-  EXPECT_EQ(MetricValue(metrics, R"(tide_inference_requests_total{model="raises",version="1",outcome="failure"})"), 1);
-  EXPECT_EQ(MetricValue(metrics, R"(tide_inference_requests_total{model="raises",version="1",outcome="success"})"), 7);
+  EXPECT_EQ(
+      MetricValue(metrics,
+                  R"(tide_inference_requests_total{model="raises",version="1",outcome="failure"})"),
+      1);
+  EXPECT_EQ(
+      MetricValue(metrics,
+                  R"(tide_inference_requests_total{model="raises",version="1",outcome="success"})"),
+      7);
 }
 
 TEST(TorchModelErrors, AConfigThatDisagreesWithItsModelFailsToLoadSayingHow) {
@@ -346,21 +374,25 @@ TEST(TorchModelErrors, AConfigThatDisagreesWithItsModelFailsToLoadSayingHow) {
              "platform: \"pytorch_libtorch\"\nmax_batch_size: 4\n"
              "input [ { name: \"INPUT__0\" data_type: TYPE_INT32 dims: [ 784 ] } ]\n"
              "output [ { name: \"OUTPUT__0\" data_type: TYPE_FP32 dims: [ 10 ] } ]\n");
-  for (const auto& [model, from] : {std::pair<std::string, std::string>{"count", "simple"}, {"dtype", "mlp"}}) {
+  for (const auto& [model, from] :
+       {std::pair<std::string, std::string>{"count", "simple"}, {"dtype", "mlp"}}) {
     repo.MakeDir(model + "/1");
-    std::filesystem::copy_file(kExamples + "/" + from + "/1/model.pt", repo.path() + "/" + model + "/1/model.pt");
+    std::filesystem::copy_file(kExamples + "/" + from + "/1/model.pt",
+                               repo.path() + "/" + model + "/1/model.pt");
   }
-  TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0", "--metrics-port", "0",
-                      "--host", "127.0.0.1", "--drain-delay", "0"});
+  TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0",
+                      "--metrics-port", "0", "--host", "127.0.0.1", "--drain-delay", "0"});
   ASSERT_TRUE(server.started()) << server.Log();
   std::string index = Http(server.http_port(), "POST", "/v2/repository/index").body;
-  EXPECT_NE(index.find(R"({"name":"count","version":"1","state":"UNAVAILABLE","reason":")" + repo.path() +
-                       "/count/config.pbtxt: config declares 3 inputs (INPUT0, INPUT1, INPUT2) but the "
-                       "TorchScript model's forward(a, b) takes 2\"}"),
-            std::string::npos)
+  EXPECT_NE(
+      index.find(R"({"name":"count","version":"1","state":"UNAVAILABLE","reason":")" + repo.path() +
+                 "/count/config.pbtxt: config declares 3 inputs (INPUT0, INPUT1, INPUT2) but the "
+                 "TorchScript model's forward(a, b) takes 2\"}"),
+      std::string::npos)
       << index;
-  EXPECT_NE(index.find(repo.path() + "/dtype/config.pbtxt: input 'INPUT__0' is declared TYPE_INT32 but the "
-                                     "model's forward() fails with it and runs with TYPE_FP32; "),
+  EXPECT_NE(index.find(repo.path() +
+                       "/dtype/config.pbtxt: input 'INPUT__0' is declared TYPE_INT32 but the "
+                       "model's forward() fails with it and runs with TYPE_FP32; "),
             std::string::npos)
       << index;
   EXPECT_EQ(Http(server.http_port(), "GET", "/v2/health/ready").status, 503);

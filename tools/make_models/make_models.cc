@@ -37,7 +37,8 @@ void AddLinear(torch::jit::Module& m, const std::string& name, int64_t in, int64
 }
 
 void AddConv(torch::jit::Module& m, const std::string& name, int64_t in, int64_t out) {
-  m.register_parameter(name + "_w", torch::randn({out, in, 3, 3}) * std::sqrt(1.0 / (in * 9)), false);
+  m.register_parameter(name + "_w", torch::randn({out, in, 3, 3}) * std::sqrt(1.0 / (in * 9)),
+                       false);
   m.register_parameter(name + "_b", torch::randn({out}) * 0.01, false);
 }
 
@@ -123,7 +124,9 @@ void WriteRaw(const at::Tensor& t, const fs::path& file) {
 
 // Deterministic input values in [-1, 1] with 3 decimals, the same in the
 // sample request and the fixtures' first row.
-float SampleValue(int64_t i) { return std::round(std::sin(0.37 * static_cast<double>(i) + 0.1) * 1000.0) / 1000.0f; }
+float SampleValue(int64_t i) {
+  return std::round(std::sin(0.37 * static_cast<double>(i) + 0.1) * 1000.0) / 1000.0f;
+}
 
 at::Tensor Inputs(std::vector<int64_t> shape) {
   at::Tensor t = torch::empty(shape);
@@ -132,10 +135,12 @@ at::Tensor Inputs(std::vector<int64_t> shape) {
   return t;
 }
 
-void WriteSampleRequest(const fs::path& file, const std::string& input, const std::vector<int64_t>& shape) {
+void WriteSampleRequest(const fs::path& file, const std::string& input,
+                        const std::vector<int64_t>& shape) {
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
-  std::string json = "{\"id\":\"sample\",\"inputs\":[{\"name\":\"" + input + "\",\"datatype\":\"FP32\",\"shape\":[";
+  std::string json = "{\"id\":\"sample\",\"inputs\":[{\"name\":\"" + input +
+                     "\",\"datatype\":\"FP32\",\"shape\":[";
   for (size_t i = 0; i < shape.size(); ++i) json += (i ? "," : "") + std::to_string(shape[i]);
   json += "],\"data\":[";
   char buf[32];
@@ -147,7 +152,8 @@ void WriteSampleRequest(const fs::path& file, const std::string& input, const st
   std::ofstream(file) << json;
 }
 
-void Fixture(torch::jit::Module& m, const std::string& name, std::vector<int64_t> shape, const fs::path& build) {
+void Fixture(torch::jit::Module& m, const std::string& name, std::vector<int64_t> shape,
+             const fs::path& build) {
   at::Tensor in = Inputs(shape);
   at::Tensor out = m.forward({in}).toTensor();
   WriteRaw(in, build / "model_fixtures" / name / "input.bin");
@@ -160,8 +166,10 @@ int main(int argc, char** argv) {
   fs::path examples, build;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
-    if (flag == "--examples") examples = argv[i + 1];
-    else if (flag == "--build") build = argv[i + 1];
+    if (flag == "--examples")
+      examples = argv[i + 1];
+    else if (flag == "--build")
+      build = argv[i + 1];
   }
   if (examples.empty() || build.empty()) {
     std::cerr << "usage: tide_make_models --examples DIR --build DIR\n";

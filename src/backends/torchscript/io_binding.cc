@@ -39,9 +39,12 @@ std::string Forward(const ForwardSignature& sig) {
 
 const char* BindRuleName(BindRule rule) {
   switch (rule) {
-    case BindRule::kByName: return "by name";
-    case BindRule::kByIndex: return "by __<index> naming";
-    case BindRule::kByOrder: return "by order";
+    case BindRule::kByName:
+      return "by name";
+    case BindRule::kByIndex:
+      return "by __<index> naming";
+    case BindRule::kByOrder:
+      return "by order";
   }
   return "?";
 }
@@ -62,13 +65,12 @@ absl::StatusOr<Binding> BindInputs(const core::ModelSpec& spec, const ForwardSig
   const int n = static_cast<int>(spec.inputs.size());
   const int total = static_cast<int>(sig.arg_names.size());
   if (n < sig.required_args || n > total) {
-    std::string want = sig.required_args == total
-                           ? absl::StrCat(total)
-                           : absl::StrCat(sig.required_args, " to ", total);
-    return absl::InvalidArgumentError(absl::StrCat(
-        spec.path, ": config declares ", n, " input", n == 1 ? "" : "s", " (",
-        absl::StrJoin(Names(spec.inputs), ", "), ") but the TorchScript model's ", Forward(sig),
-        " takes ", want));
+    std::string want = sig.required_args == total ? absl::StrCat(total)
+                                                  : absl::StrCat(sig.required_args, " to ", total);
+    return absl::InvalidArgumentError(
+        absl::StrCat(spec.path, ": config declares ", n, " input", n == 1 ? "" : "s", " (",
+                     absl::StrJoin(Names(spec.inputs), ", "), ") but the TorchScript model's ",
+                     Forward(sig), " takes ", want));
   }
   Binding b;
   std::vector<int> by_name;
@@ -91,9 +93,9 @@ absl::StatusOr<Binding> BindInputs(const core::ModelSpec& spec, const ForwardSig
   std::set<int> bound(b.index.begin(), b.index.end());
   for (int i = 0; i < sig.required_args; ++i) {
     if (!bound.count(i)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          spec.path, ": no config input binds to argument '", sig.arg_names[i], "' of ",
-          Forward(sig), " (binding ", BindRuleName(b.rule), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(spec.path, ": no config input binds to argument '", sig.arg_names[i],
+                       "' of ", Forward(sig), " (binding ", BindRuleName(b.rule), ")"));
     }
   }
   return b;
@@ -108,10 +110,11 @@ absl::StatusOr<Binding> BindOutputs(const core::ModelSpec& spec, const ForwardSi
     return b;
   }
   if (sig.num_results >= 0 && n != sig.num_results) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        spec.path, ": config declares ", n, " output", n == 1 ? "" : "s", " (",
-        absl::StrJoin(Names(spec.outputs), ", "), ") but the TorchScript model's forward() returns ",
-        sig.num_results, " tensor", sig.num_results == 1 ? "" : "s"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(spec.path, ": config declares ", n, " output", n == 1 ? "" : "s", " (",
+                     absl::StrJoin(Names(spec.outputs), ", "),
+                     ") but the TorchScript model's forward() returns ", sig.num_results, " tensor",
+                     sig.num_results == 1 ? "" : "s"));
   }
   b.rule = BindRule::kByOrder;
   for (int i = 0; i < n; ++i) b.index.push_back(i);
@@ -121,8 +124,9 @@ absl::StatusOr<Binding> BindOutputs(const core::ModelSpec& spec, const ForwardSi
 absl::StatusOr<ThreadSettings> ResolveThreads(const core::ModelSpec& spec, int cpu_count) {
   ThreadSettings t;
   t.intra_op = std::max(1, std::max(1, cpu_count) / std::max(1, spec.instance_count));
-  for (const auto& [key, field] : {std::pair<const char*, int*>{"INTRA_OP_THREAD_COUNT", &t.intra_op},
-                                   std::pair<const char*, int*>{"INTER_OP_THREAD_COUNT", &t.inter_op}}) {
+  for (const auto& [key, field] :
+       {std::pair<const char*, int*>{"INTRA_OP_THREAD_COUNT", &t.intra_op},
+        std::pair<const char*, int*>{"INTER_OP_THREAD_COUNT", &t.inter_op}}) {
     auto it = spec.parameters.find(key);
     if (it == spec.parameters.end()) continue;
     int v = 0;
@@ -146,7 +150,8 @@ std::string TorchErrorSummary(std::string_view what) {
     lines.push_back(s.substr(start));
   }
   if (lines.empty()) return "unknown libtorch error";
-  if (lines.front().rfind("The following operation failed in the TorchScript interpreter", 0) == 0) {
+  if (lines.front().rfind("The following operation failed in the TorchScript interpreter", 0) ==
+      0) {
     // The last line is "RuntimeError: <the op's message>", or for a
     // scripted raise/assert "RuntimeError: AssertionError: <message>".
     std::string last = lines.back();

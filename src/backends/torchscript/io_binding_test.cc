@@ -21,8 +21,9 @@ TEST(NamingConventionIndex, ParsesTheTrailingIndex) {
   struct Case {
     const char* name;
     int want;
-  } cases[] = {{"INPUT__0", 0}, {"INPUT__12", 12}, {"a__b__3", 3}, {"INPUT0", -1}, {"INPUT__", -1},
-               {"INPUT__x", -1}, {"INPUT_1", -1}, {"__2", 2}, {"X__-1", -1}, {"X__99999999", -1}};
+  } cases[] = {{"INPUT__0", 0}, {"INPUT__12", 12},  {"a__b__3", 3},  {"INPUT0", -1},
+               {"INPUT__", -1}, {"INPUT__x", -1},   {"INPUT_1", -1}, {"__2", 2},
+               {"X__-1", -1},   {"X__99999999", -1}};
   for (const Case& c : cases) EXPECT_EQ(NamingConventionIndex(c.name), c.want) << c.name;
 }
 
@@ -45,7 +46,8 @@ TEST(BindInputs, RulesInTritonsOrder) {
       {{"A__0", "B__0"}, {"x", "y"}, BindRule::kByOrder, {0, 1}},
   };
   for (const Case& c : cases) {
-    auto b = BindInputs(Spec(c.config, {"OUTPUT__0"}), Sig(c.args, static_cast<int>(c.args.size()), 1));
+    auto b =
+        BindInputs(Spec(c.config, {"OUTPUT__0"}), Sig(c.args, static_cast<int>(c.args.size()), 1));
     ASSERT_TRUE(b.ok()) << b.status();
     EXPECT_EQ(b->rule, c.rule) << c.config[0];
     EXPECT_EQ(b->index, c.index) << c.config[0];
@@ -61,9 +63,10 @@ TEST(BindInputs, CountMismatchNamesBothSides) {
             "model's forward(a, b) takes 2");
   auto few = BindInputs(Spec({"x"}, {"Y"}), Sig({"x", "y", "z"}, 2, 1));
   ASSERT_FALSE(few.ok());
-  EXPECT_EQ(std::string(few.status().message()),
-            "m/config.pbtxt: config declares 1 input (x) but the TorchScript model's forward(x, y, z) "
-            "takes 2 to 3");
+  EXPECT_EQ(
+      std::string(few.status().message()),
+      "m/config.pbtxt: config declares 1 input (x) but the TorchScript model's forward(x, y, z) "
+      "takes 2 to 3");
 }
 
 TEST(BindInputs, ArgumentsWithDefaultsMayBeLeftOut) {
@@ -74,7 +77,8 @@ TEST(BindInputs, ArgumentsWithDefaultsMayBeLeftOut) {
   auto missing = BindInputs(Spec({"scale"}, {"Y"}), Sig({"x", "scale"}, 1, 1));
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(std::string(missing.status().message()),
-            "m/config.pbtxt: no config input binds to argument 'x' of forward(x, scale) (binding by name)");
+            "m/config.pbtxt: no config input binds to argument 'x' of forward(x, scale) (binding "
+            "by name)");
 }
 
 TEST(BindOutputs, ByIndexOrByOrderWithCountCheck) {
@@ -90,9 +94,10 @@ TEST(BindOutputs, ByIndexOrByOrderWithCountCheck) {
   EXPECT_TRUE(BindOutputs(Spec({"x"}, {"A", "B", "C"}), Sig({"x"}, 1, -1)).ok());
   auto bad = BindOutputs(Spec({"x"}, {"OUTPUT0", "OUTPUT1"}), Sig({"x"}, 1, 1));
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(std::string(bad.status().message()),
-            "m/config.pbtxt: config declares 2 outputs (OUTPUT0, OUTPUT1) but the TorchScript model's "
-            "forward() returns 1 tensor");
+  EXPECT_EQ(
+      std::string(bad.status().message()),
+      "m/config.pbtxt: config declares 2 outputs (OUTPUT0, OUTPUT1) but the TorchScript model's "
+      "forward() returns 1 tensor");
 }
 
 TEST(ResolveThreads, DefaultSharesTheCoresAmongInstances) {
@@ -118,12 +123,14 @@ TEST(ResolveThreads, ParametersOverrideAndAreChecked) {
   EXPECT_EQ(t->inter_op, 2);
   s.parameters = {{"INTRA_OP_THREAD_COUNT", "0"}};
   EXPECT_EQ(std::string(ResolveThreads(s, 2).status().message()),
-            "m/config.pbtxt: parameters 'INTRA_OP_THREAD_COUNT' = '0': must be an integer from 1 to 1024");
+            "m/config.pbtxt: parameters 'INTRA_OP_THREAD_COUNT' = '0': must be an integer from 1 "
+            "to 1024");
 }
 
 TEST(TorchErrorSummary, PicksTheMeaningfulLine) {
-  EXPECT_EQ(TorchErrorSummary("mat1 and mat2 shapes cannot be multiplied (1x3 and 784x512)\n"
-                              "Exception raised from meta at ../aten/src/ATen/native/LinearAlgebra.cpp:1\n"),
+  EXPECT_EQ(TorchErrorSummary(
+                "mat1 and mat2 shapes cannot be multiplied (1x3 and 784x512)\n"
+                "Exception raised from meta at ../aten/src/ATen/native/LinearAlgebra.cpp:1\n"),
             "mat1 and mat2 shapes cannot be multiplied (1x3 and 784x512)");
   // libtorch 1.13's interpreter messages, as thrown by forward().
   EXPECT_EQ(TorchErrorSummary("The following operation failed in the TorchScript interpreter.\n"

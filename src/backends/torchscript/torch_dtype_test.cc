@@ -11,12 +11,12 @@ TEST(TorchDtype, EveryV2NumericTypeWithATorchTypeRoundTrips) {
     DataType v2;
     std::optional<c10::ScalarType> torch;
   } cases[] = {
-      {DataType::kBool, c10::ScalarType::Bool},    {DataType::kUint8, c10::ScalarType::Byte},
-      {DataType::kInt8, c10::ScalarType::Char},    {DataType::kInt16, c10::ScalarType::Short},
-      {DataType::kInt32, c10::ScalarType::Int},    {DataType::kInt64, c10::ScalarType::Long},
-      {DataType::kFp16, c10::ScalarType::Half},    {DataType::kFp32, c10::ScalarType::Float},
-      {DataType::kFp64, c10::ScalarType::Double},  {DataType::kUint16, std::nullopt},
-      {DataType::kUint32, std::nullopt},           {DataType::kUint64, std::nullopt},
+      {DataType::kBool, c10::ScalarType::Bool},   {DataType::kUint8, c10::ScalarType::Byte},
+      {DataType::kInt8, c10::ScalarType::Char},   {DataType::kInt16, c10::ScalarType::Short},
+      {DataType::kInt32, c10::ScalarType::Int},   {DataType::kInt64, c10::ScalarType::Long},
+      {DataType::kFp16, c10::ScalarType::Half},   {DataType::kFp32, c10::ScalarType::Float},
+      {DataType::kFp64, c10::ScalarType::Double}, {DataType::kUint16, std::nullopt},
+      {DataType::kUint32, std::nullopt},          {DataType::kUint64, std::nullopt},
       {DataType::kBytes, std::nullopt},
   };
   for (const Case& c : cases) {

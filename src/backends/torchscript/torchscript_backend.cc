@@ -66,7 +66,8 @@ absl::Status ForwardError(std::exception_ptr e) {
 
 // Runs forward() with one tensor per config input (in config order) and
 // returns its results as a flat list of tensors.
-absl::StatusOr<std::vector<at::Tensor>> RunForward(const Shared& s, std::vector<at::Tensor> inputs) {
+absl::StatusOr<std::vector<at::Tensor>> RunForward(const Shared& s,
+                                                   std::vector<at::Tensor> inputs) {
   std::vector<c10::IValue> stack;
   int used = 0;
   for (int i : s.inputs.index) used = std::max(used, i + 1);
@@ -85,14 +86,16 @@ absl::StatusOr<std::vector<at::Tensor>> RunForward(const Shared& s, std::vector<
     tensors.push_back(out.toTensor());
   } else if (out.isTuple()) {
     for (const c10::IValue& v : out.toTupleRef().elements()) {
-      if (!v.isTensor()) return absl::InternalError("forward() returned a tuple holding a non-Tensor");
+      if (!v.isTensor())
+        return absl::InternalError("forward() returned a tuple holding a non-Tensor");
       tensors.push_back(v.toTensor());
     }
   } else if (out.isTensorList()) {
     for (const at::Tensor& t : out.toTensorVector()) tensors.push_back(t);
   } else {
-    return absl::InternalError(absl::StrCat("forward() returned ", out.tagKind(),
-                                            "; tide needs a Tensor, or a tuple or list of Tensors"));
+    return absl::InternalError(
+        absl::StrCat("forward() returned ", out.tagKind(),
+                     "; tide needs a Tensor, or a tuple or list of Tensors"));
   }
   return tensors;
 }
@@ -159,17 +162,16 @@ class TorchScriptInstance final : public core::ModelInstance {
       const core::Tensor* h = Find(*head, spec.name);
       if (!t) return absl::InvalidArgumentError(absl::StrCat("missing input '", spec.name, "'"));
       if (t->datatype != spec.datatype) {
-        return absl::InvalidArgumentError(absl::StrCat("input '", spec.name, "': datatype ",
-                                                       core::V2Name(t->datatype), " is not the model's ",
-                                                       core::V2Name(spec.datatype)));
+        return absl::InvalidArgumentError(
+            absl::StrCat("input '", spec.name, "': datatype ", core::V2Name(t->datatype),
+                         " is not the model's ", core::V2Name(spec.datatype)));
       }
       if (s_->spec.max_batch_size > 0 &&
           (t->shape.empty() || !h || h->shape.size() != t->shape.size() ||
            !std::equal(t->shape.begin() + 1, t->shape.end(), h->shape.begin() + 1))) {
-        return absl::InvalidArgumentError(absl::StrCat("input '", spec.name, "': shape ",
-                                                       core::ShapeToString(t->shape),
-                                                       " cannot be batched with the batch's ",
-                                                       core::ShapeToString(h ? h->shape : t->shape)));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "input '", spec.name, "': shape ", core::ShapeToString(t->shape),
+            " cannot be batched with the batch's ", core::ShapeToString(h ? h->shape : t->shape)));
       }
       if (absl::Status data = core::ValidateTensorData(*t); !data.ok()) return data;
     }
@@ -231,16 +233,16 @@ class TorchScriptInstance final : public core::ModelInstance {
       const core::TensorSpec& os = spec.outputs[k];
       int idx = s_->outputs.index[k];
       if (idx >= static_cast<int>(outs->size())) {
-        return absl::InternalError(absl::StrCat("output '", os.name, "' binds to forward() result ", idx,
-                                                " but forward() returned ", outs->size()));
+        return absl::InternalError(absl::StrCat("output '", os.name, "' binds to forward() result ",
+                                                idx, " but forward() returned ", outs->size()));
       }
       at::Tensor t = (*outs)[idx].contiguous();
       if (t.scalar_type() != s_->output_types[k]) {
         auto got = torchscript::FromTorchType(t.scalar_type());
-        return absl::InternalError(absl::StrCat(
-            "output '", os.name, "': the model returns ",
-            got ? core::V2Name(*got) : c10::toString(t.scalar_type()), " but config.pbtxt declares ",
-            core::V2Name(os.datatype)));
+        return absl::InternalError(
+            absl::StrCat("output '", os.name, "': the model returns ",
+                         got ? core::V2Name(*got) : c10::toString(t.scalar_type()),
+                         " but config.pbtxt declares ", core::V2Name(os.datatype)));
       }
       std::vector<int64_t> dims = Dims(t);
       std::vector<int64_t> want = os.dims;
@@ -251,8 +253,8 @@ class TorchScriptInstance final : public core::ModelInstance {
         std::vector<int64_t> declared = os.dims;
         if (batched) declared.insert(declared.begin(), -1);
         return absl::InternalError(absl::StrCat("output '", os.name, "': the model returns shape ",
-                                                core::ShapeToString(dims), " for a batch of ", total,
-                                                " but config.pbtxt declares ",
+                                                core::ShapeToString(dims), " for a batch of ",
+                                                total, " but config.pbtxt declares ",
                                                 core::ShapeToString(declared)));
       }
       const char* src = static_cast<const char*>(t.data_ptr());
@@ -296,7 +298,8 @@ class TorchScriptModel final : public Model {
 // alternative, e.g. OpenBLAS built with OpenMP).
 std::string BlasName() {
   std::error_code ec;
-  auto target = std::filesystem::read_symlink("/etc/alternatives/libblas.so.3-x86_64-linux-gnu", ec);
+  auto target =
+      std::filesystem::read_symlink("/etc/alternatives/libblas.so.3-x86_64-linux-gnu", ec);
   if (ec) return "BLAS unknown";
   std::string dir = target.parent_path().filename().string();  // "openblas-openmp", "blas"
   return dir == "blas" ? "reference BLAS (slow: install libopenblas0)" : dir;
@@ -314,7 +317,8 @@ int SetInterOpThreads(int wanted) {
   });
   int actual = at::get_num_interop_threads();
   if (actual != wanted) {
-    spdlog::warn("libtorch inter-op threads are process-wide and already {}; {} requested", actual, wanted);
+    spdlog::warn("libtorch inter-op threads are process-wide and already {}; {} requested", actual,
+                 wanted);
   }
   return actual;
 }
@@ -333,10 +337,9 @@ std::string ConfigTypeName(core::DataType t) {
 // forward() failed on zeros of the config's dtypes: find an input whose dtype
 // is the cause by trying the common alternatives for it alone.
 std::string DiagnoseInputTypes(const Shared& s, bool batched) {
-  static const core::DataType kCandidates[] = {core::DataType::kFp32, core::DataType::kInt64,
-                                               core::DataType::kInt32, core::DataType::kFp64,
-                                               core::DataType::kFp16, core::DataType::kUint8,
-                                               core::DataType::kBool};
+  static const core::DataType kCandidates[] = {
+      core::DataType::kFp32, core::DataType::kInt64, core::DataType::kInt32, core::DataType::kFp64,
+      core::DataType::kFp16, core::DataType::kUint8, core::DataType::kBool};
   for (size_t k = 0; k < s.spec.inputs.size(); ++k) {
     for (core::DataType c : kCandidates) {
       if (c == s.spec.inputs[k].datatype) continue;
@@ -374,8 +377,8 @@ absl::StatusOr<std::unique_ptr<Model>> Load(const LoadContext& ctx) {
       auto t = torchscript::ToTorchType(ts.datatype);
       if (!t) {
         return absl::InvalidArgumentError(absl::StrCat(
-            spec.path, ": ", list == &spec.inputs ? "input '" : "output '", ts.name, "': ",
-            ConfigTypeName(ts.datatype),
+            spec.path, ": ", list == &spec.inputs ? "input '" : "output '", ts.name,
+            "': ", ConfigTypeName(ts.datatype),
             " has no libtorch tensor type (use BOOL, UINT8, INT8-64, FP16, FP32 or FP64)"));
       }
       (list == &spec.inputs ? s.input_types : s.output_types).push_back(*t);
@@ -417,22 +420,25 @@ absl::StatusOr<std::unique_ptr<Model>> Load(const LoadContext& ctx) {
   // through an instance, which checks the outputs against the config.
   const bool batched = spec.max_batch_size > 0;
   std::vector<at::Tensor> zeros;
-  for (size_t k = 0; k < spec.inputs.size(); ++k) zeros.push_back(Zeros(spec.inputs[k], batched, s.input_types[k]));
+  for (size_t k = 0; k < spec.inputs.size(); ++k)
+    zeros.push_back(Zeros(spec.inputs[k], batched, s.input_types[k]));
   if (auto r = RunForward(s, zeros); !r.ok()) {
     std::string cause = DiagnoseInputTypes(s, batched);
-    return absl::InvalidArgumentError(absl::StrCat(
-        spec.path, ": ", cause.empty() ? "" : cause + "; ", "forward() on zeros of the config's inputs (",
-        absl::StrJoin(spec.inputs, ", ",
-                      [](std::string* o, const core::TensorSpec& t) {
-                        absl::StrAppend(o, t.name, " ", ConfigTypeName(t.datatype));
-                      }),
-        ") failed: ", r.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(spec.path, ": ", cause.empty() ? "" : cause + "; ",
+                     "forward() on zeros of the config's inputs (",
+                     absl::StrJoin(spec.inputs, ", ",
+                                   [](std::string* o, const core::TensorSpec& t) {
+                                     absl::StrAppend(o, t.name, " ", ConfigTypeName(t.datatype));
+                                   }),
+                     ") failed: ", r.status().message()));
   }
   core::InferRequest probe;
   for (size_t k = 0; k < spec.inputs.size(); ++k) {
     const at::Tensor& z = zeros[k];
-    probe.inputs.push_back(core::Tensor{spec.inputs[k].name, spec.inputs[k].datatype, Dims(z),
-                                        std::string(static_cast<const char*>(z.data_ptr()), z.nbytes())});
+    probe.inputs.push_back(
+        core::Tensor{spec.inputs[k].name, spec.inputs[k].datatype, Dims(z),
+                     std::string(static_cast<const char*>(z.data_ptr()), z.nbytes())});
   }
   TorchScriptInstance instance(shared);
   auto checked = instance.Execute({&probe}, nullptr);
@@ -440,10 +446,13 @@ absl::StatusOr<std::unique_ptr<Model>> Load(const LoadContext& ctx) {
     return absl::InvalidArgumentError(absl::StrCat(spec.path, ": ", checked[0].status().message()));
   }
   std::string description = absl::StrCat(
-      "TorchScript ", s.path, " (frozen, optimized for inference, ", absl::FormatDuration(Now() - start),
-      "); inputs bound ", torchscript::BindRuleName(s.inputs.rule), ", outputs ",
-      torchscript::BindRuleName(s.outputs.rule), "; ", s.threads.intra_op, " intra-op thread(s) per instance, ",
-      s.threads.inter_op, " inter-op; BLAS: ", BlasName(), "; ", at::get_parallel_info().find("OpenMP") != std::string::npos ? "OpenMP" : "native threads");
+      "TorchScript ", s.path, " (frozen, optimized for inference, ",
+      absl::FormatDuration(Now() - start), "); inputs bound ",
+      torchscript::BindRuleName(s.inputs.rule), ", outputs ",
+      torchscript::BindRuleName(s.outputs.rule), "; ", s.threads.intra_op,
+      " intra-op thread(s) per instance, ", s.threads.inter_op, " inter-op; BLAS: ", BlasName(),
+      "; ",
+      at::get_parallel_info().find("OpenMP") != std::string::npos ? "OpenMP" : "native threads");
   return std::make_unique<TorchScriptModel>(std::move(shared), std::move(description));
 }
 
@@ -455,7 +464,8 @@ absl::StatusOr<std::unique_ptr<Model>> LoadTorchScriptModel(const LoadContext& c
   } catch (...) {
     absl::Status s = ForwardError(std::current_exception());
     return absl::InvalidArgumentError(absl::StrCat("model '", ctx.spec->name, "': loading ",
-                                                   ctx.version_dir, "/model.pt failed: ", s.message()));
+                                                   ctx.version_dir,
+                                                   "/model.pt failed: ", s.message()));
   }
 }
 

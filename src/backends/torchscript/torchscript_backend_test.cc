@@ -17,13 +17,17 @@ const std::string kModels = TIDE_TEST_MODELS;
 std::string Config(const std::string& input_type, const std::string& output_type,
                    const std::string& extra_input = "") {
   return "name: \"raises\"\nbackend: \"pytorch\"\nmax_batch_size: 8\n"
-         "input [ { name: \"X\" data_type: " + input_type + " dims: [ 4 ] }" + extra_input + " ]\n"
-         "output [ { name: \"Y\" data_type: " + output_type + " dims: [ 4 ] } ]\n";
+         "input [ { name: \"X\" data_type: " +
+         input_type + " dims: [ 4 ] }" + extra_input +
+         " ]\n"
+         "output [ { name: \"Y\" data_type: " +
+         output_type + " dims: [ 4 ] } ]\n";
 }
 
 class Loaded {
  public:
-  explicit Loaded(const std::string& config_text, const std::string& version_dir = kModels + "/raises/1") {
+  explicit Loaded(const std::string& config_text,
+                  const std::string& version_dir = kModels + "/raises/1") {
     auto spec = core::ParseModelConfig(config_text, "raises/config.pbtxt", "raises");
     EXPECT_TRUE(spec.ok()) << spec.status();
     spec_ = *spec;
@@ -51,7 +55,8 @@ std::vector<float> Floats(const core::Tensor& t) {
 TEST(TorchScriptBackend, ARequestThatMakesForwardRaiseFailsAloneInItsBatch) {
   Loaded m(Config("TYPE_FP32", "TYPE_FP32"));
   ASSERT_TRUE(m.model.ok()) << m.model.status();
-  EXPECT_NE((*m.model)->Describe().find("inputs bound by order, outputs by order"), std::string::npos)
+  EXPECT_NE((*m.model)->Describe().find("inputs bound by order, outputs by order"),
+            std::string::npos)
       << (*m.model)->Describe();
   auto inst = (*m.model)->CreateInstance(0);
   ASSERT_TRUE(inst.ok());
@@ -103,7 +108,8 @@ TEST(TorchScriptBackend, LoadErrorsSayWhatDisagrees) {
     std::string error;
   } cases[] = {
       {Config("TYPE_FP32", "TYPE_FP32", ", { name: \"Z\" data_type: TYPE_FP32 dims: [ 4 ] }"), "",
-       "raises/config.pbtxt: config declares 2 inputs (X, Z) but the TorchScript model's forward(x) takes 1"},
+       "raises/config.pbtxt: config declares 2 inputs (X, Z) but the TorchScript model's "
+       "forward(x) takes 1"},
       {Config("TYPE_FP32", "TYPE_INT64"), "",
        "raises/config.pbtxt: output 'Y': the model returns FP32 but config.pbtxt declares INT64"},
       {Config("TYPE_UINT32", "TYPE_FP32"), "",
