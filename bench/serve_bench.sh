@@ -37,7 +37,8 @@ echo "mlp: $(grep -o 'max_queue_delay_microseconds: [0-9]*' "$work/repo/mlp/conf
 
 echo "== in-process: libtorch forward() of mlp, 1 intra-op thread (${PIN_SERVER:-unpinned})"
 ${PIN_SERVER:-} "$build/bench/torch_forward_bench" "$work/repo/mlp/1/model.pt" --shape 784 --threads 1 \
-  --max-batch 32 --out "$work/forward.tsv" | awk 'NR<=2 || $1==1 || $1==8 || $1==16 || $1==32'
+  --max-batch 32 --out "$work/forward.tsv" --model-dir "$work/repo/mlp" |
+  awk 'NR<=2 || $1==1 || $1==8 || $1==16 || $1==32'
 
 # Request bodies: the first row of the generator's fixture, as JSON (the
 # sample request) and as a binary tensor; the output comes back the same way.

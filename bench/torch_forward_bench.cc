@@ -5,11 +5,16 @@
 //
 //   torch_forward_bench MODEL.pt --shape 784 [--threads 1] [--max-batch 32]
 //                       [--min-time 0.2] [--gap-us 0] [--out table.tsv]
+//                       [--model-dir DIR]
 //
 // Prints, per batch size: median wall time per forward(), CPU time per
 // forward() (this thread's plus any intra-op threads': process CPU time), and
 // CPU time per item. --out writes the same table as TSV for
 // bench/serve_bench.sh, which subtracts it from the server's CPU per request.
+// --model-dir (the model's folder, with config.pbtxt) also runs tide's
+// backend on the same model, interleaved with forward() so both see the same
+// machine noise: Execute() of `batch` one-row requests, as the dynamic
+// batcher hands them over (concatenate, forward(), split, checks).
 // --gap-us sleeps between calls (outside the timed region), as a server
 // worker does between requests at low load: the weights then go cold in the
 // caches, which is part of what a lone served request costs.
@@ -25,6 +30,9 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "backends/torchscript/torchscript_backend.h"
+#include "core/model_config.h"
 
 namespace {
 
@@ -48,7 +56,7 @@ int main(int argc, char** argv) {
                  argv[0]);
     return 2;
   }
-  std::string path = argv[1], out_path;
+  std::string path = argv[1], out_path, model_dir;
   std::vector<int64_t> shape;
   int threads = 1, max_batch = 32;
   double min_time = 0.2;
@@ -71,6 +79,8 @@ int main(int argc, char** argv) {
       min_time = std::stod(value);
     } else if (flag == "--gap-us") {
       gap_us = std::stoi(value);
+    } else if (flag == "--model-dir") {
+      model_dir = value;
     } else if (flag == "--out") {
       out_path = value;
     }
@@ -82,11 +92,30 @@ int main(int argc, char** argv) {
   loaded.eval();
   torch::jit::Module frozen = torch::jit::freeze(loaded);
   torch::jit::Module module = torch::jit::optimize_for_inference(frozen);
+  std::unique_ptr<tide::core::ModelInstance> instance;
+  tide::core::ModelSpec spec;
+  if (!model_dir.empty()) {
+    std::string name = model_dir.substr(model_dir.find_last_of('/') + 1);
+    auto parsed = tide::core::LoadModelConfig(model_dir, name);
+    if (!parsed.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(parsed.status().message()).c_str());
+      return 1;
+    }
+    spec = *parsed;
+    tide::backends::LoadContext ctx{&spec, model_dir, 1, model_dir + "/1", threads};
+    auto model = tide::backends::LoadTorchScriptModel(ctx);
+    if (!model.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(model.status().message()).c_str());
+      return 1;
+    }
+    instance = *(*model)->CreateInstance(0);
+    static auto keep = std::move(*model);  // the instance shares its module
+  }
   c10::InferenceMode guard;
   std::printf("# %s, %d intra-op thread(s); %s", path.c_str(), at::get_num_threads(),
               at::get_parallel_info().substr(0, at::get_parallel_info().find('\n') + 1).c_str());
-  std::printf("%6s %12s %12s %12s %12s\n", "batch", "p50_wall_us", "mean_wall_us", "cpu_us",
-              "cpu_us_item");
+  std::printf("%6s %12s %12s %12s %12s%s\n", "batch", "p50_wall_us", "mean_wall_us", "cpu_us",
+              "cpu_us_item", instance ? "   execute_p50_us backend_us" : "");
   std::ofstream out;
   if (!out_path.empty()) {
     out.open(out_path);
@@ -97,7 +126,19 @@ int main(int argc, char** argv) {
     s.insert(s.begin(), b);
     at::Tensor x = at::rand(s);
     for (int i = 0; i < 20; ++i) module.forward({x});
-    std::vector<double> walls;
+    // `b` one-row requests holding x's rows, for the backend.
+    std::vector<tide::core::InferRequest> requests(instance ? b : 0);
+    std::vector<const tide::core::InferRequest*> batch;
+    for (int r = 0; r < static_cast<int>(requests.size()); ++r) {
+      std::vector<int64_t> row_shape = s;
+      row_shape[0] = 1;
+      at::Tensor row = x[r].contiguous();
+      requests[r].inputs.push_back(
+          tide::core::Tensor{spec.inputs[0].name, tide::core::DataType::kFp32, row_shape,
+                             std::string(static_cast<const char*>(row.data_ptr()), row.nbytes())});
+      batch.push_back(&requests[r]);
+    }
+    std::vector<double> walls, executes;
     double cpu_total = 0, wall_total = 0, start = Now();
     while (Now() - start < min_time || walls.size() < 50) {
       if (gap_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(gap_us));
@@ -107,13 +148,28 @@ int main(int argc, char** argv) {
       cpu_total += ProcessCpuSeconds() - c0;
       wall_total += t1 - t0;
       walls.push_back(t1 - t0);
+      if (instance) {
+        double e0 = Now();
+        auto results = instance->Execute(batch, nullptr);
+        executes.push_back(Now() - e0);
+        if (!results[0].ok()) {
+          std::fprintf(stderr, "Execute: %s\n", std::string(results[0].status().message()).c_str());
+          return 1;
+        }
+      }
     }
     double cpu = cpu_total / static_cast<double>(walls.size());
     double mean = wall_total / static_cast<double>(walls.size());
     std::nth_element(walls.begin(), walls.begin() + walls.size() / 2, walls.end());
     double p50 = walls[walls.size() / 2];
-    std::printf("%6d %12.1f %12.1f %12.1f %12.2f\n", b, p50 * 1e6, mean * 1e6, cpu * 1e6,
+    std::printf("%6d %12.1f %12.1f %12.1f %12.2f", b, p50 * 1e6, mean * 1e6, cpu * 1e6,
                 cpu * 1e6 / b);
+    if (instance) {
+      std::nth_element(executes.begin(), executes.begin() + executes.size() / 2, executes.end());
+      double e50 = executes[executes.size() / 2];
+      std::printf(" %16.1f %10.1f", e50 * 1e6, (e50 - p50) * 1e6);
+    }
+    std::printf("\n");
     if (out) out << b << "\t" << p50 * 1e6 << "\t" << cpu * 1e6 << "\t" << cpu * 1e6 / b << "\n";
   }
   return 0;
