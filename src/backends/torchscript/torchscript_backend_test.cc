@@ -101,6 +101,21 @@ TEST(TorchScriptBackend, AMissingInputIsThatRequestsError) {
   EXPECT_EQ(std::string(results[1].status().message()), "missing input 'X'");
 }
 
+TEST(TorchScriptBackend, ARequestThatCannotJoinTheBatchFailsAlone) {
+  Loaded m(Config("TYPE_FP32", "TYPE_FP32"));
+  ASSERT_TRUE(m.model.ok()) << m.model.status();
+  auto inst = (*m.model)->CreateInstance(0);
+  core::InferRequest a = Request({1, 2, 3, 4}), c = Request({5, 6, 7, 8});
+  core::InferRequest odd;
+  odd.inputs.push_back(core::Tensor{"X", core::DataType::kFp32, {1, 2}, std::string(8, '\0')});
+  auto results = (*inst)->Execute({&a, &odd, &c}, nullptr);
+  ASSERT_TRUE(results[0].ok() && results[2].ok());
+  EXPECT_EQ(Floats((*results[2])[0]), (std::vector<float>{10, 12, 14, 16}));
+  EXPECT_EQ(results[1].status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(results[1].status().message()),
+            "input 'X': shape [1,2] cannot be batched with the batch's [1,4]");
+}
+
 TEST(TorchScriptBackend, LoadErrorsSayWhatDisagrees) {
   struct Case {
     std::string config;
