@@ -17,3 +17,7 @@ endif()
 if(TIDE_BUILD_BENCH)
   find_package(benchmark CONFIG REQUIRED)
 endif()
+if(TIDE_WITH_TORCH)
+  # Debian's libtorch 1.13.1 (libtorch-dev): TORCH_LIBRARIES, the `torch` target.
+  find_package(Torch REQUIRED)
+endif()

@@ -17,6 +17,7 @@ tide serve is starting on http://localhost:$http (metrics on :$metrics). Try:
   curl -X POST localhost:$http/v2/models/simple/infer -d '{"inputs":[
     {"name":"INPUT0","datatype":"INT32","shape":[1,16],"data":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]},
     {"name":"INPUT1","datatype":"INT32","shape":[1,16],"data":[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]}]}'
+  curl -X POST localhost:$http/v2/models/mlp/infer -d @$root/examples/models/mlp/sample_request.json
   curl -X POST localhost:$http/v2/models/simulated/infer -d '{"inputs":[
     {"name":"INPUT0","datatype":"FP32","shape":[1,16],"data":[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15]}]}'
   curl localhost:$http/v2/models/simulated/stats

@@ -77,10 +77,17 @@ TEST(TideLoadCli, RunsAndWritesFiles) {
 TEST(TideLoadCli, CtrlCStopsWithResultsSoFar) {
   auto server = FakeHttpServer::Start([](const FakeRequest&) { return FakeReply(); });
   ASSERT_TRUE(server.ok());
-  // SIGINT after 0.5 s of a 30 s run; the shell reports tide's exit status.
+  // SIGINT once tide has installed its handler (startup can take most of a
+  // second while the shared libraries load, and a background job of a
+  // non-interactive shell starts with SIGINT ignored), then the shell reports
+  // tide's exit status.
+  const std::string out = ::testing::TempDir() + "/ctrl_c.out";
   Result r = RunTide("load --url http://127.0.0.1:" + std::to_string((*server)->port()) +
-                 " --http-get / --rate 100 --duration 30 & pid=$!; sleep 0.5; kill -INT $pid; "
-                 "wait $pid; echo exit=$?; true");
+                     " --http-get / --rate 100 --duration 30 >" + out + " 2>&1 & pid=$!; " +
+                     // Wait until SIGINT (bit 2 of SigCgt) is caught, then a little longer.
+                     "for i in $(seq 400); do m=$(awk '/^SigCgt/{print $2}' /proc/$pid/status); "
+                     "[ $(( 0x$m & 2 )) != 0 ] && break; sleep 0.05; done; "
+                     "sleep 0.3; kill -INT $pid; wait $pid; echo exit=$?; cat " + out + "; true");
   // RunTide() prefixes TIDE_BINARY to the first command only.
   EXPECT_NE(r.out.find("exit=0"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("stopped early (Ctrl-C)"), std::string::npos) << r.out;

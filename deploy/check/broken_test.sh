@@ -38,7 +38,7 @@ cases=(
   'k8s/components/servicemonitor/kustomization.yaml|s/value: "false"/value: "true"/|servicemonitor: Deployment/tide: pod annotation prometheus.io/scrape must be "false" where a ServiceMonitor scrapes the pods'
   'k8s/base/pdb.yaml|s/maxUnavailable: 1/maxUnavailable: [1]/|base: PodDisruptionBudget/tide: schema: data/spec/maxUnavailable'
   # Model repository from the ConfigMap.
-  'k8s/base/models/simulated/config.pbtxt|s/"50"/"60"/|ConfigMap/tide-model-simulated-'
+  'k8s/base/models/simulated/config.pbtxt|s/"40"/"60"/|ConfigMap/tide-model-simulated-'
   'k8s/base/deployment.yaml|s/path: 1\/.keep/path: v1\/.keep/|base: Deployment/tide: model simulated mounted from ConfigMap/tide-model-simulated-'
   # Metric names: adapter rules, HPA metrics, KEDA queries.
   'k8s/components/prometheus-adapter-rules/config.yaml|s/seriesQuery: .tide_inference_queue_depth/seriesQuery: '"'"'tide_queue_depth/|hpa-queue-depth: ConfigMap/tide-prometheus-adapter-rules: rules[0]: tide_queue_depth is not a metric tide exports'

@@ -50,13 +50,14 @@ TEST_F(ServeApi, HealthAndServerMetadata) {
             R"({"name":"tide","version":"0.1.0","extensions":["binary_tensor_data","statistics"]})");
   auto index = Http(port(), "POST", "/v2/repository/index");
   EXPECT_EQ(index.body,
-            R"([{"name":"simple","version":"1","state":"READY"},{"name":"simulated","version":"1","state":"READY"}])");
+            R"([{"name":"cnn","version":"1","state":"READY"},{"name":"mlp","version":"1","state":"READY"},)"
+            R"({"name":"simple","version":"1","state":"READY"},{"name":"simulated","version":"1","state":"READY"}])");
 }
 
 TEST_F(ServeApi, ModelMetadataAndReadiness) {
   auto m = Http(port(), "GET", "/v2/models/simple");
   EXPECT_EQ(m.status, 200);
-  EXPECT_NE(m.body.find(R"("name":"simple","versions":["1"],"platform":"simulated","inputs":[{"name":"INPUT0","datatype":"INT32","shape":[-1,16]},{"name":"INPUT1","datatype":"INT32","shape":[-1,16]}],"outputs":[{"name":"OUTPUT0","datatype":"INT32","shape":[-1,16]},{"name":"OUTPUT1","datatype":"INT32","shape":[-1,16]}])"),
+  EXPECT_NE(m.body.find(R"("name":"simple","versions":["1"],"platform":"pytorch_libtorch","inputs":[{"name":"INPUT0","datatype":"INT32","shape":[-1,16]},{"name":"INPUT1","datatype":"INT32","shape":[-1,16]}],"outputs":[{"name":"OUTPUT0","datatype":"INT32","shape":[-1,16]},{"name":"OUTPUT1","datatype":"INT32","shape":[-1,16]}])"),
             std::string::npos)
       << m.body;
   EXPECT_EQ(Http(port(), "GET", "/v2/models/simple/versions/1/ready").body, R"({"name":"simple","ready":true})");

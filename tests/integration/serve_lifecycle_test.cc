@@ -207,7 +207,7 @@ TEST(ServeLifecycle, ModelMemoryIsMeasuredAtLoad) {
     EXPECT_EQ(line.back(), '}') << line;
     ++lines;
   }
-  EXPECT_GE(lines, 3u);
+  EXPECT_GE(lines, 2u);  // "loading models", "loaded model" (the rest may still be on its way)
   EXPECT_NE(log.find(R"("level":"info","msg":"loaded model 'heavy' version 1)"), std::string::npos) << log;
 }
 
