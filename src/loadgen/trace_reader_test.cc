@@ -153,16 +153,17 @@ TEST(ReplayOffsets, RejectsBadScales) {
 // The shipped traces parse to the row counts their README states.
 TEST(ReadTrace, SharedTracesWhenPresent) {
   struct Case {
-    const char* path;
+    std::string path;
     size_t rows;
   };
+  const std::string root = TIDE_SHARED_TRACES;
   const Case cases[] = {
-      {"/work/shared/traces/derived/azure_llm_2023_conv_requests.csv", 19366},
-      {"/work/shared/traces/azure_llm_2023/AzureLLMInferenceTrace_code.csv", 8819},
-      {"/work/shared/traces/mooncake_fast25/conversation_trace.jsonl", 12031},
+      {root + "/derived/azure_llm_2023_conv_requests.csv", 19366},
+      {root + "/azure_llm_2023/AzureLLMInferenceTrace_code.csv", 8819},
+      {root + "/mooncake_fast25/conversation_trace.jsonl", 12031},
   };
   for (const Case& c : cases) {
-    if (!std::ifstream(c.path)) GTEST_SKIP() << "shared traces not present";
+    if (!std::ifstream(c.path)) GTEST_SKIP() << "shared traces not present at " << root;
     auto t = ReadTrace(c.path, {});
     ASSERT_TRUE(t.ok()) << t.status();
     EXPECT_EQ(t->arrivals_s.size(), c.rows) << c.path;
