@@ -4,7 +4,8 @@
 // sample map alone, the part of a decision no implementation can skip.
 //
 //   ninja -C build hpa_decide_bench
-//   ./build/bench/hpa_decide_bench --benchmark_repetitions=10 --benchmark_report_aggregates_only=true
+//   ./build/bench/hpa_decide_bench --benchmark_repetitions=10
+//   --benchmark_report_aggregates_only=true
 
 #include <string>
 
@@ -28,7 +29,8 @@ HpaSpec MakeSpec(bool behavior) {
       "target": {"type": "Value", "value": "2k"}}},
     {"type": "External", "external": {"metric": {"name": "lag"}, "target": {"type": "AverageValue", "averageValue": "30"}}}]})";
   nlohmann::json j = nlohmann::json::parse(text);
-  if (behavior) j["behavior"] = nlohmann::json::parse(R"({"scaleDown": {"stabilizationWindowSeconds": 300}})");
+  if (behavior)
+    j["behavior"] = nlohmann::json::parse(R"({"scaleDown": {"stabilizationWindowSeconds": 300}})");
   HpaSpec spec = *HpaSpecFromJson(j);
   ApplyDefaults(&spec);
   return spec;
@@ -44,11 +46,14 @@ Snapshot MakeSnapshot() {
     p.ready = true;
     p.start_time = kNow - absl::Minutes(30);
     p.ready_transition_time = kNow - absl::Minutes(29);
-    p.containers.push_back({"server", {{"cpu", *Quantity::Parse("500m")}, {"memory", *Quantity::Parse("1Gi")}}, ""});
+    p.containers.push_back(
+        {"server", {{"cpu", *Quantity::Parse("500m")}, {"memory", *Quantity::Parse("1Gi")}}, ""});
     s.pods.push_back(std::move(p));
     const std::string& name = s.pods.back().name;
-    s.metrics.pod_metrics["cpu"][name] = Sample{300 + i, kNow - absl::Seconds(10), absl::Seconds(30)};
-    s.metrics.pod_metrics["memory"][name] = Sample{int64_t{600} * 1024 * 1024 * 1000, kNow, absl::Seconds(30)};
+    s.metrics.pod_metrics["cpu"][name] =
+        Sample{300 + i, kNow - absl::Seconds(10), absl::Seconds(30)};
+    s.metrics.pod_metrics["memory"][name] =
+        Sample{int64_t{600} * 1024 * 1024 * 1000, kNow, absl::Seconds(30)};
     s.metrics.pod_metrics["queue_depth"][name] = Sample{5000 + 10 * i, kNow, absl::Minutes(1)};
   }
   s.metrics.object_metrics["rps"] = 180000000;
@@ -59,7 +64,8 @@ Snapshot MakeSnapshot() {
 History MakeHistory() {
   History h;
   h.initialized = true;
-  for (int i = 0; i < 20; ++i) h.recommendations.push_back({kNow - absl::Seconds(15 * (i + 1)), 100});
+  for (int i = 0; i < 20; ++i)
+    h.recommendations.push_back({kNow - absl::Seconds(15 * (i + 1)), 100});
   h.scale_up_events = {{kNow - absl::Seconds(40), 10}};
   h.scale_down_events = {{kNow - absl::Seconds(400), 5}};
   return h;

@@ -12,7 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string path(reinterpret_cast<const char*>(data), size);
   tide::http::Route r = tide::http::MatchRoute(path);
   if (!r.model.empty() && tide::core::ValidateModelName(r.model).ok()) {
-    if (r.model.find('/') != std::string::npos || r.model == "." || r.model == "..") __builtin_trap();
+    if (r.model.find('/') != std::string::npos || r.model == "." || r.model == "..")
+      __builtin_trap();
   }
   return 0;
 }

@@ -33,7 +33,9 @@ Result RunCommand(const std::string& command) {
 }
 
 std::string Tide() { return TIDE_BINARY; }
-std::string Data(const std::string& name) { return std::string(TIDE_AUTOSCALER_TESTDATA) + "/" + name; }
+std::string Data(const std::string& name) {
+  return std::string(TIDE_AUTOSCALER_TESTDATA) + "/" + name;
+}
 
 std::string WriteTemp(const std::string& name, const std::string& text) {
   std::string path = std::string(::testing::TempDir()) + "/" + name;

@@ -46,12 +46,35 @@ std::string Slurp(const std::string& path) {
 TEST(TideLoadCli, HelpDescribesEveryFlag) {
   Result r = RunTide("load --help");
   EXPECT_EQ(r.code, 0);
-  for (const char* flag :
-       {"--url", "--model", "--model-version", "--http-get", "--batch-size", "--shape",
-        "--input-data", "--binary", "--seed", "--concurrency", "--rate", "--arrivals", "--trace",
-        "--trace-format", "--time-scale", "--rate-scale", "--start", "--duration", "--warmup",
-        "--requests", "--timeout", "--threads", "--max-connections", "--sweep-min-gain",
-        "--sweep-patience", "--metrics-url", "--json", "--csv", "--timeline-csv"}) {
+  for (const char* flag : {"--url",
+                           "--model",
+                           "--model-version",
+                           "--http-get",
+                           "--batch-size",
+                           "--shape",
+                           "--input-data",
+                           "--binary",
+                           "--seed",
+                           "--concurrency",
+                           "--rate",
+                           "--arrivals",
+                           "--trace",
+                           "--trace-format",
+                           "--time-scale",
+                           "--rate-scale",
+                           "--start",
+                           "--duration",
+                           "--warmup",
+                           "--requests",
+                           "--timeout",
+                           "--threads",
+                           "--max-connections",
+                           "--sweep-min-gain",
+                           "--sweep-patience",
+                           "--metrics-url",
+                           "--json",
+                           "--csv",
+                           "--timeline-csv"}) {
     EXPECT_NE(r.out.find(std::string(flag) + " "), std::string::npos) << flag;
   }
 }
@@ -60,9 +83,10 @@ TEST(TideLoadCli, RunsAndWritesFiles) {
   auto server = FakeHttpServer::Start([](const FakeRequest&) { return FakeReply(); });
   ASSERT_TRUE(server.ok());
   const std::string dir = ::testing::TempDir();
-  Result r = RunTide("load --url http://127.0.0.1:" + std::to_string((*server)->port()) +
-                 " --http-get /ping --concurrency 2 --requests 50 --json " + dir +
-                 "/load.json --csv " + dir + "/load.csv --timeline-csv " + dir + "/timeline.csv");
+  Result r =
+      RunTide("load --url http://127.0.0.1:" + std::to_string((*server)->port()) +
+              " --http-get /ping --concurrency 2 --requests 50 --json " + dir +
+              "/load.json --csv " + dir + "/load.csv --timeline-csv " + dir + "/timeline.csv");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("throughput/s"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("\r"), std::string::npos);  // no progress line when not a terminal
@@ -87,7 +111,8 @@ TEST(TideLoadCli, CtrlCStopsWithResultsSoFar) {
                      // Wait until SIGINT (bit 2 of SigCgt) is caught, then a little longer.
                      "for i in $(seq 400); do m=$(awk '/^SigCgt/{print $2}' /proc/$pid/status); "
                      "[ $(( 0x$m & 2 )) != 0 ] && break; sleep 0.05; done; "
-                     "sleep 0.3; kill -INT $pid; wait $pid; echo exit=$?; cat " + out + "; true");
+                     "sleep 0.3; kill -INT $pid; wait $pid; echo exit=$?; cat " +
+                     out + "; true");
   // RunTide() prefixes TIDE_BINARY to the first command only.
   EXPECT_NE(r.out.find("exit=0"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("stopped early (Ctrl-C)"), std::string::npos) << r.out;

@@ -49,7 +49,8 @@ std::string TargetSummary(const autoscaler::MetricSpec& m) {
                         m.container_resource->container, " ", target(m.container_resource->target));
   }
   if (m.pods) return absl::StrCat("pods ", m.pods->metric.name, " ", target(m.pods->target));
-  if (m.object) return absl::StrCat("object ", m.object->metric.name, " ", target(m.object->target));
+  if (m.object)
+    return absl::StrCat("object ", m.object->metric.name, " ", target(m.object->target));
   if (m.external) {
     return absl::StrCat("external ", m.external->metric.name, " ", target(m.external->target));
   }
@@ -57,14 +58,14 @@ std::string TargetSummary(const autoscaler::MetricSpec& m) {
 }
 
 std::string Summary(HpaSpec spec) {
-  std::string ref = spec.scale_target_ref
-                        ? absl::StrCat(spec.scale_target_ref->kind, "/", spec.scale_target_ref->name)
-                        : "?";
+  std::string ref = spec.scale_target_ref ? absl::StrCat(spec.scale_target_ref->kind, "/",
+                                                         spec.scale_target_ref->name)
+                                          : "?";
   autoscaler::ApplyDefaults(&spec);
   std::vector<std::string> metrics;
   for (const auto& m : spec.metrics) metrics.push_back(TargetSummary(m));
-  return absl::StrCat(spec.name.empty() ? "HorizontalPodAutoscaler" : spec.name, ": valid (",
-                      ref, ", replicas ", spec.MinReplicasOrDefault(), "..", spec.max_replicas,
+  return absl::StrCat(spec.name.empty() ? "HorizontalPodAutoscaler" : spec.name, ": valid (", ref,
+                      ", replicas ", spec.MinReplicasOrDefault(), "..", spec.max_replicas,
                       "; metrics: ", absl::StrJoin(metrics, ", "),
                       spec.behavior ? "; behavior" : "; legacy scaling (no behavior)", ")");
 }

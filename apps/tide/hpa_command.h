@@ -23,7 +23,7 @@ int RunHpaDecide(const HpaDecideOptions& options, std::istream& in, std::ostream
                  std::ostream& err);
 
 struct HpaValidateOptions {
-  std::string file;               // a YAML (or JSON) manifest; "-" reads stdin
+  std::string file;                // a YAML (or JSON) manifest; "-" reads stdin
   bool hpa_scale_to_zero = false;  // the HPAScaleToZero gate: allows minReplicas: 0
 };
 

@@ -29,8 +29,7 @@ absl::Status ParseShapes(const std::vector<std::string>& flags,
   for (const std::string& flag : flags) {
     const size_t colon = flag.rfind(':');
     if (colon == std::string::npos || colon == 0) {
-      return absl::InvalidArgumentError(
-          loadgen::Cat("--shape '", flag, "': want NAME:d1,d2,..."));
+      return absl::InvalidArgumentError(loadgen::Cat("--shape '", flag, "': want NAME:d1,d2,..."));
     }
     std::vector<int64_t> dims;
     for (std::string_view d : loadgen::Split(std::string_view(flag).substr(colon + 1), ',')) {

@@ -12,9 +12,9 @@
 #include "CLI/CLI.hpp"
 #include "common/logging.h"
 #include "hpa_command.h"
+#include "load_command.h"
 #include "server/server.h"
 #include "spdlog/spdlog.h"
-#include "load_command.h"
 
 namespace {
 
@@ -62,55 +62,68 @@ int main(int argc, char** argv) {
       "Serve the models of a Triton-style model repository over the KServe V2 protocol\n"
       "(HTTP/REST with Triton's binary tensor and statistics extensions, and gRPC) and\n"
       "export Prometheus metrics. SIGTERM/SIGINT drain it without losing an accepted request.");
-  serve_cmd->add_option("--model-repository", serve.model_repository,
-                        "Model repository: <dir>/<model>/config.pbtxt and numbered version folders")
+  serve_cmd
+      ->add_option("--model-repository", serve.model_repository,
+                   "Model repository: <dir>/<model>/config.pbtxt and numbered version folders")
       ->required()
       ->check(CLI::ExistingDirectory);
   serve_cmd->add_option("--host", serve.host, "Address to listen on")->capture_default_str();
   serve_cmd->add_option("--http-port", serve.http_port, "V2 HTTP/REST port (0 = any free port)")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
-  serve_cmd->add_option("--grpc-port", serve.grpc_port,
-                        "V2 gRPC port (0 = any free port, -1 = no gRPC listener)")
+  serve_cmd
+      ->add_option("--grpc-port", serve.grpc_port,
+                   "V2 gRPC port (0 = any free port, -1 = no gRPC listener)")
       ->check(CLI::Range(-1, 65535))
       ->capture_default_str();
-  serve_cmd->add_option("--metrics-port", serve.metrics_port,
-                        "Prometheus metrics port, served at /metrics (0 = any free port)")
+  serve_cmd
+      ->add_option("--metrics-port", serve.metrics_port,
+                   "Prometheus metrics port, served at /metrics (0 = any free port)")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
   serve_cmd->add_option("--http-threads", serve.http_threads, "HTTP I/O threads")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
-  serve_cmd->add_option("--max-queue-size", serve.max_queue_size,
-                        "Requests a model may queue when its config sets no max_queue_size; "
-                        "beyond it requests get 503 + Retry-After at once")
+  serve_cmd
+      ->add_option("--max-queue-size", serve.max_queue_size,
+                   "Requests a model may queue when its config sets no max_queue_size; "
+                   "beyond it requests get 503 + Retry-After at once")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
-  serve_cmd->add_option("--max-body-bytes", serve.max_body_bytes, "Largest request body accepted (413 above)")
+  serve_cmd
+      ->add_option("--max-body-bytes", serve.max_body_bytes,
+                   "Largest request body accepted (413 above)")
       ->capture_default_str();
-  serve_cmd->add_option("--max-header-bytes", serve.max_header_bytes, "Largest request header block (431 above)")
+  serve_cmd
+      ->add_option("--max-header-bytes", serve.max_header_bytes,
+                   "Largest request header block (431 above)")
       ->capture_default_str();
-  serve_cmd->add_option("--max-connections", serve.max_connections,
-                        "Open connections allowed on the inference port (503 above)")
+  serve_cmd
+      ->add_option("--max-connections", serve.max_connections,
+                   "Open connections allowed on the inference port (503 above)")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
-  serve_cmd->add_option("--read-timeout", read_timeout_s,
-                        "Seconds a client has to send a whole request; idle keep-alive "
-                        "connections close after it too")
+  serve_cmd
+      ->add_option("--read-timeout", read_timeout_s,
+                   "Seconds a client has to send a whole request; idle keep-alive "
+                   "connections close after it too")
       ->check(CLI::Range(0.01, 3600.0))
       ->capture_default_str();
-  serve_cmd->add_option("--drain-delay", drain_delay_s,
-                        "Seconds to keep accepting requests after SIGTERM while readiness is "
-                        "false, so load balancers stop sending first")
+  serve_cmd
+      ->add_option("--drain-delay", drain_delay_s,
+                   "Seconds to keep accepting requests after SIGTERM while readiness is "
+                   "false, so load balancers stop sending first")
       ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
-  serve_cmd->add_option("--shutdown-timeout", shutdown_timeout_s,
-                        "Seconds after SIGTERM by which accepted requests must be finished; "
-                        "exit 1 if they are not")
+  serve_cmd
+      ->add_option("--shutdown-timeout", shutdown_timeout_s,
+                   "Seconds after SIGTERM by which accepted requests must be finished; "
+                   "exit 1 if they are not")
       ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str();
-  serve_cmd->add_flag("--strict-readiness,!--no-strict-readiness", serve.strict_readiness,
-                      "Ready only when every model in the repository is ready")
+  serve_cmd
+      ->add_flag("--strict-readiness,!--no-strict-readiness", serve.strict_readiness,
+                 "Ready only when every model in the repository is ready")
       ->capture_default_str();
   serve_cmd->add_flag("--exit-on-error", serve.exit_on_error,
                       "Exit (status 1) if any model fails to load instead of serving the others");
@@ -140,8 +153,9 @@ int main(int argc, char** argv) {
       "(hpa_spec.md section 13) and print a JSON array, one decision per snapshot. Exit 0 "
       "(an errored decision is still a decision), 2 if an input is not valid JSON or not the "
       "schema.");
-  decide->add_option("FILE", hpa_decide.files,
-                     "Snapshot file(s): one snapshot object or a JSON array of them; - reads stdin")
+  decide
+      ->add_option("FILE", hpa_decide.files,
+                   "Snapshot file(s): one snapshot object or a JSON array of them; - reads stdin")
       ->required();
   decide->add_flag("--compact", hpa_decide.compact,
                    "Print the JSON on one line (default: indented)");
@@ -172,14 +186,17 @@ int main(int argc, char** argv) {
         "Load generator for KServe V2 model servers: closed loop (--concurrency), open loop\n"
         "(--rate, latency charged from each request's intended send time: no coordinated\n"
         "omission) or trace replay (--trace). Prints a table; --json/--csv for machines.");
-    load->add_option("--url", o.url, "Server address; only this address (and --metrics-url) is contacted")
+    load->add_option("--url", o.url,
+                     "Server address; only this address (and --metrics-url) is contacted")
         ->capture_default_str();
     load->add_option("--model", o.model, "Model to load (required unless --http-get)");
-    load->add_option("--model-version", o.model_version, "Model version (default: the server's choice)");
+    load->add_option("--model-version", o.model_version,
+                     "Model version (default: the server's choice)");
     load->add_option("--http-get", o.http_get,
                      "Generic mode: GET this path instead of V2 inference (2xx = success); "
                      "same engine, e.g. to compare with wrk");
-    load->add_option("--batch-size", o.batch_size, "Batch dim of every request (models whose shapes start with -1)")
+    load->add_option("--batch-size", o.batch_size,
+                     "Batch dim of every request (models whose shapes start with -1)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
     load->add_option("--shape", load_opts.shapes,
@@ -202,10 +219,11 @@ int main(int argc, char** argv) {
     load->add_option("--arrivals", o.arrivals, "Open-loop arrival process: poisson or constant")
         ->check(CLI::IsMember({"poisson", "constant"}))
         ->capture_default_str();
-    load->add_option("--trace", o.trace,
-                     "Replay a trace: CSV with timestamp_s (one request per row) or start_s,count "
-                     "(intervals, spread as Poisson), Mooncake JSONL (timestamp in ms), or Azure raw "
-                     "CSV (TIMESTAMP)");
+    load->add_option(
+        "--trace", o.trace,
+        "Replay a trace: CSV with timestamp_s (one request per row) or start_s,count "
+        "(intervals, spread as Poisson), Mooncake JSONL (timestamp in ms), or Azure raw "
+        "CSV (TIMESTAMP)");
     load->add_option("--trace-format", o.trace_format, "auto, requests, intervals, jsonl or azure")
         ->check(CLI::IsMember({"auto", "requests", "intervals", "jsonl", "azure"}))
         ->capture_default_str();
@@ -224,10 +242,12 @@ int main(int argc, char** argv) {
                      "Seconds per level (default 10; with --requests only: until done); with "
                      "--trace: the window's length in trace time (default: to the end)")
         ->check(CLI::PositiveNumber);
-    load->add_option("--warmup", o.warmup_s, "Seconds at the start of each level excluded from results")
+    load->add_option("--warmup", o.warmup_s,
+                     "Seconds at the start of each level excluded from results")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
-    load->add_option("--requests", o.requests, "Requests per level, warm-up included (0 = no limit)")
+    load->add_option("--requests", o.requests,
+                     "Requests per level, warm-up included (0 = no limit)")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
     load->add_option("--timeout", o.timeout_s,
@@ -257,8 +277,9 @@ int main(int argc, char** argv) {
     load->add_option("--json", load_opts.json_path,
                      "Write everything (config, per-level results, per-second timeline) as JSON");
     load->add_option("--csv", load_opts.csv_path, "Write one CSV row per level");
-    load->add_option("--timeline-csv", load_opts.timeline_csv_path,
-                     "Write the per-second timeline (sent, completed, errors, p50, p99, in-flight) as CSV");
+    load->add_option(
+        "--timeline-csv", load_opts.timeline_csv_path,
+        "Write the per-second timeline (sent, completed, errors, p50, p99, in-flight) as CSV");
     load->footer(
         "A live progress line is shown on stderr when it is a terminal; Ctrl-C stops cleanly and\n"
         "prints the results so far. Percentiles: log-linear histogram, <= 0.05 % relative error.");

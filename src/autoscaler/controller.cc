@@ -55,7 +55,8 @@ ReconcileResult Controller::RunOnce(absl::Time now) {
     absl::Status s = target_->SetReplicas(d.desired_replicas);
     if (s.ok()) {
       RecordScale(spec_, d.current_replicas, d.desired_replicas, now, &history_);
-      scaled_to_zero_ = ScaledToZeroAfterScale(spec_, config_, d.current_replicas, d.desired_replicas);
+      scaled_to_zero_ =
+          ScaledToZeroAfterScale(spec_, config_, d.current_replicas, d.desired_replicas);
       result.scaled = true;
     } else {
       result.status = s;

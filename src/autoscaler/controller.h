@@ -59,18 +59,18 @@ class MetricsSource {
 // What one reconcile did.
 struct ReconcileResult {
   absl::Time time;
-  absl::Status status;        // GetScale/Observe/SetReplicas failure, or OK
+  absl::Status status;  // GetScale/Observe/SetReplicas failure, or OK
   std::optional<Decision> decision;
-  bool scaled = false;        // SetReplicas(decision->desired_replicas) succeeded
+  bool scaled = false;  // SetReplicas(decision->desired_replicas) succeeded
 };
 
 class Controller {
  public:
   struct Options {
-    HpaSpec spec;                   // as parsed; Create validates and defaults it
+    HpaSpec spec;  // as parsed; Create validates and defaults it
     ControllerConfig config;
-    ScaleTarget* target = nullptr;  // not owned, must outlive the Controller
-    MetricsSource* metrics = nullptr;  // not owned
+    ScaleTarget* target = nullptr;         // not owned, must outlive the Controller
+    MetricsSource* metrics = nullptr;      // not owned
     const common::Clock* clock = nullptr;  // not owned; only RunIfDue reads it
   };
 

@@ -44,7 +44,8 @@ HpaSpec Spec(const char* json) {
   return *s;
 }
 
-constexpr char kSpec[] = R"({"maxReplicas": 10, "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}},
+constexpr char kSpec[] =
+    R"({"maxReplicas": 10, "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}},
   "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization",
   "averageUtilization": 50}}}]})";
 
@@ -52,7 +53,8 @@ TEST(ControllerTest, RejectsInvalidSpec) {
   FakeTarget t;
   auto c = Controller::Create({Spec(R"({"maxReplicas": 0})"), {}, &t, &t, nullptr});
   ASSERT_FALSE(c.ok());
-  EXPECT_EQ(c.status().message(), "spec.maxReplicas: Invalid value: 0: must be greater than or equal to 1");
+  EXPECT_EQ(c.status().message(),
+            "spec.maxReplicas: Invalid value: 0: must be greater than or equal to 1");
 }
 
 TEST(ControllerTest, ScalesEverySyncPeriodAndRecordsEvents) {

@@ -31,8 +31,7 @@ MetricStatus FromProposal(const absl::StatusOr<MetricProposal>& r, const char* r
 }
 
 // computeReplicasForMetric
-MetricStatus ComputeMetric(const MetricSpec& m, const CalculatorParams& p,
-                           const Snapshot& s) {
+MetricStatus ComputeMetric(const MetricSpec& m, const CalculatorParams& p, const Snapshot& s) {
   const int32_t current = s.current_replicas;
   if (m.type == "Resource" || m.type == "ContainerResource") {
     const bool container = m.type == "ContainerResource";
@@ -78,11 +77,10 @@ MetricStatus ComputeMetric(const MetricSpec& m, const CalculatorParams& p,
                           reason, "object metric value");
     }
     if (m.object && m.object->target.type == "AverageValue" && m.object->target.average_value) {
-      return FromProposal(
-          ObjectAverageValueReplicas(p, s.status_replicas,
-                                     m.object->target.average_value->MilliValue(),
-                                     m.object->metric.name, s),
-          reason, "object metric value");
+      return FromProposal(ObjectAverageValueReplicas(p, s.status_replicas,
+                                                     m.object->target.average_value->MilliValue(),
+                                                     m.object->metric.name, s),
+                          reason, "object metric value");
     }
     return Invalid(reason,
                    "invalid object metric source: neither a value target nor an average value "
@@ -91,11 +89,10 @@ MetricStatus ComputeMetric(const MetricSpec& m, const CalculatorParams& p,
   if (m.type == "External") {
     const char* reason = "FailedGetExternalMetric";
     if (m.external && m.external->target.average_value) {
-      return FromProposal(
-          ExternalAverageValueReplicas(p, s.status_replicas,
-                                       m.external->target.average_value->MilliValue(),
-                                       m.external->metric.name, s),
-          reason, absl::StrCat(m.external->metric.name, " external metric value"));
+      return FromProposal(ExternalAverageValueReplicas(
+                              p, s.status_replicas, m.external->target.average_value->MilliValue(),
+                              m.external->metric.name, s),
+                          reason, absl::StrCat(m.external->metric.name, " external metric value"));
     }
     if (m.external && m.external->target.value) {
       return FromProposal(ExternalValueReplicas(p, current, m.external->target.value->MilliValue(),
@@ -145,7 +142,8 @@ Tolerances TolerancesFor(const HpaSpec& spec, const ControllerConfig& config) {
   Tolerances t{config.tolerance, config.tolerance};
   if (spec.behavior && config.configurable_tolerance) {
     const Behavior& b = *spec.behavior;
-    if (b.scale_down && b.scale_down->tolerance) t.down = b.scale_down->tolerance->AsApproximateFloat64();
+    if (b.scale_down && b.scale_down->tolerance)
+      t.down = b.scale_down->tolerance->AsApproximateFloat64();
     if (b.scale_up && b.scale_up->tolerance) t.up = b.scale_up->tolerance->AsApproximateFloat64();
   }
   return t;
@@ -169,10 +167,9 @@ Decision Decide(const HpaSpec& spec, const ControllerConfig& config, const Snaps
 
   // Early exits (3.1).
   if (current == 0) {
-    bool evaluate = condition_mode
-                        ? (min_replicas != 0 && scaled_to_zero) ||
-                              (scaled_to_zero && HasObjectOrExternal(spec))
-                        : min_replicas == 0;
+    bool evaluate = condition_mode ? (min_replicas != 0 && scaled_to_zero) ||
+                                         (scaled_to_zero && HasObjectOrExternal(spec))
+                                   : min_replicas == 0;
     if (!evaluate) {
       d.desired_replicas = 0;
       d.reason = "ScalingDisabled";
@@ -183,15 +180,15 @@ Decision Decide(const HpaSpec& spec, const ControllerConfig& config, const Snaps
     d.desired_replicas = max_replicas;
     d.rescale = true;
     d.reason = "TooManyReplicas";
-    d.message = absl::StrCat("Current number of replicas above Spec.MaxReplicas; New size: ",
-                             max_replicas);
+    d.message =
+        absl::StrCat("Current number of replicas above Spec.MaxReplicas; New size: ", max_replicas);
     return d;
   } else if (current < min_replicas) {
     d.desired_replicas = min_replicas;
     d.rescale = true;
     d.reason = "TooFewReplicas";
-    d.message = absl::StrCat("Current number of replicas below Spec.MinReplicas; New size: ",
-                             min_replicas);
+    d.message =
+        absl::StrCat("Current number of replicas below Spec.MinReplicas; New size: ", min_replicas);
     return d;
   }
 
@@ -284,9 +281,10 @@ Decision Decide(const HpaSpec& spec, const ControllerConfig& config, const Snaps
   }
   std::string driver = max_metric >= 0 ? spec.metrics[max_metric].Describe() : "no metric";
   if (d.rescale) {
-    d.message = absl::StrCat("New size: ", desired, "; reason: ",
-                             desired > current ? driver + " above target" : "All metrics below target",
-                             " (proposal ", proposal, "); ", why);
+    d.message = absl::StrCat(
+        "New size: ", desired,
+        "; reason: ", desired > current ? driver + " above target" : "All metrics below target",
+        " (proposal ", proposal, "); ", why);
   } else {
     d.message = absl::StrCat("Keeping ", current, " replicas (proposal ", proposal, "); ", why);
   }
@@ -300,7 +298,8 @@ Decision Decide(const HpaSpec& spec, const ControllerConfig& config, const Snaps
 bool ScaledToZeroAfterScale(const HpaSpec& spec, const ControllerConfig& config, int32_t previous,
                             int32_t desired) {
   if (!config.hpa_scale_to_zero) return false;
-  return previous > 0 && desired == 0 && spec.MinReplicasOrDefault() == 0 && HasObjectOrExternal(spec);
+  return previous > 0 && desired == 0 && spec.MinReplicasOrDefault() == 0 &&
+         HasObjectOrExternal(spec);
 }
 
 void RecordScale(const HpaSpec& spec, int32_t previous, int32_t desired, absl::Time now,

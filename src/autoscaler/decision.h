@@ -45,8 +45,8 @@ struct Decision {
   bool rescale = false;
   // False when an early exit applied (no metric was read).
   bool metrics_evaluated = false;
-  std::vector<MetricStatus> metrics;   // aligned with spec.metrics when evaluated
-  std::optional<int32_t> proposal;     // max over valid metrics, before normalization
+  std::vector<MetricStatus> metrics;  // aligned with spec.metrics when evaluated
+  std::optional<int32_t> proposal;    // max over valid metrics, before normalization
   // The reconcile returns an error: all metrics failed, a failing metric
   // blocked a scale-down, or some metric failed while scaling on the others.
   bool error = false;

@@ -23,9 +23,12 @@ SnapshotCase Make(const std::string& extra, int pods = 3, int usage = 500) {
   nlohmann::json p = nlohmann::json::array();
   for (int i = 0; i < pods; ++i) {
     std::string name = "pod-" + std::to_string(i);
-    p.push_back({{"name", name}, {"ready", true}, {"startTime", 0.0},
+    p.push_back({{"name", name},
+                 {"ready", true},
+                 {"startTime", 0.0},
                  {"containers", {{{"name", "c"}, {"requests", {{"cpu", "1"}}}}}}});
-    j["podMetrics"]["cpu"][name] = {{"value", std::to_string(usage) + "m"}, {"timestamp", 1699999990.0}};
+    j["podMetrics"]["cpu"][name] = {{"value", std::to_string(usage) + "m"},
+                                    {"timestamp", 1699999990.0}};
   }
   j["pods"] = p;
   auto c = ParseSnapshot(j, "$");
@@ -33,13 +36,17 @@ SnapshotCase Make(const std::string& extra, int pods = 3, int usage = 500) {
   return *c;
 }
 
-Decision DecideCase(SnapshotCase& c) { return Decide(c.spec, c.config, c.snapshot, c.now, &c.history); }
+Decision DecideCase(SnapshotCase& c) {
+  return Decide(c.spec, c.config, c.snapshot, c.now, &c.history);
+}
 
-constexpr char kCpu50[] = R"("type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}})";
+constexpr char kCpu50[] =
+    R"("type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}})";
 
 TEST(DecideTest, ScaleUpOnCpu) {
   // 80% vs 50%: ratio 1.6, ceil(1.6*3) = ceil(4.800000000000001) = 5.
-  SnapshotCase c = Make(std::string(R"("hpa": {"maxReplicas": 10, "metrics": [{)") + kCpu50 + "}]}", 3, 800);
+  SnapshotCase c =
+      Make(std::string(R"("hpa": {"maxReplicas": 10, "metrics": [{)") + kCpu50 + "}]}", 3, 800);
   Decision d = DecideCase(c);
   EXPECT_TRUE(d.metrics_evaluated);
   ASSERT_EQ(d.metrics.size(), 1u);
@@ -75,7 +82,8 @@ TEST(DecideTest, EarlyExits) {
 
 TEST(DecideTest, FirstReconcileSeedsHistoryAndBlocksScaleDown) {
   // 10% vs 50% would give ceil(0.2*3) = 1, but the seeded {3, now} holds it.
-  SnapshotCase c = Make(std::string(R"("hpa": {"maxReplicas": 10, "metrics": [{)") + kCpu50 + "}]}", 3, 100);
+  SnapshotCase c =
+      Make(std::string(R"("hpa": {"maxReplicas": 10, "metrics": [{)") + kCpu50 + "}]}", 3, 100);
   c.history = History{};  // "recommendations" omitted: first reconcile
   Decision d = DecideCase(c);
   EXPECT_EQ(d.proposal, 1);
@@ -90,8 +98,8 @@ TEST(DecideTest, InvalidMetricsNeverScaleDown) {
   const std::string missing_ext =
       R"({"type": "External", "external": {"metric": {"name": "absent"}, "target": {"type": "Value", "value": "1"}}})";
   // Valid cpu says 1 (< current 3) and the External metric fails: no scaling, error.
-  SnapshotCase c = Make(std::string(R"("hpa": {"maxReplicas": 10, "metrics": [{)") + kCpu50 + "}, " +
-                            missing_ext + "]}",
+  SnapshotCase c = Make(std::string(R"("hpa": {"maxReplicas": 10, "metrics": [{)") + kCpu50 +
+                            "}, " + missing_ext + "]}",
                         3, 100);
   Decision d = DecideCase(c);
   EXPECT_TRUE(d.error);
@@ -175,7 +183,8 @@ TEST(DecideTest, ScaleToZeroWithMinReplicasZero) {
 TEST(DecideTest, BehaviorToleranceNeedsTheGate) {
   // 104% vs 100%: inside the default 10% band; outside a 2% scale-up tolerance:
   // ceil(1.04*3) = ceil(3.12) = 4.
-  const std::string hpa = R"("hpa": {"maxReplicas": 10, "behavior": {"scaleUp": {"tolerance": "0.02"}},
+  const std::string hpa =
+      R"("hpa": {"maxReplicas": 10, "behavior": {"scaleUp": {"tolerance": "0.02"}},
       "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type":
       "Utilization", "averageUtilization": 100}}}]})";
   SnapshotCase c = Make(hpa, 3, 1040);
@@ -193,8 +202,8 @@ TEST(DecideTest, RecordScaleMarksAndReusesOutdatedEvents) {
   ApplyDefaults(&*spec);
   const absl::Time now = absl::FromUnixSeconds(1700000000);
   History h;
-  h.scale_up_events = {{now - absl::Seconds(200), 1}, {now - absl::Seconds(121), 2},
-                       {now - absl::Seconds(120), 3}};
+  h.scale_up_events = {
+      {now - absl::Seconds(200), 1}, {now - absl::Seconds(121), 2}, {now - absl::Seconds(120), 3}};
   RecordScale(*spec, 3, 5, now, &h);
   // Longest period 120 s: the first two are outdated, the last outdated one is reused.
   ASSERT_EQ(h.scale_up_events.size(), 3u);

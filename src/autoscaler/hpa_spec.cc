@@ -261,7 +261,8 @@ std::string MetricSpec::Describe() const {
     return absl::StrCat("object metric ", object->metric.name, " on ",
                         object->described_object.kind, "/", object->described_object.name);
   }
-  if (type == "External" && external) return absl::StrCat("external metric ", external->metric.name);
+  if (type == "External" && external)
+    return absl::StrCat("external metric ", external->metric.name);
   return absl::StrCat("metric of type \"", type, "\"");
 }
 

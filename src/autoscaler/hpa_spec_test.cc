@@ -125,7 +125,8 @@ apiVersion: apps/v1
 kind: Deployment
 metadata: {name: tide}
 ---
-)") + kFullHpa + "---\n" + R"(
+)") + kFullHpa + "---\n" +
+                     R"(
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
 metadata: {name: second}
@@ -145,8 +146,9 @@ TEST(HpaSpecTest, WrongJsonTypeNamesTheField) {
       R"({"maxReplicas": 3, "metrics": [{"type": "Pods", "pods": {"metric": {"name": "q"},
           "target": {"type": "AverageValue", "averageValue": "1x"}}}]})"));
   ASSERT_FALSE(bad_q.ok());
-  EXPECT_THAT(std::string(bad_q.status().message()),
-              ::testing::StartsWith("spec.metrics[0].pods.target.averageValue: Invalid value: \"1x\""));
+  EXPECT_THAT(
+      std::string(bad_q.status().message()),
+      ::testing::StartsWith("spec.metrics[0].pods.target.averageValue: Invalid value: \"1x\""));
 }
 
 std::vector<std::string> ErrorsFor(const std::string& spec_json, bool scale_to_zero = false) {
@@ -164,8 +166,9 @@ constexpr char kRef[] = R"("scaleTargetRef": {"kind": "Deployment", "name": "tid
 std::string Spec(const std::string& body) { return std::string("{") + kRef + ", " + body + "}"; }
 
 TEST(HpaValidationTest, ReplicaBounds) {
-  EXPECT_THAT(ErrorsFor(Spec(R"("maxReplicas": 0)")),
-              ElementsAre("spec.maxReplicas: Invalid value: 0: must be greater than or equal to 1"));
+  EXPECT_THAT(
+      ErrorsFor(Spec(R"("maxReplicas": 0)")),
+      ElementsAre("spec.maxReplicas: Invalid value: 0: must be greater than or equal to 1"));
   EXPECT_THAT(ErrorsFor(Spec(R"("minReplicas": 0, "maxReplicas": 3)")),
               ElementsAre("spec.minReplicas: Invalid value: 0: must be greater than or equal to 1",
                           "spec.metrics: Forbidden: must specify at least one Object or External "
@@ -190,7 +193,8 @@ TEST(HpaValidationTest, MetricTable) {
   };
   const Case cases[] = {
       {R"({"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 0}}})",
-       {"spec.metrics[0].resource.target.averageUtilization: Invalid value: 0: must be greater than 0"}},
+       {"spec.metrics[0].resource.target.averageUtilization: Invalid value: 0: must be greater "
+        "than 0"}},
       {R"({"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization"}}})",
        {"spec.metrics[0].resource.target.averageUtilization: Required value: must set either a "
         "target raw value or a target utilization"}},
@@ -216,7 +220,8 @@ TEST(HpaValidationTest, MetricTable) {
       {R"({"type": "ContainerResource", "containerResource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}})",
        {"spec.metrics[0].containerResource.container: Required value: must specify a container"}},
       {R"({"type": "Foo"})",
-       {"spec.metrics[0].type: Unsupported value: \"Foo\": supported values: \"ContainerResource\", "
+       {"spec.metrics[0].type: Unsupported value: \"Foo\": supported values: "
+        "\"ContainerResource\", "
         "\"External\", \"Object\", \"Pods\", \"Resource\""}},
       {R"({"type": "Pods", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}})",
        {"spec.metrics[0].pods: Required value: must populate information for the given metric "

@@ -83,7 +83,8 @@ bool IsDns1123Label(const std::string& s) {
 void ValidateTarget(const MetricTarget& t, const std::string& path, Errors* errs) {
   if (t.type.empty()) errs->Required(path + ".type", "must specify a metric target type");
   if (t.type != "Utilization" && t.type != "Value" && t.type != "AverageValue") {
-    errs->Invalid(path + ".type", Quote(t.type), "must be either Utilization, Value, or AverageValue");
+    errs->Invalid(path + ".type", Quote(t.type),
+                  "must be either Utilization, Value, or AverageValue");
   }
   if (t.value && t.value->Sign() != 1) {
     errs->Invalid(path + ".value", t.value->ToString(), "must be positive");
@@ -117,8 +118,8 @@ void ValidateUtilizationOrValue(const MetricTarget& t, const std::string& path, 
 }
 
 void ValidateMetric(const MetricSpec& m, const std::string& path, Errors* errs) {
-  static const std::vector<std::string> kTypes = {"ContainerResource", "External", "Object",
-                                                  "Pods", "Resource"};
+  static const std::vector<std::string> kTypes = {"ContainerResource", "External", "Object", "Pods",
+                                                  "Resource"};
   if (m.type.empty()) errs->Required(path + ".type", "must specify a metric source type");
   std::vector<std::string> present;
   if (m.object) {
@@ -215,7 +216,8 @@ void ValidateRules(const ScalingRules& r, const std::string& path, Errors* errs)
   if (r.stabilization_window_seconds) {
     int32_t w = *r.stabilization_window_seconds;
     if (w < 0) {
-      errs->Invalid(path + ".stabilizationWindowSeconds", w, "must be greater than or equal to zero");
+      errs->Invalid(path + ".stabilizationWindowSeconds", w,
+                    "must be greater than or equal to zero");
     }
     if (w > kMaxStabilizationWindowSeconds) {
       errs->Invalid(path + ".stabilizationWindowSeconds", w,
@@ -245,7 +247,8 @@ void ValidateRules(const ScalingRules& r, const std::string& path, Errors* errs)
     }
   }
   if (r.tolerance && r.tolerance->Sign() < 0) {
-    errs->Invalid(path + ".tolerance", r.tolerance->ToString(), "must be greater than or equal to 0");
+    errs->Invalid(path + ".tolerance", r.tolerance->ToString(),
+                  "must be greater than or equal to 0");
   }
 }
 
@@ -272,7 +275,8 @@ std::vector<FieldError> Validate(const HpaSpec& spec, const ValidationOptions& o
   bool has_object_or_external = false;
   for (size_t i = 0; i < spec.metrics.size(); ++i) {
     ValidateMetric(spec.metrics[i], absl::StrCat("spec.metrics[", i, "]"), &errs);
-    has_object_or_external |= spec.metrics[i].type == "Object" || spec.metrics[i].type == "External";
+    has_object_or_external |=
+        spec.metrics[i].type == "Object" || spec.metrics[i].type == "External";
   }
   if (spec.min_replicas && *spec.min_replicas == 0 && !has_object_or_external) {
     errs.Forbidden("spec.metrics",
@@ -280,7 +284,8 @@ std::vector<FieldError> Validate(const HpaSpec& spec, const ValidationOptions& o
                    "zero replicas");
   }
   if (spec.behavior) {
-    if (spec.behavior->scale_up) ValidateRules(*spec.behavior->scale_up, "spec.behavior.scaleUp", &errs);
+    if (spec.behavior->scale_up)
+      ValidateRules(*spec.behavior->scale_up, "spec.behavior.scaleUp", &errs);
     if (spec.behavior->scale_down) {
       ValidateRules(*spec.behavior->scale_down, "spec.behavior.scaleDown", &errs);
     }

@@ -70,9 +70,8 @@ Normalized NormalizeLegacy(const LegacyParams& p, int32_t proposal, absl::Time n
   if (stabilized != proposal) out.stabilize_reason = "ScaleDownStabilized";
 
   // convertDesiredReplicasWithRules
-  const int32_t scale_up_limit = TruncToInt32(
-      std::max(p.scale_up_limit_factor * static_cast<double>(p.current_replicas),
-               p.scale_up_limit_minimum));
+  const int32_t scale_up_limit = TruncToInt32(std::max(
+      p.scale_up_limit_factor * static_cast<double>(p.current_replicas), p.scale_up_limit_minimum));
   int32_t max_allowed;
   std::string_view reason, message;
   if (p.max_replicas > scale_up_limit) {
@@ -132,7 +131,8 @@ int32_t ScaleUpLimit(int32_t current, const std::vector<ScaleEvent>& up_events,
   int32_t result = min_change ? kMaxInt32 : kMinInt32;
   int32_t proposed = 0;  // carried across iterations, as in Go
   for (const ScalingPolicy& policy : *rules.policies) {
-    int64_t start = static_cast<int64_t>(current) - ChangeInPeriod(policy.period_seconds, up_events, now) +
+    int64_t start = static_cast<int64_t>(current) -
+                    ChangeInPeriod(policy.period_seconds, up_events, now) +
                     ChangeInPeriod(policy.period_seconds, down_events, now);
     if (policy.type == "Pods") {
       proposed = ClampInt32(start + policy.value);
@@ -153,7 +153,8 @@ int32_t ScaleDownLimit(int32_t current, const std::vector<ScaleEvent>& up_events
   int32_t result = min_change ? kMinInt32 : kMaxInt32;
   int32_t proposed = 0;
   for (const ScalingPolicy& policy : *rules.policies) {
-    int64_t start = static_cast<int64_t>(current) - ChangeInPeriod(policy.period_seconds, up_events, now) +
+    int64_t start = static_cast<int64_t>(current) -
+                    ChangeInPeriod(policy.period_seconds, up_events, now) +
                     ChangeInPeriod(policy.period_seconds, down_events, now);
     if (policy.type == "Pods") {
       proposed = ClampInt32(start - policy.value);
@@ -194,7 +195,8 @@ Normalized NormalizeWithBehavior(const BehaviorParams& p, int32_t proposal, absl
   Normalized out;
   out.stabilized = rec;
   if (rec != proposal) {
-    out.stabilize_reason = proposal >= p.current_replicas ? "ScaleUpStabilized" : "ScaleDownStabilized";
+    out.stabilize_reason =
+        proposal >= p.current_replicas ? "ScaleUpStabilized" : "ScaleDownStabilized";
   }
 
   // convertDesiredReplicasWithBehaviorRate

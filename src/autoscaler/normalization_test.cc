@@ -213,13 +213,14 @@ TEST(BehaviorNormalizationTest, MinReplicasZeroAndOverflow) {
   EXPECT_EQ(ScaleUpLimit(2000000000, {}, {}, ResolvedRules{absl::ZeroDuration(), "Max", &up}, kNow),
             kMaxInt32);
   const auto pods = Policies({{"Pods", 1000, 15}});
-  EXPECT_EQ(ScaleUpLimit(kMaxInt32 - 10, {}, {}, ResolvedRules{absl::ZeroDuration(), "Max", &pods},
-                         kNow),
-            kMaxInt32);
+  EXPECT_EQ(
+      ScaleUpLimit(kMaxInt32 - 10, {}, {}, ResolvedRules{absl::ZeroDuration(), "Max", &pods}, kNow),
+      kMaxInt32);
   // No policies: Max selects from MinInt32 (then clamped to current by the caller).
   const std::vector<ScalingPolicy> none_policies;
-  EXPECT_EQ(ScaleUpLimit(5, {}, {}, ResolvedRules{absl::ZeroDuration(), "Max", &none_policies}, kNow),
-            std::numeric_limits<int32_t>::min());
+  EXPECT_EQ(
+      ScaleUpLimit(5, {}, {}, ResolvedRules{absl::ZeroDuration(), "Max", &none_policies}, kNow),
+      std::numeric_limits<int32_t>::min());
   n = NormalizeWithBehavior(Behave(5, 1, 10, &none_policies, &down), 9, kNow, none, &recs);
   EXPECT_EQ(n.replicas, 5);
 }

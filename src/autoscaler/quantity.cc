@@ -71,10 +71,9 @@ bool ParseSuffix(std::string_view s, Suffix* out) {
     int exponent;
   };
   static constexpr Entry kTable[] = {
-      {"", 10, 0},   {"n", 10, -9}, {"u", 10, -6}, {"m", 10, -3},  {"k", 10, 3},
-      {"M", 10, 6},  {"G", 10, 9},  {"T", 10, 12}, {"P", 10, 15},  {"E", 10, 18},
-      {"Ki", 2, 10}, {"Mi", 2, 20}, {"Gi", 2, 30}, {"Ti", 2, 40},  {"Pi", 2, 50},
-      {"Ei", 2, 60},
+      {"", 10, 0},   {"n", 10, -9}, {"u", 10, -6}, {"m", 10, -3}, {"k", 10, 3},  {"M", 10, 6},
+      {"G", 10, 9},  {"T", 10, 12}, {"P", 10, 15}, {"E", 10, 18}, {"Ki", 2, 10}, {"Mi", 2, 20},
+      {"Gi", 2, 30}, {"Ti", 2, 40}, {"Pi", 2, 50}, {"Ei", 2, 60},
   };
   for (const Entry& e : kTable) {
     if (s == e.text) {
@@ -110,10 +109,10 @@ constexpr char kFormatError[] =
 }  // namespace
 
 double GoPow10(int n) {
-  static constexpr double kTab[] = {
-      1e00, 1e01, 1e02, 1e03, 1e04, 1e05, 1e06, 1e07, 1e08, 1e09, 1e10,
-      1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21,
-      1e22, 1e23, 1e24, 1e25, 1e26, 1e27, 1e28, 1e29, 1e30, 1e31};
+  static constexpr double kTab[] = {1e00, 1e01, 1e02, 1e03, 1e04, 1e05, 1e06, 1e07,
+                                    1e08, 1e09, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                    1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22, 1e23,
+                                    1e24, 1e25, 1e26, 1e27, 1e28, 1e29, 1e30, 1e31};
   static constexpr double kPos32[] = {1e00,  1e32,  1e64,  1e96,  1e128,
                                       1e160, 1e192, 1e224, 1e256, 1e288};
   static constexpr double kNeg32[] = {1e-00,  1e-32,  1e-64,  1e-96,  1e-128, 1e-160,
@@ -169,7 +168,8 @@ absl::StatusOr<Quantity> Quantity::Parse(std::string_view text) {
       return q;
     }
   } else if (denom_len == 0) {
-    int precision = 15 - num_len - static_cast<int>(static_cast<float>(suffix.exponent) * 3 / 10) - 1;
+    int precision =
+        15 - num_len - static_cast<int>(static_cast<float>(suffix.exponent) * 3 / 10) - 1;
     if (precision >= 0) {
       u128 v = 0;
       for (char c : num) v = v * 10 + (c - '0');
@@ -244,8 +244,8 @@ absl::StatusOr<Quantity> Quantity::Parse(std::string_view text) {
 Quantity Quantity::FromMilli(int64_t milli) {
   Quantity q;
   q.negative_ = milli < 0;
-  q.unscaled_ = milli < 0 ? static_cast<u128>(-(static_cast<__int128>(milli)))
-                          : static_cast<u128>(milli);
+  q.unscaled_ =
+      milli < 0 ? static_cast<u128>(-(static_cast<__int128>(milli))) : static_cast<u128>(milli);
   q.scale_ = -3;
   return q;
 }
@@ -349,17 +349,37 @@ std::string Quantity::ToString() const {
     if (e != 0) suffix = absl::StrCat("e", e);
   } else {
     switch (e) {
-      case -9: suffix = "n"; break;
-      case -6: suffix = "u"; break;
-      case -3: suffix = "m"; break;
-      case 0: break;
-      case 3: suffix = "k"; break;
-      case 6: suffix = "M"; break;
-      case 9: suffix = "G"; break;
-      case 12: suffix = "T"; break;
-      case 15: suffix = "P"; break;
-      case 18: suffix = "E"; break;
-      default: suffix = absl::StrCat("e", e);
+      case -9:
+        suffix = "n";
+        break;
+      case -6:
+        suffix = "u";
+        break;
+      case -3:
+        suffix = "m";
+        break;
+      case 0:
+        break;
+      case 3:
+        suffix = "k";
+        break;
+      case 6:
+        suffix = "M";
+        break;
+      case 9:
+        suffix = "G";
+        break;
+      case 12:
+        suffix = "T";
+        break;
+      case 15:
+        suffix = "P";
+        break;
+      case 18:
+        suffix = "E";
+        break;
+      default:
+        suffix = absl::StrCat("e", e);
     }
   }
   return absl::StrCat(sign, U128ToString(mantissa), suffix);

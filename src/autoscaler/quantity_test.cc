@@ -38,9 +38,9 @@ TEST(QuantityTest, ParseTable) {
       {"100M", 100000000000, 100000000, "100M"},
       {"2000", 2000000, 2000, "2k"},
       {"0.1", 100, 1, "100m"},
-      {"0.1m", 1, 1, "100u"},   // MilliValue rounds up to the next milli
+      {"0.1m", 1, 1, "100u"},  // MilliValue rounds up to the next milli
       {"1n", 1, 1, "1n"},
-      {"0.5n", 1, 1, "1n"},     // below 1n: rounded up to 1n at parse time
+      {"0.5n", 1, 1, "1n"},  // below 1n: rounded up to 1n at parse time
       {"1u", 1, 1, "1u"},
       {"+1", 1000, 1, "1"},
       {"-500m", -500, -1, "-500m"},
@@ -51,7 +51,7 @@ TEST(QuantityTest, ParseTable) {
       {"5.", 5000, 5, "5"},
       {"9223372036854775807m", kMax, 9223372036854776, "9223372036854775807m"},
       {"9223372036854775807", kMax, kMax, "9223372036854775807"},
-      {"1E", kMax, 1000000000000000000, "1E"},   // 1e21 milli saturates
+      {"1E", kMax, 1000000000000000000, "1E"},  // 1e21 milli saturates
       {"10E", kMax, kMax, "10E"},
       {"-10E", kMin, kMin, "-10E"},
       {"1Ei", kMax, 1152921504606846976, "1Ei"},
@@ -67,8 +67,8 @@ TEST(QuantityTest, ParseTable) {
 }
 
 TEST(QuantityTest, RejectsMalformed) {
-  for (const char* bad : {"", ".", "-", "abc", "1.2.3", "1Kb", "e3", "1e", "1 ", " 1", "1ki",
-                          "1mm", "0x10", "1e+", "--1"}) {
+  for (const char* bad : {"", ".", "-", "abc", "1.2.3", "1Kb", "e3", "1e", "1 ", " 1", "1ki", "1mm",
+                          "0x10", "1e+", "--1"}) {
     SCOPED_TRACE(bad);
     EXPECT_FALSE(Quantity::Parse(bad).ok());
   }

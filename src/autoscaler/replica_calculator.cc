@@ -98,7 +98,8 @@ PodSampleSet FromPodSamples(const PodSamples& src, const std::vector<PodInfo>& p
 
 // A pod's sample from its container samples: the named container's, or the sum
 // over all containers (every one must report the resource).
-std::optional<Sample> FromContainers(const ContainerSamples& containers, std::string_view container) {
+std::optional<Sample> FromContainers(const ContainerSamples& containers,
+                                     std::string_view container) {
   if (!container.empty()) {
     auto c = containers.find(AV(container));
     if (c != containers.end() && c->second.has_value()) return *c->second;
@@ -123,8 +124,9 @@ absl::StatusOr<PodSampleSet> ResourceSamples(std::string_view resource, std::str
                                              const Snapshot& snapshot) {
   const MetricsData& m = snapshot.metrics;
   auto no_metrics = [&] {
-    return absl::InvalidArgumentError(absl::StrCat("unable to get metrics for resource ", AV(resource),
-                                                   ": no metrics returned from resource metrics API"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unable to get metrics for resource ", AV(resource),
+                     ": no metrics returned from resource metrics API"));
   };
   if (container.empty()) {
     auto it = m.pod_metrics.find(AV(resource));
@@ -169,8 +171,8 @@ absl::StatusOr<int64_t> ContainerRequests(const PodInfo& pod, std::string_view c
   auto add = [&](const ContainerInfo& c) -> absl::Status {
     const Quantity* q = c.Request(resource);
     if (q == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("missing request for ", AV(resource),
-                                                     " in container ", c.name, " of Pod ", pod.name));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "missing request for ", AV(resource), " in container ", c.name, " of Pod ", pod.name));
     }
     request = SaturatingAdd(request, q->MilliValue());
     return absl::OkStatus();
@@ -371,12 +373,16 @@ absl::StatusOr<MetricProposal> PlainMetricReplicas(const CalculatorParams& p, Po
   }
   if (g.any_missing) {
     if (ratio < 1.0) {
-      Fill(g, PodClass::kMissing, [&](size_t) { return target; }, &samples);
+      Fill(
+          g, PodClass::kMissing, [&](size_t) { return target; }, &samples);
     } else if (ratio > 1.0) {
-      Fill(g, PodClass::kMissing, [](size_t) { return int64_t{0}; }, &samples);
+      Fill(
+          g, PodClass::kMissing, [](size_t) { return int64_t{0}; }, &samples);
     }
   }
-  if (scale_up_with_unready) Fill(g, PodClass::kUnready, [](size_t) { return int64_t{0}; }, &samples);
+  if (scale_up_with_unready)
+    Fill(
+        g, PodClass::kUnready, [](size_t) { return int64_t{0}; }, &samples);
   double new_ratio = MetricUsageRatio(samples, target).first;
   if (p.tolerances.IsWithin(new_ratio) || (ratio < 1.0 && new_ratio > 1.0) ||
       (ratio > 1.0 && new_ratio < 1.0)) {
@@ -419,8 +425,9 @@ absl::StatusOr<int32_t> UsageRatioReplicaCount(const CalculatorParams& p, int32_
 absl::StatusOr<int64_t> ExternalTotal(std::string_view name, const Snapshot& snapshot) {
   auto it = snapshot.metrics.external_metrics.find(AV(name));
   if (it == snapshot.metrics.external_metrics.end() || it->second.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unable to get external metric ", AV(name), ": no metrics returned from external metrics API"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unable to get external metric ", AV(name),
+                     ": no metrics returned from external metrics API"));
   }
   int64_t total = 0;
   for (int64_t v : it->second) total = SaturatingAdd(total, v);
@@ -430,8 +437,8 @@ absl::StatusOr<int64_t> ExternalTotal(std::string_view name, const Snapshot& sna
 absl::StatusOr<int64_t> ObjectValue(std::string_view name, const Snapshot& snapshot) {
   auto it = snapshot.metrics.object_metrics.find(AV(name));
   if (it == snapshot.metrics.object_metrics.end()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unable to get metric ", AV(name), ": no metric returned from custom metrics API"));
+    return absl::InvalidArgumentError(absl::StrCat("unable to get metric ", AV(name),
+                                                   ": no metric returned from custom metrics API"));
   }
   return it->second;
 }
@@ -459,10 +466,17 @@ PodGroups GroupPods(const std::vector<PodInfo>& pods, const SampleMap& samples, 
       is_cpu, cpu_init, readiness_delay, now, &classes);
   for (size_t i = 0; i < pods.size(); ++i) {
     switch (classes[i]) {
-      case PodClass::kIgnored: g.ignored.push_back(pods[i].name); break;
-      case PodClass::kUnready: g.unready.push_back(pods[i].name); break;
-      case PodClass::kMissing: g.missing.push_back(pods[i].name); break;
-      case PodClass::kReady: break;
+      case PodClass::kIgnored:
+        g.ignored.push_back(pods[i].name);
+        break;
+      case PodClass::kUnready:
+        g.unready.push_back(pods[i].name);
+        break;
+      case PodClass::kMissing:
+        g.missing.push_back(pods[i].name);
+        break;
+      case PodClass::kReady:
+        break;
     }
   }
   return g;
@@ -497,14 +511,20 @@ absl::StatusOr<MetricProposal> ResourceUtilizationReplicas(const CalculatorParam
       // A missing pod is assumed to use max(100, target)% of its request
       // (older releases: exactly its request).
       int64_t fallback = p.missing_pods_use_target_above_100 ? std::max<int64_t>(100, target) : 100;
-      Fill(g, PodClass::kMissing,
-           [&](size_t i) { return ClampToInt64(static_cast<__int128>(requests[i]) * fallback / 100); },
-           &samples);
+      Fill(
+          g, PodClass::kMissing,
+          [&](size_t i) {
+            return ClampToInt64(static_cast<__int128>(requests[i]) * fallback / 100);
+          },
+          &samples);
     } else if (ratio > 1.0) {
-      Fill(g, PodClass::kMissing, [](size_t) { return int64_t{0}; }, &samples);
+      Fill(
+          g, PodClass::kMissing, [](size_t) { return int64_t{0}; }, &samples);
     }
   }
-  if (scale_up_with_unready) Fill(g, PodClass::kUnready, [](size_t) { return int64_t{0}; }, &samples);
+  if (scale_up_with_unready)
+    Fill(
+        g, PodClass::kUnready, [](size_t) { return int64_t{0}; }, &samples);
   ASSIGN_OR_RETURN(UtilizationRatio nr, ResourceUtilizationRatio(samples, requests, target));
   const double new_ratio = nr.ratio;
   if (p.tolerances.IsWithin(new_ratio) || (ratio < 1.0 && new_ratio > 1.0) ||
@@ -539,8 +559,8 @@ absl::StatusOr<MetricProposal> PodsMetricReplicas(const CalculatorParams& p, int
         "unable to get metric ", AV(metric_name), ": no metrics returned from custom metrics API"));
   }
   // Pods metrics never apply the CPU readiness rules (resource name "").
-  return PlainMetricReplicas(p, FromPodSamples(it->second, snapshot.pods), current, target_milli, "",
-                             snapshot);
+  return PlainMetricReplicas(p, FromPodSamples(it->second, snapshot.pods), current, target_milli,
+                             "", snapshot);
 }
 
 namespace {
@@ -568,7 +588,8 @@ MetricProposal AverageValueTargetReplicas(const CalculatorParams& p, int32_t sta
     out.replicas =
         CeilToInt32Saturating(static_cast<double>(usage) / static_cast<double>(target_milli));
   }
-  out.usage = CeilToInt64Saturating(static_cast<double>(usage) / static_cast<double>(status_replicas));
+  out.usage =
+      CeilToInt64Saturating(static_cast<double>(usage) / static_cast<double>(status_replicas));
   return out;
 }
 

@@ -42,20 +42,14 @@ struct CalculatorParams {
 
 // Resource / ContainerResource with a Utilization target (GetResourceReplicas).
 // `container` is empty for Resource metrics.
-absl::StatusOr<MetricProposal> ResourceUtilizationReplicas(const CalculatorParams& p,
-                                                           int32_t current_replicas,
-                                                           int32_t target_utilization,
-                                                           std::string_view resource,
-                                                           std::string_view container,
-                                                           const Snapshot& snapshot);
+absl::StatusOr<MetricProposal> ResourceUtilizationReplicas(
+    const CalculatorParams& p, int32_t current_replicas, int32_t target_utilization,
+    std::string_view resource, std::string_view container, const Snapshot& snapshot);
 
 // Resource / ContainerResource with an AverageValue target (GetRawResourceReplicas).
-absl::StatusOr<MetricProposal> ResourceAverageValueReplicas(const CalculatorParams& p,
-                                                            int32_t current_replicas,
-                                                            int64_t target_milli,
-                                                            std::string_view resource,
-                                                            std::string_view container,
-                                                            const Snapshot& snapshot);
+absl::StatusOr<MetricProposal> ResourceAverageValueReplicas(
+    const CalculatorParams& p, int32_t current_replicas, int64_t target_milli,
+    std::string_view resource, std::string_view container, const Snapshot& snapshot);
 
 // Pods metrics (GetMetricReplicas).
 absl::StatusOr<MetricProposal> PodsMetricReplicas(const CalculatorParams& p,
@@ -78,8 +72,7 @@ absl::StatusOr<MetricProposal> ObjectAverageValueReplicas(const CalculatorParams
 
 // External with a Value target (GetExternalMetricReplicas).
 absl::StatusOr<MetricProposal> ExternalValueReplicas(const CalculatorParams& p,
-                                                     int32_t current_replicas,
-                                                     int64_t target_milli,
+                                                     int32_t current_replicas, int64_t target_milli,
                                                      std::string_view metric_name,
                                                      const Snapshot& snapshot);
 

@@ -38,7 +38,8 @@ Snapshot CpuSnapshot(std::vector<int64_t> requests, std::vector<int64_t> usage) 
     pod.ready = true;
     pod.start_time = absl::UnixEpoch();
     pod.containers.push_back({"c", {{"cpu", Quantity::FromMilli(requests[i])}}, ""});
-    if (i < usage.size() && usage[i] >= 0) samples[pod.name] = Sample{usage[i], kNow, absl::Minutes(1)};
+    if (i < usage.size() && usage[i] >= 0)
+      samples[pod.name] = Sample{usage[i], kNow, absl::Minutes(1)};
     s.pods.push_back(std::move(pod));
   }
   return s;
@@ -62,32 +63,104 @@ TEST(ReplicaCalculatorTest, ResourceUtilizationTable) {
       // util = 1500*100/3000 = 50%; ratio 50/30 = 1.667; ceil(1.667*3) = 5.
       {"scale up", {1000, 1000, 1000}, {300, 500, 700}, {}, 30, {}, 5, 50, 500},
       // util = 1400*100/5000 = 28%; ratio 0.56; ceil(0.56*5) = ceil(2.8) = 3.
-      {"scale down", {1000, 1000, 1000, 1000, 1000}, {100, 300, 500, 250, 250}, {}, 50, {}, 3, 28, 280},
+      {"scale down",
+       {1000, 1000, 1000, 1000, 1000},
+       {100, 300, 500, 250, 250},
+       {},
+       50,
+       {},
+       3,
+       28,
+       280},
       // util exactly 90% of a 100% target: ratio 0.9 == 1 - 0.1, inside the band.
       {"lower tolerance edge inside", r10, std::vector<int64_t>(10, 900), {}, 100, {}, 10, 90, 900},
       // 89%: ratio 0.89 < 0.9; ceil(0.89*10) = 9.
       {"lower tolerance edge outside", r10, std::vector<int64_t>(10, 890), {}, 100, {}, 9, 89, 890},
       // 110%: ratio 1.1 == 1 + 0.1, inside (pre-1.33 |1-r| <= tol scaled to 12 here).
-      {"upper tolerance edge inside", r10, std::vector<int64_t>(10, 1100), {}, 100, {}, 10, 110, 1100},
+      {"upper tolerance edge inside",
+       r10,
+       std::vector<int64_t>(10, 1100),
+       {},
+       100,
+       {},
+       10,
+       110,
+       1100},
       // 111%: ceil(1.11*10) = ceil(11.100000000000001) = 12.
-      {"upper tolerance edge outside", r10, std::vector<int64_t>(10, 1110), {}, 100, {}, 12, 111, 1110},
+      {"upper tolerance edge outside",
+       r10,
+       std::vector<int64_t>(10, 1110),
+       {},
+       100,
+       {},
+       12,
+       111,
+       1110},
       // Per-direction tolerance: down 0.2 keeps 85%; up 0.05 lets 106% scale to ceil(10.6) = 11.
-      {"scale-down tolerance 0.2", r10, std::vector<int64_t>(10, 850), {}, 100, {0.2, 0.05}, 10, 85, 850},
-      {"scale-up tolerance 0.05", r10, std::vector<int64_t>(10, 1060), {}, 100, {0.2, 0.05}, 11, 106, 1060},
+      {"scale-down tolerance 0.2",
+       r10,
+       std::vector<int64_t>(10, 850),
+       {},
+       100,
+       {0.2, 0.05},
+       10,
+       85,
+       850},
+      {"scale-up tolerance 0.05",
+       r10,
+       std::vector<int64_t>(10, 1060),
+       {},
+       100,
+       {0.2, 0.05},
+       11,
+       106,
+       1060},
       // Zero tolerance: 101% -> ceil(1.01*3) = ceil(3.03) = 4.
       {"zero tolerance", {1000, 1000, 1000}, {1010, 1010, 1010}, {}, 100, {0, 0}, 4, 101, 1010},
       // Unready pod on a scale-up: the ready pods give 1200*100/2000 = 60% -> ratio 2.0 > 1, so
       // the unready pod is re-added at 0: 1200*100/3000 = 40% -> 1.333; ceil(1.333*3) = 4.
-      {"unready pod rebalanced at 0 on scale up", {1000, 1000, 1000}, {300, 500, 700}, {false, true, true}, 30, {}, 4, 60, 600},
+      {"unready pod rebalanced at 0 on scale up",
+       {1000, 1000, 1000},
+       {300, 500, 700},
+       {false, true, true},
+       30,
+       {},
+       4,
+       60,
+       600},
       // Unready pods are left out on a scale-down: 400*100/1000 = 40% -> ratio 0.8, outside the
       // band; one ready pod: ceil(0.8*1) = 1.
-      {"unready pods excluded on scale down", {1000, 1000, 1000}, {400, 500, 700}, {true, false, false}, 50, {}, 1, 40, 400},
+      {"unready pods excluded on scale down",
+       {1000, 1000, 1000},
+       {400, 500, 700},
+       {true, false, false},
+       50,
+       {},
+       1,
+       40,
+       400},
       // Missing pod on a scale-down counts at 100% of request: 450/1000 = 45% -> 0.9 (inside) but
       // missing pods force the slow path: (450+1000)*100/2000 = 72 -> 1.44 crosses 1 -> keep 3.
-      {"missing pod would flip direction", {1000, 1000, 1000}, {100, 450, -1}, {false, true, true}, 50, {}, 3, 45, 450},
+      {"missing pod would flip direction",
+       {1000, 1000, 1000},
+       {100, 450, -1},
+       {false, true, true},
+       50,
+       {},
+       3,
+       45,
+       450},
       // Missing pod on a scale-up counts at 0 and so does the unready one: 2000*100/1000 = 200%
       // -> ratio 4.0; then 2000*100/3000 = 66% -> 1.32; ceil(1.32*3) = ceil(3.96) = 4.
-      {"missing pod at 0 on scale up", {1000, 1000, 1000}, {100, 2000, -1}, {false, true, true}, 50, {}, 4, 200, 2000},
+      {"missing pod at 0 on scale up",
+       {1000, 1000, 1000},
+       {100, 2000, -1},
+       {false, true, true},
+       50,
+       {},
+       4,
+       200,
+       2000},
   };
   for (const UtilCase& c : cases) {
     SCOPED_TRACE(c.name);
@@ -123,17 +196,19 @@ TEST(ReplicaCalculatorTest, MissingPodsUseTargetAbove100Switch) {
 TEST(ReplicaCalculatorTest, ResourceErrors) {
   Snapshot s = CpuSnapshot({1000}, {100});
   s.metrics.pod_metrics["cpu"].clear();
-  EXPECT_EQ(ResourceUtilizationReplicas(Params(), 1, 50, "cpu", "", s).status().message(),
-            "unable to get metrics for resource cpu: no metrics returned from resource metrics API");
+  EXPECT_EQ(
+      ResourceUtilizationReplicas(Params(), 1, 50, "cpu", "", s).status().message(),
+      "unable to get metrics for resource cpu: no metrics returned from resource metrics API");
   Snapshot no_request = CpuSnapshot({1000}, {100});
   no_request.pods[0].containers[0].requests.clear();
   EXPECT_EQ(ResourceUtilizationReplicas(Params(), 1, 50, "cpu", "", no_request).status().message(),
             "missing request for cpu in container c of Pod pod-0");
   Snapshot no_container = CpuSnapshot({1000}, {100});
   no_container.metrics.container_metrics["cpu"]["pod-0"]["c"] = Sample{100};
-  EXPECT_EQ(
-      ResourceUtilizationReplicas(Params(), 1, 50, "cpu", "sidecar", no_container).status().message(),
-      "container sidecar not found in Pod pod-0");
+  EXPECT_EQ(ResourceUtilizationReplicas(Params(), 1, 50, "cpu", "sidecar", no_container)
+                .status()
+                .message(),
+            "container sidecar not found in Pod pod-0");
   Snapshot disjoint = CpuSnapshot({1000}, {});
   disjoint.metrics.pod_metrics["cpu"]["an-older-pod"] = Sample{100};
   EXPECT_EQ(ResourceUtilizationReplicas(Params(), 1, 50, "cpu", "", disjoint).status().message(),
@@ -247,25 +322,40 @@ TEST(ReplicaCalculatorTest, GroupPodsTable) {
     return p;
   };
   const Case cases[] = {
-      {"memory ignores readiness", pod(false, absl::Minutes(1), absl::Seconds(1)), Sample{1, kNow}, false, 1, 0, 0, 0},
-      {"cpu without Ready condition", pod(std::nullopt, absl::Minutes(5), absl::Minutes(5)), Sample{1, kNow}, true, 0, 1, 0, 0},
-      {"cpu without start time", pod(true, std::nullopt, absl::Minutes(5)), Sample{1, kNow}, true, 0, 1, 0, 0},
-      // In the 2 min init period, ready 30 s ago, a 30 s window ending now: kNow < kNow-30s+30s is false.
-      {"fresh sample during init", pod(true, absl::Minutes(1), absl::Seconds(30)), Sample{1, kNow, absl::Seconds(30)}, true, 1, 0, 0, 0},
+      {"memory ignores readiness", pod(false, absl::Minutes(1), absl::Seconds(1)), Sample{1, kNow},
+       false, 1, 0, 0, 0},
+      {"cpu without Ready condition", pod(std::nullopt, absl::Minutes(5), absl::Minutes(5)),
+       Sample{1, kNow}, true, 0, 1, 0, 0},
+      {"cpu without start time", pod(true, std::nullopt, absl::Minutes(5)), Sample{1, kNow}, true,
+       0, 1, 0, 0},
+      // In the 2 min init period, ready 30 s ago, a 30 s window ending now: kNow < kNow-30s+30s is
+      // false.
+      {"fresh sample during init", pod(true, absl::Minutes(1), absl::Seconds(30)),
+       Sample{1, kNow, absl::Seconds(30)}, true, 1, 0, 0, 0},
       // Same with a 60 s window: kNow < kNow+30s -> unready.
-      {"stale sample during init", pod(true, absl::Minutes(1), absl::Seconds(30)), Sample{1, kNow, absl::Seconds(60)}, true, 0, 1, 0, 0},
+      {"stale sample during init", pod(true, absl::Minutes(1), absl::Seconds(30)),
+       Sample{1, kNow, absl::Seconds(60)}, true, 0, 1, 0, 0},
       // Exactly at the end of the init period: start + 2m > now is false -> after-period rules.
-      {"init period edge", pod(true, absl::Minutes(2), absl::Seconds(1)), Sample{1, kNow, absl::Seconds(60)}, true, 1, 0, 0, 0},
+      {"init period edge", pod(true, absl::Minutes(2), absl::Seconds(1)),
+       Sample{1, kNow, absl::Seconds(60)}, true, 1, 0, 0, 0},
       // After init, unready, became unready 9 min after a start 10 min ago: was ready -> counts.
-      {"was ready once", pod(false, absl::Minutes(10), absl::Minutes(9)), Sample{1, kNow}, true, 1, 0, 0, 0},
+      {"was ready once", pod(false, absl::Minutes(10), absl::Minutes(9)), Sample{1, kNow}, true, 1,
+       0, 0, 0},
       // Unready since 4 s after start (< 10 s delay): never ready -> unready.
-      {"never ready", pod(false, absl::Minutes(10), absl::Minutes(9) + absl::Seconds(56)), Sample{1, kNow}, true, 0, 1, 0, 0},
+      {"never ready", pod(false, absl::Minutes(10), absl::Minutes(9) + absl::Seconds(56)),
+       Sample{1, kNow}, true, 0, 1, 0, 0},
       // Exactly at the delay: start + 10s > transition is false -> counts as ready.
-      {"readiness delay edge", pod(false, absl::Minutes(10), absl::Minutes(9) + absl::Seconds(50)), Sample{1, kNow}, true, 1, 0, 0, 0},
-      {"missing sample", pod(true, absl::Minutes(5), absl::Minutes(5)), std::nullopt, true, 0, 0, 1, 0},
-      {"pending", pod(true, absl::Minutes(5), absl::Minutes(5), PodPhase::kPending), Sample{1, kNow}, false, 0, 1, 0, 0},
-      {"failed", pod(true, absl::Minutes(5), absl::Minutes(5), PodPhase::kFailed), Sample{1, kNow}, false, 0, 0, 0, 1},
-      {"succeeded is not special", pod(true, absl::Minutes(5), absl::Minutes(5), PodPhase::kSucceeded), Sample{1, kNow}, false, 1, 0, 0, 0},
+      {"readiness delay edge", pod(false, absl::Minutes(10), absl::Minutes(9) + absl::Seconds(50)),
+       Sample{1, kNow}, true, 1, 0, 0, 0},
+      {"missing sample", pod(true, absl::Minutes(5), absl::Minutes(5)), std::nullopt, true, 0, 0, 1,
+       0},
+      {"pending", pod(true, absl::Minutes(5), absl::Minutes(5), PodPhase::kPending),
+       Sample{1, kNow}, false, 0, 1, 0, 0},
+      {"failed", pod(true, absl::Minutes(5), absl::Minutes(5), PodPhase::kFailed), Sample{1, kNow},
+       false, 0, 0, 0, 1},
+      {"succeeded is not special",
+       pod(true, absl::Minutes(5), absl::Minutes(5), PodPhase::kSucceeded), Sample{1, kNow}, false,
+       1, 0, 0, 0},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);

@@ -33,12 +33,12 @@ struct ControllerConfig {
   double scale_up_limit_factor = 2.0;
   double scale_up_limit_minimum = 4.0;
   // Feature gates and behaviour switches.
-  bool configurable_tolerance = true;          // HPAConfigurableTolerance
-  bool pod_level_resources = true;             // PodLevelResources
+  bool configurable_tolerance = true;  // HPAConfigurableTolerance
+  bool pod_level_resources = true;     // PodLevelResources
   bool missing_pods_use_target_above_100 = true;
   enum class ScaleFromZero { kMinReplicasZero, kScaledToZeroCondition };
   ScaleFromZero scale_from_zero = ScaleFromZero::kMinReplicasZero;
-  bool hpa_scale_to_zero = false;              // HPAScaleToZero (read in kScaledToZeroCondition)
+  bool hpa_scale_to_zero = false;  // HPAScaleToZero (read in kScaledToZeroCondition)
 
   // What upstream's unit-test binary uses: scale-up factor 8, 2 min CPU
   // initialization, 10 s readiness delay.
@@ -109,7 +109,7 @@ struct Snapshot {
   int32_t current_replicas = 0;  // scale.spec.replicas
   int32_t status_replicas = 0;   // scale.status.replicas
   bool scaled_to_zero_condition = false;
-  std::vector<PodInfo> pods;     // the pods matching the scale's selector
+  std::vector<PodInfo> pods;  // the pods matching the scale's selector
   MetricsData metrics;
 };
 

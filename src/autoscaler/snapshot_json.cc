@@ -104,7 +104,8 @@ absl::StatusOr<std::vector<ContainerInfo>> ParseContainers(const json& obj, std:
       ASSIGN_OR_RETURN(info.requests, ParseRequests(*r, Child(cp, "requests")));
     } else if (const json* res = json_util::Find(c, "resources")) {
       if (const json* r = json_util::Find(*res, "requests")) {
-        ASSIGN_OR_RETURN(info.requests, ParseRequests(*r, Child(Child(cp, "resources"), "requests")));
+        ASSIGN_OR_RETURN(info.requests,
+                         ParseRequests(*r, Child(Child(cp, "resources"), "requests")));
       }
     }
     out.push_back(std::move(info));
@@ -145,7 +146,8 @@ absl::StatusOr<PodInfo> ParsePod(const json& j, const std::string& path) {
   ASSIGN_OR_RETURN(pod.init_containers, ParseContainers(j, "initContainers", path));
   if (const json* res = json_util::Find(j, "resources")) {
     if (const json* r = json_util::Find(*res, "requests")) {
-      ASSIGN_OR_RETURN(pod.pod_requests, ParseRequests(*r, Child(Child(path, "resources"), "requests")));
+      ASSIGN_OR_RETURN(pod.pod_requests,
+                       ParseRequests(*r, Child(Child(path, "resources"), "requests")));
     }
   }
   return pod;
@@ -296,7 +298,8 @@ absl::StatusOr<SnapshotCase> ParseSnapshot(const json& j, const std::string& pat
   }
   RETURN_IF_ERROR(ParseMetrics(j, path, &c.snapshot.metrics));
   if (const json* recs = json_util::Find(j, "recommendations")) {
-    RETURN_IF_ERROR(ParseTimedList(*recs, Child(path, "recommendations"), &c.history.recommendations));
+    RETURN_IF_ERROR(
+        ParseTimedList(*recs, Child(path, "recommendations"), &c.history.recommendations));
     c.history.initialized = true;
   }
   if (const json* up = json_util::Find(j, "scaleUpEvents")) {
@@ -330,7 +333,8 @@ ojson DecisionToJson(const std::string& name, const Decision& d) {
   j["desiredReplicas"] = d.desired_replicas;
   if (d.metrics_evaluated) {
     ojson arr = ojson::array();
-    for (const MetricStatus& m : d.metrics) arr.push_back(m.valid ? ojson(m.replicas) : ojson(nullptr));
+    for (const MetricStatus& m : d.metrics)
+      arr.push_back(m.valid ? ojson(m.replicas) : ojson(nullptr));
     j["metricReplicas"] = arr;
   } else {
     j["metricReplicas"] = nullptr;

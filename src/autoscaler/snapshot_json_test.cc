@@ -28,20 +28,20 @@ TEST(SnapshotJsonTest, DefaultsAndConventions) {
       "objectMetrics": {"o": "2k"}, "externalMetrics": {"e": ["1", "500m"]}})");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->now, absl::FromUnixSeconds(1700000000) + absl::Milliseconds(250));
-  EXPECT_EQ(c->snapshot.status_replicas, 2);       // defaults to currentReplicas
-  EXPECT_FALSE(c->history.initialized);             // recommendations omitted: first reconcile
-  EXPECT_EQ(c->spec.min_replicas, 1);               // API default
-  ASSERT_EQ(c->spec.metrics.size(), 1u);            // cpu 80% default metric
+  EXPECT_EQ(c->snapshot.status_replicas, 2);  // defaults to currentReplicas
+  EXPECT_FALSE(c->history.initialized);       // recommendations omitted: first reconcile
+  EXPECT_EQ(c->spec.min_replicas, 1);         // API default
+  ASSERT_EQ(c->spec.metrics.size(), 1u);      // cpu 80% default metric
   EXPECT_FALSE(c->spec.behavior.has_value());
   const PodInfo& a = c->snapshot.pods[0];
   EXPECT_EQ(a.phase, PodPhase::kRunning);
-  EXPECT_FALSE(a.ready.has_value());                // no Ready condition
-  EXPECT_FALSE(a.start_time.has_value());           // startTime unset
+  EXPECT_FALSE(a.ready.has_value());       // no Ready condition
+  EXPECT_FALSE(a.start_time.has_value());  // startTime unset
   EXPECT_EQ(a.ready_transition_time, absl::UnixEpoch());
   const PodInfo& b = c->snapshot.pods[1];
   EXPECT_EQ(b.phase, PodPhase::kPending);
   EXPECT_EQ(b.ready, false);
-  EXPECT_EQ(b.start_time, absl::UnixEpoch());       // 0.0 is Go's zero time: set, long ago
+  EXPECT_EQ(b.start_time, absl::UnixEpoch());  // 0.0 is Go's zero time: set, long ago
   EXPECT_TRUE(b.deleting);
   EXPECT_EQ(b.containers[0].Request("cpu")->MilliValue(), 250);
   EXPECT_EQ(b.init_containers[0].restart_policy, "Always");
@@ -100,7 +100,8 @@ TEST(SnapshotJsonTest, ErrorsNameThePath) {
       {R"({"hpa": {"maxReplicas": 1}, "currentReplicas": 1})", "$.now: required (seconds)"},
       {R"({"now": 1, "currentReplicas": 1})", "$.hpa: required"},
       {R"({"now": 1, "hpa": {"maxReplicas": 1}})", "$.currentReplicas: required"},
-      {R"({"now": "soon", "hpa": {"maxReplicas": 1}, "currentReplicas": 1})", "$.now: expected a number"},
+      {R"({"now": "soon", "hpa": {"maxReplicas": 1}, "currentReplicas": 1})",
+       "$.now: expected a number"},
       {R"({"now": 1, "hpa": {"maxReplicas": 1}, "currentReplicas": 1, "pods": [{"phase": "Running"}]})",
        "$.pods[0].name: required"},
       {R"({"now": 1, "hpa": {"maxReplicas": 1, "minReplicas": "x"}, "currentReplicas": 1})",

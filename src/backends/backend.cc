@@ -8,8 +8,8 @@ namespace tide::backends {
 absl::StatusOr<const BackendFactory*> BackendRegistry::Find(const std::string& name) const {
   auto it = factories_.find(name);
   if (it == factories_.end()) {
-    return absl::NotFoundError(absl::StrCat("unknown backend '", name, "' (this build has: ",
-                                            absl::StrJoin(Names(), ", "), ")"));
+    return absl::NotFoundError(absl::StrCat(
+        "unknown backend '", name, "' (this build has: ", absl::StrJoin(Names(), ", "), ")"));
   }
   return &it->second;
 }

@@ -19,7 +19,7 @@ namespace tide::backends {
 
 struct LoadContext {
   const core::ModelSpec* spec = nullptr;
-  std::string model_dir;    // <repo>/<model>
+  std::string model_dir;  // <repo>/<model>
   int64_t version = 1;
   std::string version_dir;  // <repo>/<model>/<version>
   int cpu_count = 1;        // cores available to the process
@@ -39,7 +39,9 @@ using BackendFactory = std::function<absl::StatusOr<std::unique_ptr<Model>>(cons
 
 class BackendRegistry {
  public:
-  void Register(const std::string& name, BackendFactory factory) { factories_[name] = std::move(factory); }
+  void Register(const std::string& name, BackendFactory factory) {
+    factories_[name] = std::move(factory);
+  }
   // NotFound (listing the known backends) for an unknown name.
   absl::StatusOr<const BackendFactory*> Find(const std::string& name) const;
   std::vector<std::string> Names() const;

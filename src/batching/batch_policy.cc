@@ -28,8 +28,8 @@ BatchDecision DecideBatch(const BatchPolicyConfig& config, const std::vector<Que
     }
     rows += item.rows;
     ++count;
-    if (std::binary_search(config.preferred_batch_sizes.begin(),
-                           config.preferred_batch_sizes.end(), rows)) {
+    if (std::binary_search(config.preferred_batch_sizes.begin(), config.preferred_batch_sizes.end(),
+                           rows)) {
       preferred_count = count;
       preferred_rows = rows;
     }

@@ -42,9 +42,9 @@ struct QueuedItem {
 struct BatchDecision {
   enum class Kind { kIdle, kDispatch, kWait };
   Kind kind = Kind::kIdle;
-  size_t count = 0;                              // kDispatch: take the first `count`
+  size_t count = 0;                                // kDispatch: take the first `count`
   absl::Time wait_until = absl::InfiniteFuture();  // kWait: decide again then
-  int64_t rows = 0;                              // kDispatch: rows in the batch
+  int64_t rows = 0;                                // kDispatch: rows in the batch
 
   bool operator==(const BatchDecision&) const = default;
 };

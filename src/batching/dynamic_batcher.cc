@@ -45,11 +45,11 @@ absl::Status DynamicBatcher::Enqueue(std::unique_ptr<core::PendingRequest> reque
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) {
-      refused = absl::UnavailableError(absl::StrCat("model '", options_.spec.name,
-                                                    "' is shutting down; retry on another replica"));
+      refused = absl::UnavailableError(absl::StrCat(
+          "model '", options_.spec.name, "' is shutting down; retry on another replica"));
     } else if (queue_.size() >= options_.max_queue_size) {
-      refused = absl::UnavailableError(absl::StrCat("model '", options_.spec.name, "' queue is full (",
-                                                    options_.max_queue_size,
+      refused = absl::UnavailableError(absl::StrCat("model '", options_.spec.name,
+                                                    "' queue is full (", options_.max_queue_size,
                                                     " requests waiting); retry later"));
     } else {
       queue_.push_back(std::move(request));
@@ -80,8 +80,8 @@ void DynamicBatcher::Shutdown() {
   if (reaper_.joinable()) reaper_.join();
 }
 
-absl::Time DynamicBatcher::TakeExpired(absl::Time now,
-                                       std::vector<std::unique_ptr<core::PendingRequest>>* expired) {
+absl::Time DynamicBatcher::TakeExpired(
+    absl::Time now, std::vector<std::unique_ptr<core::PendingRequest>>* expired) {
   absl::Time next_deadline = absl::InfiniteFuture();
   for (auto it = queue_.begin(); it != queue_.end();) {
     if ((*it)->deadline <= now) {
@@ -99,9 +99,9 @@ void DynamicBatcher::AnswerExpired(std::vector<std::unique_ptr<core::PendingRequ
   absl::Time now = options_.clock->Now();
   for (auto& r : expired) {
     if (options_.observer) options_.observer->OnDequeued();
-    absl::Status s = absl::DeadlineExceededError(absl::StrCat(
-        "request timed out after waiting ", absl::FormatDuration(now - r->arrival), " in model '",
-        options_.spec.name, "' queue"));
+    absl::Status s = absl::DeadlineExceededError(
+        absl::StrCat("request timed out after waiting ", absl::FormatDuration(now - r->arrival),
+                     " in model '", options_.spec.name, "' queue"));
     if (options_.observer) options_.observer->OnCompleted(s, now - r->arrival, now - r->arrival);
     r->done(s);
   }
@@ -199,9 +199,9 @@ void DynamicBatcher::RunBatch(core::ModelInstance* instance,
     results.resize(batch.size(), absl::InternalError(absl::StrCat("backend threw: ", e.what())));
   }
   if (results.size() != batch.size()) {
-    absl::Status bad = absl::InternalError(absl::StrCat("backend '", options_.spec.backend,
-                                                        "' returned ", results.size(),
-                                                        " results for a batch of ", batch.size()));
+    absl::Status bad =
+        absl::InternalError(absl::StrCat("backend '", options_.spec.backend, "' returned ",
+                                         results.size(), " results for a batch of ", batch.size()));
     results.assign(batch.size(), bad);
   }
   if (options_.observer) options_.observer->OnBatch(rows, static_cast<int>(batch.size()), timings);

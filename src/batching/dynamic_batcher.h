@@ -32,10 +32,10 @@ namespace tide::batching {
 class DynamicBatcher final : public core::Scheduler {
  public:
   struct Options {
-    core::ModelSpec spec;      // for the policy and to shape responses
+    core::ModelSpec spec;  // for the policy and to shape responses
     size_t max_queue_size = 1024;
     std::vector<std::unique_ptr<core::ModelInstance>> instances;  // one worker each
-    std::shared_ptr<core::RequestObserver> observer;             // may be null
+    std::shared_ptr<core::RequestObserver> observer;              // may be null
     const common::Clock* clock = common::MonotonicClock::Get();
   };
 
@@ -55,7 +55,8 @@ class DynamicBatcher final : public core::Scheduler {
   void ReaperLoop();
   // Moves requests past their deadline into `expired`; returns the earliest
   // deadline left in the queue.
-  absl::Time TakeExpired(absl::Time now, std::vector<std::unique_ptr<core::PendingRequest>>* expired)
+  absl::Time TakeExpired(absl::Time now,
+                         std::vector<std::unique_ptr<core::PendingRequest>>* expired)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AnswerExpired(std::vector<std::unique_ptr<core::PendingRequest>> expired);
   void RunBatch(core::ModelInstance* instance,

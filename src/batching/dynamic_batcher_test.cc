@@ -14,7 +14,8 @@ core::ModelSpec Spec(const std::string& extra) {
   auto spec = core::ParseModelConfig(
       "backend: \"fake\" max_batch_size: 8"
       " input { name: \"X\" data_type: TYPE_INT32 dims: [ -1 ] }"
-      " output { name: \"Y\" data_type: TYPE_INT32 dims: [ -1 ] } " + extra,
+      " output { name: \"Y\" data_type: TYPE_INT32 dims: [ -1 ] } " +
+          extra,
       "m/config.pbtxt", "m");
   EXPECT_TRUE(spec.ok()) << spec.status();
   return *spec;
@@ -48,8 +49,8 @@ class FakeInstance : public core::ModelInstance {
   std::vector<int> batches;
 };
 
-std::unique_ptr<core::PendingRequest> Request(int32_t value, int cols,
-                                              std::promise<absl::StatusOr<core::InferResponse>>* p) {
+std::unique_ptr<core::PendingRequest> Request(
+    int32_t value, int cols, std::promise<absl::StatusOr<core::InferResponse>>* p) {
   auto r = std::make_unique<core::PendingRequest>();
   std::vector<int32_t> v(cols, value);
   core::Tensor x{"X", core::DataType::kInt32, {1, cols}, std::string(cols * 4, '\0')};
@@ -141,8 +142,8 @@ TEST(DynamicBatcher, ExpiredRequestsAreAnsweredWithoutRunning) {
 
 TEST(DynamicBatcher, ShutdownFinishesEverythingQueued) {
   auto inst = std::make_unique<FakeInstance>();
-  DynamicBatcher::Options o{Spec("dynamic_batching { max_queue_delay_microseconds: 10000000 }"), 64,
-                            {}, nullptr};
+  DynamicBatcher::Options o{
+      Spec("dynamic_batching { max_queue_delay_microseconds: 10000000 }"), 64, {}, nullptr};
   o.instances.push_back(std::move(inst));
   auto b = DynamicBatcher::Create(std::move(o));
   std::promise<absl::StatusOr<core::InferResponse>> p[20];

@@ -32,12 +32,12 @@ class JsonFormatter final : public spdlog::formatter {
 absl::Status InitLogging(const LogOptions& options) {
   auto level = spdlog::level::from_str(options.level);
   if (level == spdlog::level::off && options.level != "off") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--log-level: unknown level '", options.level,
-        "' (use trace, debug, info, warn, error or off)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--log-level: unknown level '", options.level,
+                     "' (use trace, debug, info, warn, error or off)"));
   }
-  auto logger = std::make_shared<spdlog::logger>(
-      "tide", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger =
+      std::make_shared<spdlog::logger>("tide", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   if (options.format == "json") {
     logger->set_formatter(std::make_unique<JsonFormatter>());
   } else if (options.format == "text") {
@@ -57,11 +57,21 @@ std::string JsonEscape(std::string_view s) {
   out.reserve(s.size() + 8);
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += absl::StrFormat("\\u%04x", c);

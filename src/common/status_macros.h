@@ -12,9 +12,9 @@
 
 // Evaluates `expr` (an absl::Status); returns it from the enclosing function if
 // it is not OK.
-#define RETURN_IF_ERROR(expr)                   \
-  do {                                          \
-    ::absl::Status tide_status_ = (expr);       \
+#define RETURN_IF_ERROR(expr)                    \
+  do {                                           \
+    ::absl::Status tide_status_ = (expr);        \
     if (!tide_status_.ok()) return tide_status_; \
   } while (0)
 
@@ -24,7 +24,7 @@
 #define ASSIGN_OR_RETURN(lhs, expr) \
   TIDE_ASSIGN_OR_RETURN_IMPL_(TIDE_STATUS_CONCAT_(tide_statusor_, __LINE__), lhs, expr)
 
-#define TIDE_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \
-  auto statusor = (expr);                                \
+#define TIDE_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr)   \
+  auto statusor = (expr);                                  \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()

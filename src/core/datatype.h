@@ -10,8 +10,19 @@
 namespace tide::core {
 
 enum class DataType {
-  kBool, kUint8, kUint16, kUint32, kUint64, kInt8, kInt16, kInt32, kInt64,
-  kFp16, kFp32, kFp64, kBytes,
+  kBool,
+  kUint8,
+  kUint16,
+  kUint32,
+  kUint64,
+  kInt8,
+  kInt16,
+  kInt32,
+  kInt64,
+  kFp16,
+  kFp32,
+  kFp64,
+  kBytes,
 };
 
 // "FP32" → kFp32 (the V2 protocol's names); nullopt for an unknown name.

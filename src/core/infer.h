@@ -19,12 +19,12 @@ struct RequestedOutput {
 };
 
 struct InferRequest {
-  std::string id;             // echoed in the response
+  std::string id;  // echoed in the response
   std::string model_name;
   std::string model_version;  // "" = the model's default (latest) version
   std::vector<Tensor> inputs;
-  std::vector<RequestedOutput> outputs;  // empty = every output
-  bool binary_outputs = false;           // request-level binary_data_output
+  std::vector<RequestedOutput> outputs;           // empty = every output
+  bool binary_outputs = false;                    // request-level binary_data_output
   absl::Duration timeout = absl::ZeroDuration();  // 0 = the model's default
 };
 

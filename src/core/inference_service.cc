@@ -57,8 +57,8 @@ absl::StatusOr<std::shared_ptr<LoadedModel>> InferenceService::FindModel(
     return absl::NotFoundError(absl::StrCat("model '", name, "' has no version ", version));
   }
   if (!vit->second->ready) {
-    return absl::UnavailableError(absl::StrCat("model '", name, "' version ", version,
-                                               " is not ready"));
+    return absl::UnavailableError(
+        absl::StrCat("model '", name, "' version ", version, " is not ready"));
   }
   return vit->second;
 }
@@ -68,8 +68,8 @@ std::vector<ModelState> InferenceService::Index() const {
   std::vector<ModelState> out;
   for (const auto& [name, versions] : snap->models) {
     for (const auto& [v, m] : versions) {
-      out.push_back({name, absl::StrCat(v), m->ready ? "READY" : "UNAVAILABLE",
-                     m->ready ? "" : "not ready"});
+      out.push_back(
+          {name, absl::StrCat(v), m->ready ? "READY" : "UNAVAILABLE", m->ready ? "" : "not ready"});
     }
   }
   out.insert(out.end(), snap->failed.begin(), snap->failed.end());

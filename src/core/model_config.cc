@@ -52,8 +52,8 @@ class Locator {
       if (loc.line < 0 && fd->is_repeated() && index > 0) loc = tree->GetLocation(fd, 0);
       if (loc.line >= 0) where = absl::StrCat(path_, ":", loc.line + 1, ":", loc.column + 1);
     }
-    return absl::InvalidArgumentError(absl::StrCat(where, ": field '", std::string(field_path),
-                                                   "': ", std::string(message)));
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": field '", std::string(field_path), "': ", std::string(message)));
   }
   const pb::TextFormat::ParseInfoTree* root() const { return tree_; }
 
@@ -70,8 +70,7 @@ absl::Status ConvertTensors(const pb::RepeatedPtrField<TensorProto>& protos, con
   for (int i = 0; i < protos.size(); ++i) {
     const TensorProto& p = protos[i];
     const pb::TextFormat::ParseInfoTree* sub =
-        loc.root() ? loc.root()->GetTreeForNested(
-                         cfg.GetDescriptor()->FindFieldByName(kind), i)
+        loc.root() ? loc.root()->GetTreeForNested(cfg.GetDescriptor()->FindFieldByName(kind), i)
                    : nullptr;
     std::string fpath = absl::StrCat(kind, "[", i, "]");
     if (p.name().empty()) {
@@ -85,8 +84,9 @@ absl::Status ConvertTensors(const pb::RepeatedPtrField<TensorProto>& protos, con
     auto dt = DataTypeFromConfig(tname);
     if (!dt) {
       return loc.Error(p, "data_type", -1, sub, absl::StrCat(fpath, ".data_type"),
-                       absl::StrCat(tname, " is not supported (use TYPE_BOOL, TYPE_INT8..64, "
-                                           "TYPE_UINT8..64, TYPE_FP16/32/64 or TYPE_STRING)"));
+                       absl::StrCat(tname,
+                                    " is not supported (use TYPE_BOOL, TYPE_INT8..64, "
+                                    "TYPE_UINT8..64, TYPE_FP16/32/64 or TYPE_STRING)"));
     }
     if (p.has_reshape()) {
       return loc.Error(p, "reshape", -1, sub, absl::StrCat(fpath, ".reshape"),
@@ -95,8 +95,9 @@ absl::Status ConvertTensors(const pb::RepeatedPtrField<TensorProto>& protos, con
     for (int d = 0; d < p.dims_size(); ++d) {
       if (p.dims(d) == 0 || p.dims(d) < -1) {
         return loc.Error(p, "dims", d, sub, absl::StrCat(fpath, ".dims[", d, "]"),
-                         absl::StrCat(p.dims(d), " is not a valid dim (use a size >= 1, or -1 for "
-                                                 "a variable size)"));
+                         absl::StrCat(p.dims(d),
+                                      " is not a valid dim (use a size >= 1, or -1 for "
+                                      "a variable size)"));
       }
     }
     TensorSpec spec;
@@ -138,9 +139,8 @@ absl::StatusOr<ModelSpec> ParseModelConfig(std::string_view text, std::string_vi
   parser.AllowUnknownField(true);
   parser.WriteLocationsTo(&tree);
   if (!parser.ParseFromString(std::string(text), &spec.proto)) {
-    return absl::InvalidArgumentError(collector.error().empty()
-                                          ? absl::StrCat(path, ": could not parse")
-                                          : collector.error());
+    return absl::InvalidArgumentError(
+        collector.error().empty() ? absl::StrCat(path, ": could not parse") : collector.error());
   }
   spec.warnings = std::move(collector.warnings());
   const config::ModelConfig& cfg = spec.proto;
@@ -148,16 +148,18 @@ absl::StatusOr<ModelSpec> ParseModelConfig(std::string_view text, std::string_vi
 
   spec.name = cfg.name().empty() ? std::string(dir_name) : cfg.name();
   if (spec.name != dir_name) {
-    return loc.Error(cfg, "name", -1, &tree, "name",
-                     absl::StrCat("'", cfg.name(), "' must match the model's folder name '",
-                                  dir_name, "'"));
+    return loc.Error(
+        cfg, "name", -1, &tree, "name",
+        absl::StrCat("'", cfg.name(), "' must match the model's folder name '", dir_name, "'"));
   }
   // Backend: Triton's platform names map onto backends.
   spec.platform = cfg.platform();
   std::string backend = cfg.backend();
   if (backend.empty()) {
-    if (cfg.platform() == "pytorch_libtorch") backend = "pytorch";
-    else if (!cfg.platform().empty()) backend = cfg.platform();
+    if (cfg.platform() == "pytorch_libtorch")
+      backend = "pytorch";
+    else if (!cfg.platform().empty())
+      backend = cfg.platform();
   }
   if (backend.empty()) {
     return loc.Error(cfg, "backend", -1, &tree, "backend",
@@ -207,14 +209,15 @@ absl::StatusOr<ModelSpec> ParseModelConfig(std::string_view text, std::string_vi
     for (int i = 0; i < db.preferred_batch_size_size(); ++i) {
       int32_t p = db.preferred_batch_size(i);
       if (p < 1 || (spec.max_batch_size > 0 && p > spec.max_batch_size)) {
-        return loc.Error(db, "preferred_batch_size", i, sub,
-                         absl::StrCat("dynamic_batching.preferred_batch_size[", i, "]"),
-                         absl::StrCat(p, " must be between 1 and max_batch_size (",
-                                      spec.max_batch_size, ")"));
+        return loc.Error(
+            db, "preferred_batch_size", i, sub,
+            absl::StrCat("dynamic_batching.preferred_batch_size[", i, "]"),
+            absl::StrCat(p, " must be between 1 and max_batch_size (", spec.max_batch_size, ")"));
       }
       spec.batching.preferred_batch_sizes.push_back(p);
     }
-    std::sort(spec.batching.preferred_batch_sizes.begin(), spec.batching.preferred_batch_sizes.end());
+    std::sort(spec.batching.preferred_batch_sizes.begin(),
+              spec.batching.preferred_batch_sizes.end());
     if (db.max_queue_delay_microseconds() > 60'000'000) {
       return loc.Error(db, "max_queue_delay_microseconds", -1, sub,
                        "dynamic_batching.max_queue_delay_microseconds",
@@ -229,9 +232,9 @@ absl::StatusOr<ModelSpec> ParseModelConfig(std::string_view text, std::string_vi
     }
     spec.batching.max_queue_size = qp.max_queue_size();
     spec.batching.default_timeout = absl::Microseconds(qp.default_timeout_microseconds());
-    spec.batching.allow_timeout_override =
-        qp.allow_timeout_override() || !db.has_default_queue_policy() ||
-        qp.default_timeout_microseconds() == 0;
+    spec.batching.allow_timeout_override = qp.allow_timeout_override() ||
+                                           !db.has_default_queue_policy() ||
+                                           qp.default_timeout_microseconds() == 0;
     if (spec.max_batch_size == 0 && db.preferred_batch_size_size() > 0) {
       spec.warnings.push_back(absl::StrCat(
           path, ": dynamic_batching.preferred_batch_size has no effect with max_batch_size 0"));
@@ -253,8 +256,8 @@ absl::StatusOr<ModelSpec> ParseModelConfig(std::string_view text, std::string_vi
     } else if (vp.has_latest()) {
       spec.version_policy.num_versions = vp.latest().num_versions();
       if (spec.version_policy.num_versions == 0) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            path, ": field 'version_policy.latest.num_versions': must be >= 1"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(path, ": field 'version_policy.latest.num_versions': must be >= 1"));
       }
     }
   }

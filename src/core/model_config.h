@@ -33,10 +33,10 @@ struct VersionPolicy {
 };
 
 struct BatchingSpec {
-  bool dynamic = false;                       // a dynamic_batching block is present
+  bool dynamic = false;                        // a dynamic_batching block is present
   std::vector<int32_t> preferred_batch_sizes;  // ascending, each in [1, max_batch_size]
   absl::Duration max_queue_delay = absl::ZeroDuration();
-  uint32_t max_queue_size = 0;                // 0: the server's --max-queue-size
+  uint32_t max_queue_size = 0;                            // 0: the server's --max-queue-size
   absl::Duration default_timeout = absl::ZeroDuration();  // 0: none
   bool allow_timeout_override = true;
 };

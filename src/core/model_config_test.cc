@@ -6,24 +6,39 @@ namespace tide::core {
 namespace {
 
 constexpr char kSimple[] = R"pb(
-name: "simple"
-backend: "simulated"
-max_batch_size: 8
-input [
-  { name: "INPUT0" data_type: TYPE_INT32 dims: [ 16 ] },
-  { name: "INPUT1" data_type: TYPE_INT32 dims: [ 16 ] }
-]
-output [
-  { name: "OUTPUT0" data_type: TYPE_INT32 dims: [ 16 ] },
-  { name: "OUTPUT1" data_type: TYPE_INT32 dims: [ 16 ] }
-]
-instance_group [ { count: 2 kind: KIND_CPU } ]
-dynamic_batching {
-  preferred_batch_size: [ 8, 4 ]
-  max_queue_delay_microseconds: 500
-  default_queue_policy { max_queue_size: 32 default_timeout_microseconds: 2000000 }
-}
-parameters { key: "mode" value { string_value: "add_sub" } }
+  name: "simple"
+  backend: "simulated"
+  max_batch_size: 8 input
+  [ {
+    name: "INPUT0"
+    data_type: TYPE_INT32
+    dims: [ 16 ]
+  }
+    , {
+      name: "INPUT1"
+      data_type: TYPE_INT32
+      dims: [ 16 ]
+    }] output
+  [ {
+    name: "OUTPUT0"
+    data_type: TYPE_INT32
+    dims: [ 16 ]
+  }
+    , {
+      name: "OUTPUT1"
+      data_type: TYPE_INT32
+      dims: [ 16 ]
+    }] instance_group
+  [ { count: 2 kind: KIND_CPU }]
+  dynamic_batching {
+    preferred_batch_size: [ 8, 4 ]
+    max_queue_delay_microseconds: 500
+    default_queue_policy { max_queue_size: 32 default_timeout_microseconds: 2000000 }
+  }
+  parameters {
+    key: "mode"
+    value { string_value: "add_sub" }
+  }
 )pb";
 
 TEST(ModelConfig, ParsesTritonFields) {
@@ -90,17 +105,20 @@ TEST(ModelConfig, ErrorsNameFileFieldAndLine) {
        "\"simulated\" or platform: \"pytorch_libtorch\")"},
       {"backend: \"simulated\"\nmax_batch_size: -2\n",
        "m/config.pbtxt:2:1: field 'max_batch_size': -2 must be >= 0"},
-      {"backend: \"simulated\"\ninput { name: \"A\" data_type: TYPE_FP32 dims: 1 reshape { shape: 1 } }\n"
+      {"backend: \"simulated\"\ninput { name: \"A\" data_type: TYPE_FP32 dims: 1 reshape { shape: "
+       "1 } }\n"
        "output { name: \"B\" data_type: TYPE_FP32 dims: 1 }\n",
        "m/config.pbtxt:2:48: field 'input[0].reshape': reshape is not supported by tide; give dims "
        "in the model's own shape"},
-      {"backend: \"simulated\"\nmax_batch_size: 4\ninput { name: \"A\" data_type: TYPE_FP32 dims: 1 }\n"
+      {"backend: \"simulated\"\nmax_batch_size: 4\ninput { name: \"A\" data_type: TYPE_FP32 dims: "
+       "1 }\n"
        "output { name: \"B\" data_type: TYPE_FP32 dims: 1 }\n"
        "dynamic_batching { preferred_batch_size: [ 2, 8 ] }\n",
        "m/config.pbtxt:5:20: field 'dynamic_batching.preferred_batch_size[1]': 8 must be between 1 "
        "and max_batch_size (4)"},
       {"backend: \"simulated\"\ninput { name: \"A\" data_type: TYPE_FP32 dims: 1 }\n"
-       "input { name: \"A\" data_type: TYPE_FP32 dims: 1 }\noutput { name: \"B\" data_type: TYPE_FP32 dims: 1 }\n",
+       "input { name: \"A\" data_type: TYPE_FP32 dims: 1 }\noutput { name: \"B\" data_type: "
+       "TYPE_FP32 dims: 1 }\n",
        "m/config.pbtxt:3:1: field 'input[1].name': duplicate input name 'A'"},
       {"backend: \"simulated\"\ninput { name: \"A\" data_type: TYPE_FP32 dims: 1 }\n"
        "output { name: \"B\" data_type: TYPE_FP32 dims: 1 }\ninstance_group { kind: KIND_GPU }\n",

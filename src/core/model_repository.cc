@@ -36,8 +36,8 @@ absl::StatusOr<std::vector<std::string>> ListModels(const std::string& repositor
                                                     std::vector<std::string>* warnings) {
   std::error_code ec;
   if (!fs::is_directory(repository, ec)) {
-    return absl::NotFoundError(absl::StrCat("model repository '", repository,
-                                            "' is not a directory"));
+    return absl::NotFoundError(
+        absl::StrCat("model repository '", repository, "' is not a directory"));
   }
   std::vector<std::string> names;
   for (const fs::directory_entry& e : fs::directory_iterator(repository, ec)) {
@@ -45,13 +45,14 @@ absl::StatusOr<std::vector<std::string>> ListModels(const std::string& repositor
     if (name.empty() || name[0] == '.') continue;
     if (!e.is_directory()) continue;
     if (!ValidateModelName(name).ok()) {
-      if (warnings) warnings->push_back(absl::StrCat(e.path().string(), ": skipped, '", name,
-                                                     "' is not a valid model name"));
+      if (warnings)
+        warnings->push_back(
+            absl::StrCat(e.path().string(), ": skipped, '", name, "' is not a valid model name"));
       continue;
     }
     if (!fs::exists(e.path() / "config.pbtxt")) {
-      if (warnings) warnings->push_back(absl::StrCat(e.path().string(),
-                                                     ": skipped, it has no config.pbtxt"));
+      if (warnings)
+        warnings->push_back(absl::StrCat(e.path().string(), ": skipped, it has no config.pbtxt"));
       continue;
     }
     names.push_back(name);
@@ -76,9 +77,12 @@ absl::StatusOr<std::vector<int64_t>> SelectVersions(const std::string& model_dir
   std::sort(found.rbegin(), found.rend());
   std::vector<int64_t> chosen;
   switch (policy.kind) {
-    case VersionPolicy::Kind::kAll: chosen = found; break;
+    case VersionPolicy::Kind::kAll:
+      chosen = found;
+      break;
     case VersionPolicy::Kind::kLatest:
-      chosen.assign(found.begin(), found.begin() + std::min<size_t>(found.size(), policy.num_versions));
+      chosen.assign(found.begin(),
+                    found.begin() + std::min<size_t>(found.size(), policy.num_versions));
       break;
     case VersionPolicy::Kind::kSpecific:
       for (int64_t v : found) {
@@ -89,9 +93,9 @@ absl::StatusOr<std::vector<int64_t>> SelectVersions(const std::string& model_dir
       break;
   }
   if (chosen.empty()) {
-    return absl::NotFoundError(absl::StrCat(
-        model_dir, ": no version folder to serve (found [", absl::StrJoin(found, ","),
-        "]; create a numbered folder such as ", model_dir, "/1)"));
+    return absl::NotFoundError(
+        absl::StrCat(model_dir, ": no version folder to serve (found [", absl::StrJoin(found, ","),
+                     "]; create a numbered folder such as ", model_dir, "/1)"));
   }
   return chosen;
 }

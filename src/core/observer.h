@@ -21,8 +21,8 @@ struct ModelStatistics {
   uint64_t compute_input_count = 0, compute_input_ns = 0;
   uint64_t compute_infer_count = 0, compute_infer_ns = 0;
   uint64_t compute_output_count = 0, compute_output_ns = 0;
-  uint64_t inference_count = 0;  // batch items
-  uint64_t execution_count = 0;  // batches
+  uint64_t inference_count = 0;    // batch items
+  uint64_t execution_count = 0;    // batches
   uint64_t last_inference_ms = 0;  // Unix ms of the last completed request
 };
 

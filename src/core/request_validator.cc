@@ -15,7 +15,8 @@ absl::StatusOr<ValidatedShape> ValidateRequest(const ModelSpec& spec, const Infe
     const TensorSpec* ts = spec.FindInput(t.name);
     if (!ts) {
       std::string known;
-      for (const TensorSpec& i : spec.inputs) absl::StrAppend(&known, known.empty() ? "" : ", ", i.name);
+      for (const TensorSpec& i : spec.inputs)
+        absl::StrAppend(&known, known.empty() ? "" : ", ", i.name);
       return absl::InvalidArgumentError(absl::StrCat("unknown input '", t.name, "' for model '",
                                                      spec.name, "' (inputs: ", known, ")"));
     }
@@ -23,9 +24,9 @@ absl::StatusOr<ValidatedShape> ValidateRequest(const ModelSpec& spec, const Infe
       return absl::InvalidArgumentError(absl::StrCat("input '", t.name, "' is given twice"));
     }
     if (t.datatype != ts->datatype) {
-      return absl::InvalidArgumentError(absl::StrCat("input '", t.name, "': datatype ",
-                                                     V2Name(t.datatype), " does not match the model's ",
-                                                     V2Name(ts->datatype)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("input '", t.name, "': datatype ", V2Name(t.datatype),
+                       " does not match the model's ", V2Name(ts->datatype)));
     }
     std::vector<int64_t> expected = ts->dims;
     if (batching) expected.insert(expected.begin(), -1);
@@ -65,15 +66,16 @@ absl::StatusOr<ValidatedShape> ValidateRequest(const ModelSpec& spec, const Infe
     for (const Tensor& t : request.inputs) {
       if (t.name != ts.name) continue;
       absl::StrAppend(&out.shape_key, t.name, ":");
-      for (size_t i = batching ? 1 : 0; i < t.shape.size(); ++i) absl::StrAppend(&out.shape_key, t.shape[i], ",");
+      for (size_t i = batching ? 1 : 0; i < t.shape.size(); ++i)
+        absl::StrAppend(&out.shape_key, t.shape[i], ",");
       absl::StrAppend(&out.shape_key, ";");
     }
   }
   std::set<std::string> requested;
   for (const RequestedOutput& o : request.outputs) {
     if (!spec.FindOutput(o.name)) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown requested output '", o.name,
-                                                     "' for model '", spec.name, "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown requested output '", o.name, "' for model '", spec.name, "'"));
     }
     if (!requested.insert(o.name).second) {
       return absl::InvalidArgumentError(absl::StrCat("output '", o.name, "' is requested twice"));

@@ -17,9 +17,9 @@ namespace tide::core {
 struct PendingRequest {
   InferRequest request;
   InferCallback done;
-  int64_t batch_size = 1;   // rows along the batch dim (1 for non-batching models)
-  std::string shape_key;    // the non-batch shapes; only equal keys are batched together
-  absl::Time arrival;       // when the server accepted it
+  int64_t batch_size = 1;  // rows along the batch dim (1 for non-batching models)
+  std::string shape_key;   // the non-batch shapes; only equal keys are batched together
+  absl::Time arrival;      // when the server accepted it
   absl::Time deadline = absl::InfiniteFuture();
 };
 

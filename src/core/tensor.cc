@@ -65,9 +65,9 @@ absl::Status ValidateTensorData(const Tensor& t) {
   if (t.datatype == DataType::kBytes) return WalkBytes(t, count, nullptr);
   size_t want = static_cast<size_t>(count) * ElementSize(t.datatype);
   if (t.data.size() != want) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "input '", t.name, "': shape ", ShapeToString(t.shape), " of ", V2Name(t.datatype),
-        " needs ", want, " bytes, got ", t.data.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("input '", t.name, "': shape ", ShapeToString(t.shape), " of ",
+                     V2Name(t.datatype), " needs ", want, " bytes, got ", t.data.size()));
   }
   return absl::OkStatus();
 }

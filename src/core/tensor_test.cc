@@ -40,8 +40,14 @@ TEST(Tensor, ValidateDataSizes) {
   Tensor b{"S", DataType::kBytes, {2}, Bytes({"ab", ""})};
   EXPECT_TRUE(ValidateTensorData(b).ok());
   b.data += "x";
-  EXPECT_EQ(std::string(ValidateTensorData(b).message()), "input 'S': 1 bytes left over after 2 BYTES elements");
-  Tensor short_len{"S", DataType::kBytes, {1}, std::string("\x05\x00\x00\x00" "ab", 6)};
+  EXPECT_EQ(std::string(ValidateTensorData(b).message()),
+            "input 'S': 1 bytes left over after 2 BYTES elements");
+  Tensor short_len{"S",
+                   DataType::kBytes,
+                   {1},
+                   std::string("\x05\x00\x00\x00"
+                               "ab",
+                               6)};
   EXPECT_EQ(ValidateTensorData(short_len).message(),
             "input 'S': BYTES element 0 claims 5 bytes but only 2 remain");
 }

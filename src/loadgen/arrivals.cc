@@ -3,7 +3,6 @@
 
 #include <cmath>
 
-
 namespace tide::loadgen {
 
 std::optional<absl::Duration> ConstantArrivals::Next() {
@@ -40,8 +39,8 @@ std::unique_ptr<ArrivalProcess> ListArrivals::Clone() const {
   return std::make_unique<ListArrivals>(offsets_);
 }
 
-absl::StatusOr<std::unique_ptr<ArrivalProcess>> MakeArrivals(const std::string& kind,
-                                                             double rate, uint64_t seed) {
+absl::StatusOr<std::unique_ptr<ArrivalProcess>> MakeArrivals(const std::string& kind, double rate,
+                                                             uint64_t seed) {
   if (!(rate > 0) || !std::isfinite(rate)) {
     return absl::InvalidArgumentError(Cat("rate must be > 0, got ", rate));
   }

@@ -70,7 +70,7 @@ class ListArrivals final : public ArrivalProcess {
 };
 
 // "poisson" or "constant" at `rate` (> 0). InvalidArgument otherwise.
-absl::StatusOr<std::unique_ptr<ArrivalProcess>> MakeArrivals(const std::string& kind,
-                                                             double rate, uint64_t seed);
+absl::StatusOr<std::unique_ptr<ArrivalProcess>> MakeArrivals(const std::string& kind, double rate,
+                                                             uint64_t seed);
 
 }  // namespace tide::loadgen

@@ -29,8 +29,7 @@ constexpr int64_t kLateDispatchNs = 5'000'000;
 constexpr auto kTick = std::chrono::milliseconds(10);
 
 int64_t SteadyNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             SteadyClock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch())
       .count();
 }
 
@@ -91,8 +90,7 @@ class LoadEngine::Worker {
     open_loop_ = opt_.arrivals != nullptr;
     result_.open_loop = open_loop_;
     warmup_ns_ = ToNs(opt_.warmup);
-    end_ns_ = opt_.duration == absl::InfiniteDuration() ? kNever
-                                                         : warmup_ns_ + ToNs(opt_.duration);
+    end_ns_ = opt_.duration == absl::InfiniteDuration() ? kNever : warmup_ns_ + ToNs(opt_.duration);
     timeout_ns_ = ToNs(opt_.timeout);
     const int threads = opt_.threads;
     if (open_loop_) {
@@ -119,7 +117,8 @@ class LoadEngine::Worker {
     ArmTick();
     if (!finished_) ioc_.run();
     FlushTimelineHist();
-    result_.max_worker_busy = (ThreadCpuSeconds() - cpu0) / std::max(1e-9, (SteadyNs() - wall0) * 1e-9);
+    result_.max_worker_busy =
+        (ThreadCpuSeconds() - cpu0) / std::max(1e-9, (SteadyNs() - wall0) * 1e-9);
   }
 
   EngineResult& result() { return result_; }
@@ -294,8 +293,7 @@ class LoadEngine::Worker {
       }
     }
     if (opt_.record_requests) {
-      result_.records.push_back(
-          RequestRecord{intended, sent, now, status, std::string(cause)});
+      result_.records.push_back(RequestRecord{intended, sent, now, status, std::string(cause)});
     }
     (void)request_index;
   }
@@ -343,14 +341,15 @@ class LoadEngine::Worker {
   // that would almost always find nothing right after the write).
   void WaitRead(Conn* c) {
     const uint64_t gen = c->gen;
-    c->socket.async_wait(tcp::socket::wait_read, [this, c, gen](const boost::system::error_code& ec) {
-      if (gen != c->gen || c->state != Conn::State::kBusy) return;
-      if (ec) {
-        OnIoError(c, IoCause(ec));
-        return;
-      }
-      ReadAvailable(c);
-    });
+    c->socket.async_wait(tcp::socket::wait_read,
+                         [this, c, gen](const boost::system::error_code& ec) {
+                           if (gen != c->gen || c->state != Conn::State::kBusy) return;
+                           if (ec) {
+                             OnIoError(c, IoCause(ec));
+                             return;
+                           }
+                           ReadAvailable(c);
+                         });
   }
 
   void ReadAvailable(Conn* c) {
@@ -375,8 +374,8 @@ class LoadEngine::Worker {
         return;
       }
       if (state == HttpResponseParser::State::kError) {
-        OnIoError(c, eof && c->len == 0 ? "connection_closed"
-                                        : "bad_response: " + c->parser.error());
+        OnIoError(c,
+                  eof && c->len == 0 ? "connection_closed" : "bad_response: " + c->parser.error());
         return;
       }
       // Incomplete. A read that filled the buffer may have left more behind
@@ -676,15 +675,20 @@ absl::StatusOr<std::unique_ptr<LoadEngine>> LoadEngine::Create(EngineOptions opt
   const bool closed = options.concurrency > 0;
   const bool open = options.arrivals != nullptr;
   if (closed == open) {
-    return absl::InvalidArgumentError("give either a concurrency (closed loop) or arrivals (open loop)");
+    return absl::InvalidArgumentError(
+        "give either a concurrency (closed loop) or arrivals (open loop)");
   }
   if (options.requests.empty()) return absl::InvalidArgumentError("no requests to send");
   if (options.threads < 1) return absl::InvalidArgumentError("threads must be >= 1");
   if (closed) options.threads = std::min(options.threads, options.concurrency);
-  if (options.max_connections < 1) return absl::InvalidArgumentError("max connections must be >= 1");
-  if (options.timeout <= absl::ZeroDuration()) return absl::InvalidArgumentError("timeout must be > 0");
-  if (options.warmup < absl::ZeroDuration()) return absl::InvalidArgumentError("warmup must be >= 0");
-  if (options.duration <= absl::ZeroDuration()) return absl::InvalidArgumentError("duration must be > 0");
+  if (options.max_connections < 1)
+    return absl::InvalidArgumentError("max connections must be >= 1");
+  if (options.timeout <= absl::ZeroDuration())
+    return absl::InvalidArgumentError("timeout must be > 0");
+  if (options.warmup < absl::ZeroDuration())
+    return absl::InvalidArgumentError("warmup must be >= 0");
+  if (options.duration <= absl::ZeroDuration())
+    return absl::InvalidArgumentError("duration must be > 0");
   if (closed && options.duration == absl::InfiniteDuration() && options.max_requests <= 0) {
     return absl::InvalidArgumentError("a closed-loop run needs a duration or a request count");
   }
@@ -773,8 +777,9 @@ EngineResult LoadEngine::Run() {
   if (all_exhausted && stopped_at == kNever) window_end = std::min(window_end, exhausted_at);
   if (window_end == kNever) window_end = SteadyNs() - start;
   result.window_s = std::max<int64_t>(0, window_end - warmup_ns) * 1e-9;
-  std::sort(result.records.begin(), result.records.end(),
-            [](const RequestRecord& a, const RequestRecord& b) { return a.intended_ns < b.intended_ns; });
+  std::sort(
+      result.records.begin(), result.records.end(),
+      [](const RequestRecord& a, const RequestRecord& b) { return a.intended_ns < b.intended_ns; });
   return result;
 }
 

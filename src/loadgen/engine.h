@@ -100,29 +100,29 @@ struct RequestRecord {
   int64_t intended_ns = 0;  // offset from run start; closed loop: = sent_ns
   int64_t sent_ns = -1;     // -1 if never written
   int64_t done_ns = 0;
-  int status = 0;           // HTTP status, 0 if none
-  std::string cause;        // "" on success
+  int status = 0;     // HTTP status, 0 if none
+  std::string cause;  // "" on success
 };
 
 struct EngineResult {
   bool open_loop = false;
-  double window_s = 0;      // measured window (warm-up excluded)
-  uint64_t scheduled = 0;   // open loop: requests due in the window
-  uint64_t sent = 0;        // requests written in the window
-  uint64_t ok = 0;          // successful answers to window requests
+  double window_s = 0;     // measured window (warm-up excluded)
+  uint64_t scheduled = 0;  // open loop: requests due in the window
+  uint64_t sent = 0;       // requests written in the window
+  uint64_t ok = 0;         // successful answers to window requests
   uint64_t failed = 0;
-  uint64_t abandoned = 0;   // in flight when stopped by RequestStop()
+  uint64_t abandoned = 0;                  // in flight when stopped by RequestStop()
   std::map<std::string, uint64_t> errors;  // cause -> count
-  Histogram latency;        // successful requests; open loop: from intended time
-  Histogram service_time;   // successful requests, from the actual send
-  Histogram dispatch_lag;   // open loop: how late the client's timer ran (ns)
-  uint64_t late_dispatches = 0;  // open loop: timer ran > 5 ms after due
-  uint64_t queued_requests = 0;  // open loop: had to wait for a connection
+  Histogram latency;                       // successful requests; open loop: from intended time
+  Histogram service_time;                  // successful requests, from the actual send
+  Histogram dispatch_lag;                  // open loop: how late the client's timer ran (ns)
+  uint64_t late_dispatches = 0;            // open loop: timer ran > 5 ms after due
+  uint64_t queued_requests = 0;            // open loop: had to wait for a connection
   int64_t connections_opened = 0;
-  bool stopped = false;     // RequestStop() ended it
+  bool stopped = false;  // RequestStop() ended it
   double wall_s = 0;
-  double cpu_s = 0;              // the process's CPU time during Run()
-  double max_worker_busy = 0;    // busiest worker thread's CPU / wall
+  double cpu_s = 0;            // the process's CPU time during Run()
+  double max_worker_busy = 0;  // busiest worker thread's CPU / wall
   int timeline_sub_bits = 7;
   std::vector<TimelineSecond> timeline;
   std::vector<RequestRecord> records;  // when record_requests

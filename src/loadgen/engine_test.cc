@@ -200,11 +200,22 @@ TEST(LoadEngine, ErrorsAreCountedByCause) {
   auto server = StartServer([](const FakeRequest& req) {
     FakeReply r;
     switch (req.index % 5) {
-      case 0: r.status = 404; break;
-      case 1: r.status = 503; break;
-      case 2: r.no_reply = true; break;
-      case 3: r.chunked = true; r.body = "chunked ok"; break;
-      case 4: r.close = true; break;  // fine, but the client must reconnect
+      case 0:
+        r.status = 404;
+        break;
+      case 1:
+        r.status = 503;
+        break;
+      case 2:
+        r.no_reply = true;
+        break;
+      case 3:
+        r.chunked = true;
+        r.body = "chunked ok";
+        break;
+      case 4:
+        r.close = true;
+        break;  // fine, but the client must reconnect
     }
     return r;
   });
@@ -217,8 +228,8 @@ TEST(LoadEngine, ErrorsAreCountedByCause) {
   EXPECT_EQ(r.scheduled, 50u);
   EXPECT_EQ(r.ok, 20u);
   EXPECT_EQ(r.failed, 30u);
-  EXPECT_EQ(r.errors, (std::map<std::string, uint64_t>{
-                          {"http_404", 10}, {"http_503", 10}, {"timeout", 10}}));
+  EXPECT_EQ(r.errors,
+            (std::map<std::string, uint64_t>{{"http_404", 10}, {"http_503", 10}, {"timeout", 10}}));
   EXPECT_EQ(server->requests(), 50);
 }
 

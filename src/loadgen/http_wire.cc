@@ -1,7 +1,6 @@
 #include "loadgen/http_wire.h"
 #include "loadgen/text.h"
 
-
 namespace tide::loadgen {
 namespace {
 
@@ -37,7 +36,7 @@ absl::StatusOr<Url> ParseUrl(std::string_view url) {
     if (close == std::string_view::npos) return absl::InvalidArgumentError("bad IPv6 host");
     out.host = std::string(authority.substr(1, close - 1));
     colon = authority.size() > close + 1 && authority[close + 1] == ':' ? close + 1
-                                                                         : std::string_view::npos;
+                                                                        : std::string_view::npos;
   } else {
     out.host = std::string(authority.substr(0, colon));
   }
@@ -55,8 +54,7 @@ absl::StatusOr<Url> ParseUrl(std::string_view url) {
 std::string SerializeRequest(std::string_view method, const Url& url, std::string_view target,
                              const std::vector<std::pair<std::string, std::string>>& headers,
                              std::string_view body) {
-  std::string out = Cat(method, " ", target, " HTTP/1.1\r\nHost: ", url.HostPort(),
-                                 "\r\n");
+  std::string out = Cat(method, " ", target, " HTTP/1.1\r\nHost: ", url.HostPort(), "\r\n");
   for (const auto& [name, value] : headers) Append(&out, name, ": ", value, "\r\n");
   if (!body.empty() || method == "POST" || method == "PUT") {
     Append(&out, "Content-Length: ", body.size(), "\r\n");
@@ -92,8 +90,7 @@ HttpResponseParser::State HttpResponseParser::ParseHead(std::string_view data) {
   size_t eol = head.find("\r\n");
   std::string_view status_line = head.substr(0, eol);
   // HTTP/1.x SSS reason
-  if (!status_line.starts_with("HTTP/1.") || status_line.size() < 12 ||
-      status_line[8] != ' ') {
+  if (!status_line.starts_with("HTTP/1.") || status_line.size() < 12 || status_line[8] != ' ') {
     return Fail(Cat("bad status line '", status_line.substr(0, 40), "'"));
   }
   int64_t status;
@@ -113,7 +110,8 @@ HttpResponseParser::State HttpResponseParser::ParseHead(std::string_view data) {
     if (colon == std::string_view::npos) return Fail("bad header line");
     std::string_view name = line.substr(0, colon);
     std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
     while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
     switch (name.size()) {
       case 14:
@@ -142,7 +140,8 @@ HttpResponseParser::State HttpResponseParser::ParseHead(std::string_view data) {
         }
         break;
       case 12:
-        if (AsciiEqualsIgnoreCase(name, "content-type")) response_.content_type = std::string(value);
+        if (AsciiEqualsIgnoreCase(name, "content-type"))
+          response_.content_type = std::string(value);
         break;
       default:
         break;

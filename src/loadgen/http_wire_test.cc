@@ -27,18 +27,20 @@ TEST(ParseUrl, Table) {
     EXPECT_EQ(u->port, c.port);
     EXPECT_EQ(u->path, c.path);
   }
-  for (const char* bad : {"https://x", "http://:80", "http://h:0", "http://h:99999", "http://h:x"}) {
+  for (const char* bad :
+       {"https://x", "http://:80", "http://h:0", "http://h:99999", "http://h:x"}) {
     EXPECT_FALSE(ParseUrl(bad).ok()) << bad;
   }
 }
 
 TEST(SerializeRequest, HasHostAndLength) {
   Url u{"127.0.0.1", 8000, "/"};
-  EXPECT_EQ(SerializeRequest("POST", u, "/v2/models/m/infer", {{"Content-Type", "application/json"}},
-                             "{}"),
+  EXPECT_EQ(SerializeRequest("POST", u, "/v2/models/m/infer",
+                             {{"Content-Type", "application/json"}}, "{}"),
             "POST /v2/models/m/infer HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n"
             "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
-  EXPECT_EQ(SerializeRequest("GET", u, "/", {}, ""), "GET / HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n");
+  EXPECT_EQ(SerializeRequest("GET", u, "/", {}, ""),
+            "GET / HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n");
 }
 
 TEST(HttpResponseParser, ContentLengthArrivingInPieces) {

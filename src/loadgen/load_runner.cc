@@ -30,12 +30,15 @@ absl::StatusOr<std::unique_ptr<LoadRunner>> LoadRunner::Create(LoadOptions o) {
     return absl::InvalidArgumentError("--http-get PATH must start with '/'");
   }
   const int modes = !o.concurrency.empty() + !o.rate.empty() + !o.trace.empty();
-  if (modes > 1) return absl::InvalidArgumentError("give only one of --concurrency, --rate, --trace");
-  if (o.threads < 1 || o.threads > 256) return absl::InvalidArgumentError("--threads must be 1..256");
+  if (modes > 1)
+    return absl::InvalidArgumentError("give only one of --concurrency, --rate, --trace");
+  if (o.threads < 1 || o.threads > 256)
+    return absl::InvalidArgumentError("--threads must be 1..256");
   if (o.max_connections < 1) return absl::InvalidArgumentError("--max-connections must be >= 1");
   if (!(o.timeout_s > 0)) return absl::InvalidArgumentError("--timeout must be > 0");
   if (!(o.warmup_s >= 0)) return absl::InvalidArgumentError("--warmup must be >= 0");
-  if (o.duration_s && !(*o.duration_s > 0)) return absl::InvalidArgumentError("--duration must be > 0");
+  if (o.duration_s && !(*o.duration_s > 0))
+    return absl::InvalidArgumentError("--duration must be > 0");
   if (o.requests < 0) return absl::InvalidArgumentError("--requests must be >= 0");
   if (o.arrivals != "poisson" && o.arrivals != "constant") {
     return absl::InvalidArgumentError("--arrivals must be poisson or constant");
@@ -58,7 +61,8 @@ absl::StatusOr<std::unique_ptr<LoadRunner>> LoadRunner::Create(LoadOptions o) {
     if (offsets->empty()) return absl::InvalidArgumentError("the trace window holds no requests");
     r->trace_offsets_ = std::make_shared<std::vector<absl::Duration>>();
     r->trace_offsets_->reserve(offsets->size());
-    for (double s : *offsets) r->trace_offsets_->push_back(absl::Nanoseconds(std::llround(s * 1e9)));
+    for (double s : *offsets)
+      r->trace_offsets_->push_back(absl::Nanoseconds(std::llround(s * 1e9)));
     r->levels_ = {0};
   } else if (!o.rate.empty()) {
     r->mode_ = "rate";
@@ -109,11 +113,12 @@ absl::Status LoadRunner::PrepareRequests(LoadReport* report) {
   if (!options_.model_version.empty()) Append(&target, "/versions/", options_.model_version);
   auto response = FetchOnce(url_, "GET", target, kFetchTimeout);
   if (!response.ok()) {
-    return absl::UnavailableError(Cat("model metadata (GET ", target, "): ", response.status().message()));
+    return absl::UnavailableError(
+        Cat("model metadata (GET ", target, "): ", response.status().message()));
   }
   if (response->status != 200) {
-    return absl::NotFoundError(Cat("model metadata (GET ", target, "): HTTP ", response->status, " ",
-                                   response->body.substr(0, 200)));
+    return absl::NotFoundError(Cat("model metadata (GET ", target, "): HTTP ", response->status,
+                                   " ", response->body.substr(0, 200)));
   }
   auto metadata = ParseModelMetadata(response->body);
   if (!metadata.ok()) return metadata.status();
@@ -167,27 +172,26 @@ std::vector<std::string> LevelWarnings(const EngineResult& r, int max_connection
   if (r.open_loop && r.scheduled > 0) {
     const double late = static_cast<double>(r.late_dispatches) / r.scheduled;
     if (late > 0.01) {
-      warnings.push_back(Cat(
-          "CLIENT BEHIND SCHEDULE: ", Pct(late),
-          " of requests were dispatched more than 5 ms after their due time (lag p99 ",
-          fmt::format("{:.1f}", r.dispatch_lag.Percentile(0.99) / 1e6),
-          " ms). The send rate reflects this client, not the server; ",
-          r.max_worker_busy > 0.5
-              ? "its worker thread was busy: use --threads or a faster machine."
-              : "its threads were mostly idle, so the machine did not give the client the CPU "
-                "in time (other load on this machine?)."));
+      warnings.push_back(
+          Cat("CLIENT BEHIND SCHEDULE: ", Pct(late),
+              " of requests were dispatched more than 5 ms after their due time (lag p99 ",
+              fmt::format("{:.1f}", r.dispatch_lag.Percentile(0.99) / 1e6),
+              " ms). The send rate reflects this client, not the server; ",
+              r.max_worker_busy > 0.5
+                  ? "its worker thread was busy: use --threads or a faster machine."
+                  : "its threads were mostly idle, so the machine did not give the client the CPU "
+                    "in time (other load on this machine?)."));
     }
     if (r.queued_requests > 0) {
-      warnings.push_back(Cat(
-          r.queued_requests, " requests found all --max-connections ", max_connections,
-          " connections busy and waited in the client's queue; the wait is charged to their "
-          "latency (the server was not answering fast enough)."));
+      warnings.push_back(
+          Cat(r.queued_requests, " requests found all --max-connections ", max_connections,
+              " connections busy and waited in the client's queue; the wait is charged to their "
+              "latency (the server was not answering fast enough)."));
     }
   }
   if (r.max_worker_busy > 0.9) {
-    warnings.push_back(Cat(
-        "a client worker thread was busy ", Pct(r.max_worker_busy),
-        " of the time: the client may be the bottleneck (try --threads)."));
+    warnings.push_back(Cat("a client worker thread was busy ", Pct(r.max_worker_busy),
+                           " of the time: the client may be the bottleneck (try --threads)."));
   }
   return warnings;
 }
@@ -219,7 +223,8 @@ absl::StatusOr<LoadReport> LoadRunner::Run() {
       label = "trace";
     } else {
       const bool unbounded = !options_.duration_s && options_.requests > 0;
-      e.duration = unbounded ? absl::InfiniteDuration() : absl::Seconds(options_.duration_s.value_or(10));
+      e.duration =
+          unbounded ? absl::InfiniteDuration() : absl::Seconds(options_.duration_s.value_or(10));
       if (mode_ == "rate") {
         auto arrivals = MakeArrivals(options_.arrivals, level, options_.seed + i);
         if (!arrivals.ok()) return arrivals.status();
@@ -270,9 +275,9 @@ absl::StatusOr<LoadReport> LoadRunner::Run() {
         report.sweep_stop = Cat("the server completed ", fmt::format("{:.1f}", last.throughput),
                                 "/s of ", level, "/s offered: saturated");
       } else {
-        report.sweep_stop = Cat("throughput stopped growing (less than ",
-                                Pct(options_.sweep.min_gain), " over the best level for ",
-                                options_.sweep.patience, " level(s))");
+        report.sweep_stop =
+            Cat("throughput stopped growing (less than ", Pct(options_.sweep.min_gain),
+                " over the best level for ", options_.sweep.patience, " level(s))");
       }
       break;
     }

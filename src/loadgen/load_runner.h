@@ -35,14 +35,14 @@ struct LoadOptions {
   // What each request carries (V2).
   int batch_size = 1;
   std::map<std::string, std::vector<int64_t>> shapes;  // --shape NAME:d1,d2
-  std::string input_data = "zero";  // zero | random | a perf_analyzer JSON file
+  std::string input_data = "zero";                     // zero | random | a perf_analyzer JSON file
   bool binary = false;
   uint64_t seed = 1;
 
   // The load: at most one of these (none: concurrency 1).
-  std::string concurrency;  // "N" or a sweep "A:B[:xF|+S]"
-  std::string rate;         // requests/s, or a sweep
-  std::string trace;        // trace file to replay
+  std::string concurrency;           // "N" or a sweep "A:B[:xF|+S]"
+  std::string rate;                  // requests/s, or a sweep
+  std::string trace;                 // trace file to replay
   std::string arrivals = "poisson";  // open loop: poisson | constant
   std::string trace_format = "auto";
   double time_scale = 1.0;  // trace: replay offset = (t - start) * time_scale
@@ -63,8 +63,8 @@ struct LoadOptions {
 };
 
 struct LevelReport {
-  std::string mode;   // "concurrency", "rate" or "trace"
-  double level = 0;   // concurrency, or offered rate (trace: mean offered rate)
+  std::string mode;     // "concurrency", "rate" or "trace"
+  double level = 0;     // concurrency, or offered rate (trace: mean offered rate)
   EngineResult result;  // without per-request records
   std::optional<ServerBreakdown> server;
   std::string server_note;  // why there is no server breakdown
@@ -73,10 +73,10 @@ struct LevelReport {
 
 struct LoadReport {
   LoadOptions options;
-  std::string target;        // what was sent, e.g. "model simple: INPUT0 INT32 [1,16], ..."
-  std::string sweep_stop;    // why a sweep ended before its last level ("" if it did not)
-  bool stopped = false;      // Ctrl-C
-  int client_cpus = 0;       // hardware threads on the client machine
+  std::string target;      // what was sent, e.g. "model simple: INPUT0 INT32 [1,16], ..."
+  std::string sweep_stop;  // why a sweep ended before its last level ("" if it did not)
+  bool stopped = false;    // Ctrl-C
+  int client_cpus = 0;     // hardware threads on the client machine
   std::vector<LevelReport> levels;
 };
 

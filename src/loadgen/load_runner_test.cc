@@ -32,46 +32,50 @@ struct FakeV2 {
 
   FakeV2() {
     http = FakeHttpServer::Start([this](const FakeRequest& req) {
-      FakeReply r;
-      r.content_type = "application/json";
-      if (req.method == "GET" && req.target == "/v2/models/simple") {
-        r.body = kMetadata;
-      } else if (req.method == "POST" && req.target == "/v2/models/simple/infer") {
-        json in = json::parse(req.body, nullptr, false);
-        if (in.is_discarded()) {
-          size_t n = 0;
-          for (auto& [k, v] : req.headers) {
-            if (EqualsIgnoreCase(k, "Inference-Header-Content-Length")) n = std::stoul(v);
-          }
-          in = json::parse(req.body.substr(0, n));
-        }
-        int64_t rows = in["inputs"][0]["shape"][0].get<int64_t>() + output_rows_delta.load();
-        json data = json::array();
-        for (int64_t i = 0; i < rows * 16; ++i) data.push_back(0);
-        json out = {{"model_name", "simple"},
-                    {"outputs",
-                     {{{"name", "OUTPUT0"}, {"datatype", "INT32"}, {"shape", {rows, 16}},
-                       {"data", data}}}}};
-        r.body = out.dump();
-        infers.fetch_add(1);
-      } else {
-        r.status = 404;
-        r.body = R"({"error":"not found"})";
-      }
-      return r;
-    }).value();
-    metrics = FakeHttpServer::Start([this](const FakeRequest&) {
-      FakeReply r;
-      const int64_t n = infers.load();
-      r.body = Cat("tide_inference_requests_total{model=\"simple\",version=\"1\",outcome=\"success\"} ",
-                   n, "\ntide_inference_executions_total{model=\"simple\",version=\"1\"} ", n,
-                   "\ntide_inference_count_total{model=\"simple\",version=\"1\"} ", 2 * n,
-                   "\ntide_inference_queue_duration_seconds_sum{model=\"simple\",version=\"1\"} ",
-                   0.001 * n,
-                   "\ntide_inference_queue_duration_seconds_count{model=\"simple\",version=\"1\"} ",
-                   n, "\n");
-      return r;
-    }).value();
+             FakeReply r;
+             r.content_type = "application/json";
+             if (req.method == "GET" && req.target == "/v2/models/simple") {
+               r.body = kMetadata;
+             } else if (req.method == "POST" && req.target == "/v2/models/simple/infer") {
+               json in = json::parse(req.body, nullptr, false);
+               if (in.is_discarded()) {
+                 size_t n = 0;
+                 for (auto& [k, v] : req.headers) {
+                   if (EqualsIgnoreCase(k, "Inference-Header-Content-Length")) n = std::stoul(v);
+                 }
+                 in = json::parse(req.body.substr(0, n));
+               }
+               int64_t rows = in["inputs"][0]["shape"][0].get<int64_t>() + output_rows_delta.load();
+               json data = json::array();
+               for (int64_t i = 0; i < rows * 16; ++i) data.push_back(0);
+               json out = {{"model_name", "simple"},
+                           {"outputs",
+                            {{{"name", "OUTPUT0"},
+                              {"datatype", "INT32"},
+                              {"shape", {rows, 16}},
+                              {"data", data}}}}};
+               r.body = out.dump();
+               infers.fetch_add(1);
+             } else {
+               r.status = 404;
+               r.body = R"({"error":"not found"})";
+             }
+             return r;
+           }).value();
+    metrics =
+        FakeHttpServer::Start([this](const FakeRequest&) {
+          FakeReply r;
+          const int64_t n = infers.load();
+          r.body = Cat(
+              "tide_inference_requests_total{model=\"simple\",version=\"1\",outcome=\"success\"} ",
+              n, "\ntide_inference_executions_total{model=\"simple\",version=\"1\"} ", n,
+              "\ntide_inference_count_total{model=\"simple\",version=\"1\"} ", 2 * n,
+              "\ntide_inference_queue_duration_seconds_sum{model=\"simple\",version=\"1\"} ",
+              0.001 * n,
+              "\ntide_inference_queue_duration_seconds_count{model=\"simple\",version=\"1\"} ", n,
+              "\n");
+          return r;
+        }).value();
   }
 
   LoadOptions Options() const {
@@ -110,8 +114,8 @@ TEST(LoadRunner, ClosedLoopSweepWithServerBreakdown) {
     EXPECT_DOUBLE_EQ(l.server->mean_queue_s, 0.001);
   }
   EXPECT_EQ(fake.infers.load(), 120);
-  EXPECT_EQ(r.target, Cat("model simple at 127.0.0.1:", fake.http->port(),
-                          ": INPUT0 INT32 [2,16] (JSON)"));
+  EXPECT_EQ(r.target,
+            Cat("model simple at 127.0.0.1:", fake.http->port(), ": INPUT0 INT32 [2,16] (JSON)"));
 
   const std::string table = FormatReport(r);
   EXPECT_NE(table.find("concurrency"), std::string::npos);

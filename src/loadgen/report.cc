@@ -48,13 +48,15 @@ std::string OptionsLine(const LoadReport& r) {
   if (mode == "concurrency") {
     s = "closed loop (latency from each request's actual send)";
   } else if (mode == "rate") {
-    s = Cat("open loop, ", o.arrivals, " arrivals (latency from each request's intended send time)");
+    s = Cat("open loop, ", o.arrivals,
+            " arrivals (latency from each request's intended send time)");
   } else {
     s = Cat("trace replay of ", o.trace, " (time x", o.time_scale, ", rate x", o.rate_scale,
             "; latency from intended send time)");
   }
   if (mode != "trace") {
-    if (o.duration_s || o.requests == 0) Append(&s, ", ", o.duration_s.value_or(10), " s per level");
+    if (o.duration_s || o.requests == 0)
+      Append(&s, ", ", o.duration_s.value_or(10), " s per level");
     if (o.requests > 0) Append(&s, ", ", o.requests, " requests per level");
   }
   if (o.warmup_s > 0) Append(&s, ", warm-up ", o.warmup_s, " s excluded");
@@ -69,14 +71,15 @@ std::string FormatReport(const LoadReport& r) {
   if (r.levels.empty()) return out + "no level was run\n";
   const bool open = r.levels[0].result.open_loop;
   if (open) {
-    Append(&out, fmt::format("{:>14} {:>10} {:>12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7}\n",
-                             r.levels[0].mode == "trace" ? "offered/s" : "rate/s", "sent/s",
-                             "throughput/s", "p50 ms", "p90 ms", "p95 ms", "p99 ms", "p99.9 ms",
-                             "max ms", "errors", "cpu"));
+    Append(
+        &out,
+        fmt::format("{:>14} {:>10} {:>12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7}\n",
+                    r.levels[0].mode == "trace" ? "offered/s" : "rate/s", "sent/s", "throughput/s",
+                    "p50 ms", "p90 ms", "p95 ms", "p99 ms", "p99.9 ms", "max ms", "errors", "cpu"));
   } else {
     Append(&out, fmt::format("{:>14} {:>12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7}\n",
-                             "concurrency", "throughput/s", "p50 ms", "p90 ms", "p95 ms",
-                             "p99 ms", "p99.9 ms", "max ms", "errors", "cpu"));
+                             "concurrency", "throughput/s", "p50 ms", "p90 ms", "p95 ms", "p99 ms",
+                             "p99.9 ms", "max ms", "errors", "cpu"));
   }
   for (const LevelReport& l : r.levels) {
     const EngineResult& e = l.result;
@@ -123,13 +126,13 @@ std::string FormatReport(const LoadReport& r) {
       Append(&out, "  server: ", l.server_note, "\n");
     }
     Append(&out, "  client: ", fmt::format("{:.2f}", e.cpu_s), " CPU-s over ",
-           fmt::format("{:.2f}", e.wall_s), " s = ",
-           fmt::format("{:.2f}", e.wall_s > 0 ? e.cpu_s / e.wall_s : 0), " cores of ",
+           fmt::format("{:.2f}", e.wall_s),
+           " s = ", fmt::format("{:.2f}", e.wall_s > 0 ? e.cpu_s / e.wall_s : 0), " cores of ",
            r.client_cpus, "; busiest worker ", fmt::format("{:.0f}", 100 * e.max_worker_busy),
            " %; ", e.connections_opened, " connections opened");
     if (e.open_loop) {
-      Append(&out, "; dispatch lag p99 ", fmt::format("{:.3f}", Ms(e.dispatch_lag.Percentile(0.99))),
-             " ms");
+      Append(&out, "; dispatch lag p99 ",
+             fmt::format("{:.3f}", Ms(e.dispatch_lag.Percentile(0.99))), " ms");
     }
     out += "\n";
     for (const std::string& w : l.warnings) Append(&out, "  WARNING: ", w, "\n");
@@ -201,45 +204,40 @@ json ReportToJson(const LoadReport& r) {
                 {"p99_compute_ms", s.p99_compute_s * 1e3},
                 {"cpu_s", s.cpu_s ? json(*s.cpu_s) : json(nullptr)}};
     }
-    levels.push_back(
-        {{"mode", l.mode},
-         {"level", l.level},
-         {"open_loop", e.open_loop},
-         {"window_s", e.window_s},
-         {"scheduled", e.scheduled},
-         {"sent", e.sent},
-         {"ok", e.ok},
-         {"failed", e.failed},
-         {"abandoned", e.abandoned},
-         {"stopped", e.stopped},
-         {"throughput_rps", e.Throughput()},
-         {"send_rate_rps", e.window_s > 0 ? e.sent / e.window_s : 0},
-         {"latency", LatencyJson(e.latency)},
-         {"latency_basis", e.open_loop ? "intended send time" : "actual send time"},
-         {"service_time", LatencyJson(e.service_time)},
-         {"histogram_relative_error", e.latency.RelativeError()},
-         {"errors", e.errors},
-         {"client",
-          {{"cpu_s", e.cpu_s},
-           {"wall_s", e.wall_s},
-           {"cores_used", e.wall_s > 0 ? e.cpu_s / e.wall_s : 0},
-           {"cpus", r.client_cpus},
-           {"max_worker_busy", e.max_worker_busy},
-           {"connections_opened", e.connections_opened},
-           {"dispatch_lag_p99_ms", Ms(e.dispatch_lag.Percentile(0.99))},
-           {"late_dispatches", e.late_dispatches},
-           {"queued_requests", e.queued_requests}}},
-         {"server", server},
-         {"server_note", l.server_note},
-         {"warnings", l.warnings},
-         {"timeline", timeline}});
+    levels.push_back({{"mode", l.mode},
+                      {"level", l.level},
+                      {"open_loop", e.open_loop},
+                      {"window_s", e.window_s},
+                      {"scheduled", e.scheduled},
+                      {"sent", e.sent},
+                      {"ok", e.ok},
+                      {"failed", e.failed},
+                      {"abandoned", e.abandoned},
+                      {"stopped", e.stopped},
+                      {"throughput_rps", e.Throughput()},
+                      {"send_rate_rps", e.window_s > 0 ? e.sent / e.window_s : 0},
+                      {"latency", LatencyJson(e.latency)},
+                      {"latency_basis", e.open_loop ? "intended send time" : "actual send time"},
+                      {"service_time", LatencyJson(e.service_time)},
+                      {"histogram_relative_error", e.latency.RelativeError()},
+                      {"errors", e.errors},
+                      {"client",
+                       {{"cpu_s", e.cpu_s},
+                        {"wall_s", e.wall_s},
+                        {"cores_used", e.wall_s > 0 ? e.cpu_s / e.wall_s : 0},
+                        {"cpus", r.client_cpus},
+                        {"max_worker_busy", e.max_worker_busy},
+                        {"connections_opened", e.connections_opened},
+                        {"dispatch_lag_p99_ms", Ms(e.dispatch_lag.Percentile(0.99))},
+                        {"late_dispatches", e.late_dispatches},
+                        {"queued_requests", e.queued_requests}}},
+                      {"server", server},
+                      {"server_note", l.server_note},
+                      {"warnings", l.warnings},
+                      {"timeline", timeline}});
   }
-  return {{"tool", "tide load"},
-          {"target", r.target},
-          {"config", config},
-          {"stopped", r.stopped},
-          {"sweep_stop", r.sweep_stop},
-          {"levels", levels}};
+  return {{"tool", "tide load"},  {"target", r.target},         {"config", config},
+          {"stopped", r.stopped}, {"sweep_stop", r.sweep_stop}, {"levels", levels}};
 }
 
 std::string ReportToCsv(const LoadReport& r) {

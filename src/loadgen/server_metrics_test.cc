@@ -48,7 +48,7 @@ TEST(DiffServerCounters, BreakdownBetweenTwoScrapes) {
       DiffServerCounters(ExtractServerCounters(*a, "m"), ExtractServerCounters(*b, "m"));
   EXPECT_EQ(d.success, 200);
   EXPECT_EQ(d.rejected, 0);
-  EXPECT_EQ(d.executions, 200);         // executions column = success in the fixture
+  EXPECT_EQ(d.executions, 200);              // executions column = success in the fixture
   EXPECT_DOUBLE_EQ(d.mean_batch_size, 4.0);  // 800 items / 200 executions
   EXPECT_DOUBLE_EQ(d.mean_queue_s, 0.8 / 200);
   // Deltas: 100 under 5 ms, 200 under 10 ms: p99 (rank 198) is in (5, 10] ms.

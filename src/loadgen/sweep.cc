@@ -4,16 +4,14 @@
 #include <cmath>
 #include <string>
 
-
 namespace tide::loadgen {
 namespace {
 
 absl::StatusOr<double> Number(std::string_view s, bool integer, std::string_view spec) {
   double v;
-  if (!ParseDouble(s, &v) || !std::isfinite(v) || !(v > 0) ||
-      (integer && v != std::floor(v))) {
-    return absl::InvalidArgumentError(Cat(
-        "bad level '", s, "' in '", spec, "': want a positive ", integer ? "integer" : "number"));
+  if (!ParseDouble(s, &v) || !std::isfinite(v) || !(v > 0) || (integer && v != std::floor(v))) {
+    return absl::InvalidArgumentError(Cat("bad level '", s, "' in '", spec, "': want a positive ",
+                                          integer ? "integer" : "number"));
   }
   return v;
 }

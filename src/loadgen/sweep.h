@@ -30,9 +30,9 @@ struct SweepRule {
 };
 
 struct LevelOutcome {
-  double offered_rate = 0;   // open loop: requested rate; closed loop: 0
-  double throughput = 0;     // successful responses per second
-  double error_fraction = 0; // failed / all
+  double offered_rate = 0;    // open loop: requested rate; closed loop: 0
+  double throughput = 0;      // successful responses per second
+  double error_fraction = 0;  // failed / all
 };
 
 // True if the sweep should stop after the last entry of `levels` (the levels

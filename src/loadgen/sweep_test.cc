@@ -30,8 +30,8 @@ TEST(ParseSweep, Table) {
 }
 
 TEST(ParseSweep, RejectsBadSpecs) {
-  for (const char* spec : {"", "0", "-1", "a", "1:b", "4:2", "1:8:x1", "1:8:*2", "1:8:+0",
-                           "1:2:3:4", "1.5"}) {
+  for (const char* spec :
+       {"", "0", "-1", "a", "1:b", "4:2", "1:8:x1", "1:8:*2", "1:8:+0", "1:2:3:4", "1.5"}) {
     EXPECT_FALSE(ParseSweep(spec, /*integer=*/true).ok()) << spec;
   }
 }

@@ -5,7 +5,9 @@
 namespace tide::loadgen {
 
 namespace {
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
 }  // namespace
 
 std::string_view TrimLeft(std::string_view s) {
@@ -36,7 +38,8 @@ bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
   if (needle.size() > haystack.size()) return false;
   const char first = Lower(needle[0]);
   for (size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
-    if (Lower(haystack[i]) == first && EqualsIgnoreCase(haystack.substr(i, needle.size()), needle)) {
+    if (Lower(haystack[i]) == first &&
+        EqualsIgnoreCase(haystack.substr(i, needle.size()), needle)) {
       return true;
     }
   }

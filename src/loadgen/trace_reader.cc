@@ -61,18 +61,17 @@ absl::StatusOr<Trace> ParseCsv(const std::vector<std::string_view>& lines, Trace
     } else if (azure_col >= 0) {
       format = TraceFormat::kAzureRaw;
     } else {
-      return absl::InvalidArgumentError(Cat(
-          "trace header '", lines[first],
-          "' has none of timestamp_s, start_s+count or TIMESTAMP columns"));
+      return absl::InvalidArgumentError(
+          Cat("trace header '", lines[first],
+              "' has none of timestamp_s, start_s+count or TIMESTAMP columns"));
     }
   }
-  int need = format == TraceFormat::kRequests    ? ts_col
+  int need = format == TraceFormat::kRequests   ? ts_col
              : format == TraceFormat::kAzureRaw ? azure_col
-                                                 : std::min(start_col, count_col);
+                                                : std::min(start_col, count_col);
   if (need < 0) {
-    return absl::InvalidArgumentError(Cat("trace header '", lines[first],
-                                                   "' lacks the columns of format ",
-                                                   TraceFormatName(format)));
+    return absl::InvalidArgumentError(Cat(
+        "trace header '", lines[first], "' lacks the columns of format ", TraceFormatName(format)));
   }
   Trace trace;
   trace.format = format;
@@ -104,8 +103,7 @@ absl::StatusOr<Trace> ParseCsv(const std::vector<std::string_view>& lines, Trace
       if (!ParseDouble(field(start_col), &row.start_s) || !std::isfinite(row.start_s)) {
         return LineError(i + 1, Cat("bad start_s '", field(start_col), "'"));
       }
-      if (!ParseDouble(field(count_col), &count) || !(count >= 0) ||
-          count != std::floor(count)) {
+      if (!ParseDouble(field(count_col), &count) || !(count >= 0) || count != std::floor(count)) {
         return LineError(i + 1, Cat("bad count '", field(count_col), "'"));
       }
       row.count = static_cast<int64_t>(count);
@@ -160,17 +158,22 @@ absl::StatusOr<TraceFormat> ParseTraceFormat(std::string_view name) {
   if (name == "intervals") return TraceFormat::kIntervals;
   if (name == "jsonl") return TraceFormat::kMooncakeJsonl;
   if (name == "azure") return TraceFormat::kAzureRaw;
-  return absl::InvalidArgumentError(Cat(
-      "unknown trace format '", name, "' (auto, requests, intervals, jsonl, azure)"));
+  return absl::InvalidArgumentError(
+      Cat("unknown trace format '", name, "' (auto, requests, intervals, jsonl, azure)"));
 }
 
 std::string_view TraceFormatName(TraceFormat format) {
   switch (format) {
-    case TraceFormat::kAuto: return "auto";
-    case TraceFormat::kRequests: return "requests";
-    case TraceFormat::kIntervals: return "intervals";
-    case TraceFormat::kMooncakeJsonl: return "jsonl";
-    case TraceFormat::kAzureRaw: return "azure";
+    case TraceFormat::kAuto:
+      return "auto";
+    case TraceFormat::kRequests:
+      return "requests";
+    case TraceFormat::kIntervals:
+      return "intervals";
+    case TraceFormat::kMooncakeJsonl:
+      return "jsonl";
+    case TraceFormat::kAzureRaw:
+      return "azure";
   }
   return "?";
 }

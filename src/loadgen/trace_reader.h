@@ -61,10 +61,10 @@ absl::StatusOr<Trace> ReadTrace(const std::string& path, const TraceParseOptions
 
 // How a trace is replayed: cut a window, thin or thicken it, speed it up.
 struct TraceReplayOptions {
-  double start_s = 0;                      // window start, in trace time
-  std::optional<double> duration_s;        // window length, in trace time; none = to the end
-  double rate_scale = 1.0;                 // requests multiplied by this (seeded)
-  double time_scale = 1.0;                 // replay offset = (t - start_s) * time_scale
+  double start_s = 0;                // window start, in trace time
+  std::optional<double> duration_s;  // window length, in trace time; none = to the end
+  double rate_scale = 1.0;           // requests multiplied by this (seeded)
+  double time_scale = 1.0;           // replay offset = (t - start_s) * time_scale
   uint64_t seed = 1;
 };
 

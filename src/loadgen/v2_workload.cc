@@ -73,17 +73,28 @@ std::string EncodeBinary(const InputValues& in) {
     return out;
   }
   for (double v : in.numbers) {
-    if (dt == "BOOL" || dt == "UINT8") PutLe<uint8_t>(&out, static_cast<uint8_t>(v));
-    else if (dt == "INT8") PutLe<int8_t>(&out, static_cast<int8_t>(v));
-    else if (dt == "UINT16") PutLe<uint16_t>(&out, static_cast<uint16_t>(v));
-    else if (dt == "INT16") PutLe<int16_t>(&out, static_cast<int16_t>(v));
-    else if (dt == "UINT32") PutLe<uint32_t>(&out, static_cast<uint32_t>(v));
-    else if (dt == "INT32") PutLe<int32_t>(&out, static_cast<int32_t>(v));
-    else if (dt == "UINT64") PutLe<uint64_t>(&out, static_cast<uint64_t>(v));
-    else if (dt == "INT64") PutLe<int64_t>(&out, static_cast<int64_t>(v));
-    else if (dt == "FP16") PutLe<uint16_t>(&out, FloatToHalf(static_cast<float>(v)));
-    else if (dt == "FP32") PutLe<float>(&out, static_cast<float>(v));
-    else PutLe<double>(&out, v);
+    if (dt == "BOOL" || dt == "UINT8")
+      PutLe<uint8_t>(&out, static_cast<uint8_t>(v));
+    else if (dt == "INT8")
+      PutLe<int8_t>(&out, static_cast<int8_t>(v));
+    else if (dt == "UINT16")
+      PutLe<uint16_t>(&out, static_cast<uint16_t>(v));
+    else if (dt == "INT16")
+      PutLe<int16_t>(&out, static_cast<int16_t>(v));
+    else if (dt == "UINT32")
+      PutLe<uint32_t>(&out, static_cast<uint32_t>(v));
+    else if (dt == "INT32")
+      PutLe<int32_t>(&out, static_cast<int32_t>(v));
+    else if (dt == "UINT64")
+      PutLe<uint64_t>(&out, static_cast<uint64_t>(v));
+    else if (dt == "INT64")
+      PutLe<int64_t>(&out, static_cast<int64_t>(v));
+    else if (dt == "FP16")
+      PutLe<uint16_t>(&out, FloatToHalf(static_cast<float>(v)));
+    else if (dt == "FP32")
+      PutLe<float>(&out, static_cast<float>(v));
+    else
+      PutLe<double>(&out, v);
   }
   return out;
 }
@@ -96,8 +107,10 @@ json DataJson(const InputValues& in) {
     for (double v : in.numbers) data.push_back(v != 0);
   } else if (IsFloat(in.datatype)) {
     for (double v : in.numbers) {
-      if (in.datatype == "FP64") data.push_back(v);
-      else data.push_back(static_cast<float>(v));
+      if (in.datatype == "FP64")
+        data.push_back(v);
+      else
+        data.push_back(static_cast<float>(v));
     }
   } else if (in.datatype[0] == 'U') {
     for (double v : in.numbers) data.push_back(static_cast<uint64_t>(v));
@@ -138,8 +151,8 @@ absl::Status FillFromJson(const json& value, ResolvedInput& in, const V2Workload
       item.clear();
       for (const json& d : value["shape"]) {
         if (!d.is_number_integer() || d.get<int64_t>() < 0) {
-          return absl::InvalidArgumentError(Cat("input-data entry ", entry, " input ",
-                                                in.meta.name, ": bad shape"));
+          return absl::InvalidArgumentError(
+              Cat("input-data entry ", entry, " input ", in.meta.name, ": bad shape"));
         }
         item.push_back(d.get<int64_t>());
       }
@@ -160,9 +173,8 @@ absl::Status FillFromJson(const json& value, ResolvedInput& in, const V2Workload
   if (static_cast<int64_t>(flat.size()) == per_item) {
     repeat = batch;
   } else if (static_cast<int64_t>(flat.size()) != per_item * batch) {
-    return absl::InvalidArgumentError(Cat("input-data entry ", entry, " input ", in.meta.name,
-                                          ": ", flat.size(), " values for shape ",
-                                          ShapeText(item)));
+    return absl::InvalidArgumentError(Cat("input-data entry ", entry, " input ", in.meta.name, ": ",
+                                          flat.size(), " values for shape ", ShapeText(item)));
   }
   out->name = in.meta.name;
   out->datatype = in.meta.datatype;
@@ -177,8 +189,8 @@ absl::Status FillFromJson(const json& value, ResolvedInput& in, const V2Workload
       } else if (v->is_number()) {
         out->numbers.push_back(v->get<double>());
       } else {
-        return absl::InvalidArgumentError(Cat("input-data entry ", entry, " input ",
-                                              in.meta.name, ": non-numeric value"));
+        return absl::InvalidArgumentError(
+            Cat("input-data entry ", entry, " input ", in.meta.name, ": non-numeric value"));
       }
     }
   }
@@ -211,8 +223,8 @@ void FillGenerated(const ResolvedInput& in, const V2WorkloadOptions& o, bool bat
 }
 
 std::string SerializeInfer(const std::vector<InputValues>& inputs,
-                           const std::vector<V2Workload::ExpectedOutput>& outputs,
-                           const Url& url, const V2WorkloadOptions& o) {
+                           const std::vector<V2Workload::ExpectedOutput>& outputs, const Url& url,
+                           const V2WorkloadOptions& o) {
   json header;
   header["inputs"] = json::array();
   std::string blobs;
@@ -248,9 +260,8 @@ std::string SerializeInfer(const std::vector<InputValues>& inputs,
 
 absl::StatusOr<TensorMetadata> ParseTensor(const json& j, std::string_view what) {
   TensorMetadata t;
-  if (!j.is_object() || !j.contains("name") || !j["name"].is_string() ||
-      !j.contains("datatype") || !j["datatype"].is_string() || !j.contains("shape") ||
-      !j["shape"].is_array()) {
+  if (!j.is_object() || !j.contains("name") || !j["name"].is_string() || !j.contains("datatype") ||
+      !j["datatype"].is_string() || !j.contains("shape") || !j["shape"].is_array()) {
     return absl::InvalidArgumentError(Cat("model metadata: bad ", what, " tensor ", j.dump()));
   }
   t.name = j["name"].get<std::string>();
@@ -262,8 +273,8 @@ absl::StatusOr<TensorMetadata> ParseTensor(const json& j, std::string_view what)
     t.shape.push_back(d.get<int64_t>());
   }
   if (DatatypeSize(t.datatype) == 0 && t.datatype != "BYTES") {
-    return absl::InvalidArgumentError(Cat("model metadata: unsupported datatype ", t.datatype,
-                                          " of ", t.name));
+    return absl::InvalidArgumentError(
+        Cat("model metadata: unsupported datatype ", t.datatype, " of ", t.name));
   }
   return t;
 }
@@ -336,15 +347,15 @@ absl::StatusOr<V2Workload> BuildV2Workload(const ModelMetadata& metadata, const 
     auto given = o.shapes.find(in.name);
     if (given != o.shapes.end()) {
       if (given->second.size() != r.item_dims.size()) {
-        return absl::InvalidArgumentError(
-            Cat("--shape ", in.name, ": ", given->second.size(), " dims, but the model's ",
-                w.batched ? "per-item shape " : "shape ", ShapeText(r.item_dims), " has ",
-                r.item_dims.size()));
+        return absl::InvalidArgumentError(Cat("--shape ", in.name, ": ", given->second.size(),
+                                              " dims, but the model's ",
+                                              w.batched ? "per-item shape " : "shape ",
+                                              ShapeText(r.item_dims), " has ", r.item_dims.size()));
       }
       for (size_t i = 0; i < r.item_dims.size(); ++i) {
         if (r.item_dims[i] >= 0 && r.item_dims[i] != given->second[i]) {
-          return absl::InvalidArgumentError(Cat("--shape ", in.name, ": dim ", i, " is fixed at ",
-                                                r.item_dims[i]));
+          return absl::InvalidArgumentError(
+              Cat("--shape ", in.name, ": dim ", i, " is fixed at ", r.item_dims[i]));
         }
         if (given->second[i] < 0) return absl::InvalidArgumentError("--shape dims must be >= 0");
       }
@@ -402,7 +413,8 @@ absl::StatusOr<V2Workload> BuildV2Workload(const ModelMetadata& metadata, const 
     }
     entries.push_back(std::move(values));
   }
-  for (const auto& values : entries) w.requests.push_back(SerializeInfer(values, w.outputs, url, o));
+  for (const auto& values : entries)
+    w.requests.push_back(SerializeInfer(values, w.outputs, url, o));
   for (const InputValues& v : entries[0]) {
     Append(&w.description, w.description.empty() ? "" : ", ", v.name, " ", v.datatype, " ",
            ShapeText(v.shape));

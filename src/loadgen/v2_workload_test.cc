@@ -43,9 +43,8 @@ TEST(ParseModelMetadata, ReadsKServeFields) {
   EXPECT_EQ(m->outputs[0].datatype, "INT32");
   EXPECT_FALSE(ParseModelMetadata("[]").ok());
   EXPECT_FALSE(ParseModelMetadata(R"({"name":"x","inputs":[]})").ok());
-  EXPECT_FALSE(ParseModelMetadata(
-                   R"({"inputs":[{"name":"a","datatype":"COMPLEX","shape":[1]}]})")
-                   .ok());
+  EXPECT_FALSE(
+      ParseModelMetadata(R"({"inputs":[{"name":"a","datatype":"COMPLEX","shape":[1]}]})").ok());
 }
 
 TEST(BuildV2Workload, JsonRequestWithBatchDim) {
@@ -168,7 +167,8 @@ HttpResponse JsonResponse(int status, const std::string& body) {
 }
 
 TEST(V2ResponseChecker, Table) {
-  V2ResponseChecker checker("simple", {{"OUTPUT0", "INT32", {2, 16}}, {"OUTPUT1", "INT32", {2, -1}}});
+  V2ResponseChecker checker("simple",
+                            {{"OUTPUT0", "INT32", {2, 16}}, {"OUTPUT1", "INT32", {2, -1}}});
   auto data = [](int n) {
     json a = json::array();
     for (int i = 0; i < n; ++i) a.push_back(i);
@@ -176,7 +176,8 @@ TEST(V2ResponseChecker, Table) {
   };
   const std::string good =
       R"({"model_name":"simple","outputs":[{"name":"OUTPUT0","datatype":"INT32","shape":[2,16],"data":)" +
-      data(32) + R"(},{"name":"OUTPUT1","datatype":"INT32","shape":[2,5],"data":)" + data(10) + "}]}";
+      data(32) + R"(},{"name":"OUTPUT1","datatype":"INT32","shape":[2,5],"data":)" + data(10) +
+      "}]}";
   struct Case {
     HttpResponse response;
     std::string want;
@@ -186,12 +187,17 @@ TEST(V2ResponseChecker, Table) {
       {JsonResponse(503, R"({"error":"busy"})"), "http_503"},
       {JsonResponse(200, "nope"), "bad_response: not JSON"},
       {JsonResponse(200, R"({"outputs":[]})"), "bad_response: no model_name"},
-      {JsonResponse(200, R"({"model_name":"other","outputs":[]})"), "bad_response: wrong model_name"},
+      {JsonResponse(200, R"({"model_name":"other","outputs":[]})"),
+       "bad_response: wrong model_name"},
       {JsonResponse(200, R"({"model_name":"simple","outputs":[]})"),
        "bad_response: missing output OUTPUT0"},
-      {JsonResponse(200, R"({"model_name":"simple","outputs":[{"name":"OUTPUT0","shape":[1,16],"data":[]}]})"),
+      {JsonResponse(
+           200,
+           R"({"model_name":"simple","outputs":[{"name":"OUTPUT0","shape":[1,16],"data":[]}]})"),
        "bad_response: wrong shape of OUTPUT0"},
-      {JsonResponse(200, R"({"model_name":"simple","outputs":[{"name":"OUTPUT0","shape":[2,16],"data":[1]}]})"),
+      {JsonResponse(
+           200,
+           R"({"model_name":"simple","outputs":[{"name":"OUTPUT0","shape":[2,16],"data":[1]}]})"),
        "bad_response: wrong data size of OUTPUT0"},
   };
   for (const Case& c : cases) EXPECT_EQ(checker.Check(c.response, 0), c.want) << c.response.body;

@@ -64,12 +64,13 @@ void AddProcessMetrics(Registry* r) {
                   Type::kCounter, [] { return ProcessCpuSeconds(); }});
   r->AddCallback({"process_resident_memory_bytes", "Resident memory size in bytes.", Type::kGauge,
                   [] { return static_cast<double>(ResidentMemoryBytes()); }});
-  r->AddCallback({"process_virtual_memory_bytes", "Virtual memory size in bytes.", Type::kGauge, [] {
-                    std::ifstream in("/proc/self/statm");
-                    double pages = 0;
-                    in >> pages;
-                    return pages * static_cast<double>(sysconf(_SC_PAGESIZE));
-                  }});
+  r->AddCallback(
+      {"process_virtual_memory_bytes", "Virtual memory size in bytes.", Type::kGauge, [] {
+         std::ifstream in("/proc/self/statm");
+         double pages = 0;
+         in >> pages;
+         return pages * static_cast<double>(sysconf(_SC_PAGESIZE));
+       }});
   r->AddCallback({"process_start_time_seconds",
                   "Start time of the process since unix epoch in seconds.", Type::kGauge,
                   [] { return kStartTime; }});

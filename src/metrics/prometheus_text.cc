@@ -13,10 +13,14 @@ namespace {
 std::string EscapeLabel(const std::string& v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -24,9 +28,12 @@ std::string EscapeLabel(const std::string& v) {
 std::string EscapeHelp(const std::string& v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -92,8 +99,9 @@ std::string Registry::RenderText() const {
       f.ForEach([&](const std::vector<std::string>& v, const Histogram& h) {
         Histogram::Snapshot s = h.Read();
         for (size_t i = 0; i < s.bounds.size(); ++i) {
-          absl::StrAppend(&out, f.name(), "_bucket", Labels(f.labels(), v, "le", Number(s.bounds[i])),
-                          " ", s.cumulative[i], "\n");
+          absl::StrAppend(&out, f.name(), "_bucket",
+                          Labels(f.labels(), v, "le", Number(s.bounds[i])), " ", s.cumulative[i],
+                          "\n");
         }
         absl::StrAppend(&out, f.name(), "_bucket", Labels(f.labels(), v, "le", "+Inf"), " ",
                         s.count, "\n");

@@ -21,7 +21,8 @@ absl::StatusOr<std::shared_ptr<core::LoadedModel>> LoadVersion(const LoadOptions
   lm->version = version;
   auto factory = o.backends->Find(spec.backend);
   if (!factory.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(spec.path, ": field 'backend': ", factory.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(spec.path, ": field 'backend': ", factory.status().message()));
   }
   backends::LoadContext ctx{&lm->spec, model_dir, version, absl::StrCat(model_dir, "/", version),
                             o.cpu_count};
@@ -38,8 +39,8 @@ absl::StatusOr<std::shared_ptr<core::LoadedModel>> LoadVersion(const LoadOptions
   lm->observer = std::make_shared<MetricsObserver>(*o.metrics, spec.name, v);
   batching::DynamicBatcher::Options bo;
   bo.spec = spec;
-  bo.max_queue_size = spec.batching.max_queue_size ? spec.batching.max_queue_size
-                                                   : o.default_max_queue_size;
+  bo.max_queue_size =
+      spec.batching.max_queue_size ? spec.batching.max_queue_size : o.default_max_queue_size;
   bo.instances = std::move(instances);
   bo.observer = lm->observer;
   auto batcher = batching::DynamicBatcher::Create(std::move(bo));
@@ -52,10 +53,11 @@ absl::StatusOr<std::shared_ptr<core::LoadedModel>> LoadVersion(const LoadOptions
   o.metrics->model_load_seconds->WithLabels({spec.name, v})->Set(absl::ToDoubleSeconds(took));
   o.metrics->model_ready->WithLabels({spec.name, v})->Set(1);
   std::string desc = static_cast<backends::Model*>(lm->keepalive.get())->Describe();
-  spdlog::info("loaded model '{}' version {} (backend {}, {} instance(s), {:.1f} MiB, {:.0f} ms){}{}",
-               spec.name, version, spec.backend, spec.instance_count,
-               static_cast<double>(lm->memory_bytes) / (1 << 20), absl::ToDoubleMilliseconds(took),
-               desc.empty() ? "" : ": ", desc);
+  spdlog::info(
+      "loaded model '{}' version {} (backend {}, {} instance(s), {:.1f} MiB, {:.0f} ms){}{}",
+      spec.name, version, spec.backend, spec.instance_count,
+      static_cast<double>(lm->memory_bytes) / (1 << 20), absl::ToDoubleMilliseconds(took),
+      desc.empty() ? "" : ": ", desc);
   lm->ready = true;
   return lm;
 }
@@ -82,7 +84,8 @@ absl::StatusOr<LoadResult> LoadRepository(const LoadOptions& o) {
     for (int64_t v : *versions) {
       auto lm = LoadVersion(o, *spec, dir, v);
       if (!lm.ok()) {
-        result.failed.push_back({name, absl::StrCat(v), "UNAVAILABLE", std::string(lm.status().message())});
+        result.failed.push_back(
+            {name, absl::StrCat(v), "UNAVAILABLE", std::string(lm.status().message())});
         if (o.metrics) o.metrics->model_ready->WithLabels({name, absl::StrCat(v)})->Set(0);
         continue;
       }

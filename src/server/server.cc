@@ -81,12 +81,13 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
   if (o.exit_on_error && !loaded->failed.empty()) {
     service.SetModels(std::move(loaded->loaded), {});
     service.Shutdown();
-    return absl::FailedPreconditionError(absl::StrCat(
-        loaded->failed.size(), " model(s) failed to load and --exit-on-error is set"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(loaded->failed.size(), " model(s) failed to load and --exit-on-error is set"));
   }
   if (loaded->loaded.empty() && loaded->failed.empty()) {
-    spdlog::warn("the model repository {} holds no models (a model is a folder with a config.pbtxt)",
-                 o.model_repository);
+    spdlog::warn(
+        "the model repository {} holds no models (a model is a folder with a config.pbtxt)",
+        o.model_repository);
   }
   service.SetModels(std::move(loaded->loaded), std::move(loaded->failed));
 
@@ -159,13 +160,14 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
     }
     grpc_server = *std::move(g);
   }
-  registry.AddCallback({"tide_http_connections", "Open connections on the inference port.",
-                        metrics::Type::kGauge,
-                        [s = http_server->get()] { return static_cast<double>(s->connections()); }});
+  registry.AddCallback(
+      {"tide_http_connections", "Open connections on the inference port.", metrics::Type::kGauge,
+       [s = http_server->get()] { return static_cast<double>(s->connections()); }});
 
   int grpc_port = grpc_server ? grpc_server->port() : -1;
   std::printf(
-      "{\"event\":\"listening\",\"http_port\":%d,\"grpc_port\":%d,\"metrics_port\":%d,\"pid\":%d}\n",
+      "{\"event\":\"listening\",\"http_port\":%d,\"grpc_port\":%d,\"metrics_port\":%d,\"pid\":%d}"
+      "\n",
       (*http_server)->port(), grpc_port, (*metrics_server)->port(), static_cast<int>(getpid()));
   std::fflush(stdout);
   spdlog::info("serving: HTTP on {}:{}, gRPC on {}:{}, metrics on {}:{}/metrics; ready={}", o.host,
@@ -175,8 +177,9 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
   int sig = WaitForSignal(absl::InfiniteDuration());
   absl::Time start = absl::Now();
   service.SetNotReady();
-  spdlog::info("received {}: readiness is now false; accepting requests for {} more (--drain-delay)",
-               sig == SIGINT ? "SIGINT" : "SIGTERM", absl::FormatDuration(o.drain_delay));
+  spdlog::info(
+      "received {}: readiness is now false; accepting requests for {} more (--drain-delay)",
+      sig == SIGINT ? "SIGINT" : "SIGTERM", absl::FormatDuration(o.drain_delay));
   if (o.drain_delay > absl::ZeroDuration() && WaitForSignal(o.drain_delay) != 0) {
     spdlog::warn("second signal: ending the drain delay early");
   }

@@ -22,8 +22,9 @@ ServerMetrics ServerMetrics::Register(metrics::Registry* r) {
                                "Inferences performed: batch items (rows), not requests.", mv);
   m.executions = r->AddCounter("tide_inference_executions_total",
                                "Batches executed by the model's instances.", mv);
-  m.queue_depth = r->AddGauge("tide_inference_queue_depth",
-                              "Requests waiting in the model's queue (pending, not executing).", mv);
+  m.queue_depth =
+      r->AddGauge("tide_inference_queue_depth",
+                  "Requests waiting in the model's queue (pending, not executing).", mv);
   m.in_flight = r->AddGauge("tide_inference_in_flight",
                             "Requests accepted and not yet answered (queued or executing).", mv);
   m.request_duration = r->AddHistogram("tide_inference_request_duration_seconds",
@@ -35,15 +36,16 @@ ServerMetrics ServerMetrics::Register(metrics::Registry* r) {
   m.compute_duration = r->AddHistogram("tide_inference_compute_duration_seconds",
                                        "Time from dispatch to completion (the batch's compute).",
                                        mv, metrics::LatencyBucketsSeconds());
-  m.batch_size = r->AddHistogram("tide_inference_batch_size",
-                                 "Rows in each executed batch.", mv, BatchSizeBuckets());
+  m.batch_size = r->AddHistogram("tide_inference_batch_size", "Rows in each executed batch.", mv,
+                                 BatchSizeBuckets());
   m.model_ready = r->AddGauge("tide_model_ready", "1 if the model version is ready, else 0.", mv);
   m.model_memory = r->AddGauge("tide_model_memory_bytes",
                                "Resident memory the model version added when it loaded.", mv);
   m.model_load_seconds = r->AddGauge("tide_model_load_duration_seconds",
                                      "Time the model version took to load and warm up.", mv);
-  m.http_responses = r->AddCounter("tide_http_responses_total",
-                                   "HTTP responses on the inference port by status code.", {"code"});
+  m.http_responses =
+      r->AddCounter("tide_http_responses_total",
+                    "HTTP responses on the inference port by status code.", {"code"});
   return m;
 }
 

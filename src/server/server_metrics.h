@@ -14,20 +14,22 @@
 namespace tide::server {
 
 struct ServerMetrics {
-  metrics::Family<metrics::Counter>* requests;       // tide_inference_requests_total{model,version,outcome}
-  metrics::Family<metrics::Counter>* failures;       // tide_inference_failures_total{model,version,reason}
-  metrics::Family<metrics::Counter>* inferences;     // tide_inference_count_total
-  metrics::Family<metrics::Counter>* executions;     // tide_inference_executions_total
-  metrics::Family<metrics::Gauge>* queue_depth;      // tide_inference_queue_depth
-  metrics::Family<metrics::Gauge>* in_flight;        // tide_inference_in_flight
+  metrics::Family<metrics::Counter>*
+      requests;  // tide_inference_requests_total{model,version,outcome}
+  metrics::Family<metrics::Counter>*
+      failures;  // tide_inference_failures_total{model,version,reason}
+  metrics::Family<metrics::Counter>* inferences;          // tide_inference_count_total
+  metrics::Family<metrics::Counter>* executions;          // tide_inference_executions_total
+  metrics::Family<metrics::Gauge>* queue_depth;           // tide_inference_queue_depth
+  metrics::Family<metrics::Gauge>* in_flight;             // tide_inference_in_flight
   metrics::Family<metrics::Histogram>* request_duration;  // tide_inference_request_duration_seconds
   metrics::Family<metrics::Histogram>* queue_duration;    // tide_inference_queue_duration_seconds
   metrics::Family<metrics::Histogram>* compute_duration;  // tide_inference_compute_duration_seconds
   metrics::Family<metrics::Histogram>* batch_size;        // tide_inference_batch_size
-  metrics::Family<metrics::Gauge>* model_ready;      // tide_model_ready
-  metrics::Family<metrics::Gauge>* model_memory;     // tide_model_memory_bytes
-  metrics::Family<metrics::Gauge>* model_load_seconds;  // tide_model_load_duration_seconds
-  metrics::Family<metrics::Counter>* http_responses; // tide_http_responses_total{code}
+  metrics::Family<metrics::Gauge>* model_ready;           // tide_model_ready
+  metrics::Family<metrics::Gauge>* model_memory;          // tide_model_memory_bytes
+  metrics::Family<metrics::Gauge>* model_load_seconds;    // tide_model_load_duration_seconds
+  metrics::Family<metrics::Counter>* http_responses;      // tide_http_responses_total{code}
 
   static ServerMetrics Register(metrics::Registry* registry);
 };

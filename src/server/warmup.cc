@@ -14,7 +14,11 @@ core::Tensor MakeInput(const core::TensorSpec& ts, std::vector<int64_t> dims, in
   for (int64_t d : dims) t.shape.push_back(d < 0 ? 1 : d);
   int64_t n = t.ElementCount();
   if (ts.datatype == core::DataType::kBytes) {
-    for (int64_t i = 0; i < n; ++i) t.data.append(std::string("\x01\x00\x00\x00" "0", 5));
+    for (int64_t i = 0; i < n; ++i)
+      t.data.append(
+          std::string("\x01\x00\x00\x00"
+                      "0",
+                      5));
     return t;
   }
   t.data.assign(static_cast<size_t>(n) * core::ElementSize(ts.datatype), '\0');
@@ -38,7 +42,8 @@ absl::Status WarmUp(const core::ModelSpec& spec,
   if (warmups.empty()) {
     core::InferRequest r;
     int64_t batch = spec.max_batch_size > 0 ? spec.max_batch_size : 0;
-    for (const core::TensorSpec& ts : spec.inputs) r.inputs.push_back(MakeInput(ts, ts.dims, batch, false, &rng));
+    for (const core::TensorSpec& ts : spec.inputs)
+      r.inputs.push_back(MakeInput(ts, ts.dims, batch, false, &rng));
     requests.push_back(std::move(r));
   } else {
     for (const auto& w : warmups) {
@@ -49,7 +54,8 @@ absl::Status WarmUp(const core::ModelSpec& spec,
         std::vector<int64_t> dims = ts.dims;
         bool random = false;
         if (it != w.inputs().end()) {
-          if (it->second.dims_size() > 0) dims.assign(it->second.dims().begin(), it->second.dims().end());
+          if (it->second.dims_size() > 0)
+            dims.assign(it->second.dims().begin(), it->second.dims().end());
           random = it->second.random_data();
         }
         r.inputs.push_back(MakeInput(ts, dims, batch, random, &rng));

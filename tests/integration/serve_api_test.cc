@@ -36,9 +36,11 @@ std::string Row(int start, int step) {
   return s + "]";
 }
 
-std::string SimpleRequest(const std::string& a, const std::string& b, const std::string& extra = "") {
-  return R"({"id":"req-7","inputs":[{"name":"INPUT0","datatype":"INT32","shape":[1,16],"data":)" + a +
-         R"(},{"name":"INPUT1","datatype":"INT32","shape":[1,16],"data":)" + b + "}]" + extra + "}";
+std::string SimpleRequest(const std::string& a, const std::string& b,
+                          const std::string& extra = "") {
+  return R"({"id":"req-7","inputs":[{"name":"INPUT0","datatype":"INT32","shape":[1,16],"data":)" +
+         a + R"(},{"name":"INPUT1","datatype":"INT32","shape":[1,16],"data":)" + b + "}]" + extra +
+         "}";
 }
 
 TEST_F(ServeApi, HealthAndServerMetadata) {
@@ -46,21 +48,26 @@ TEST_F(ServeApi, HealthAndServerMetadata) {
   auto ready = Http(port(), "GET", "/v2/health/ready");
   EXPECT_EQ(ready.status, 200);
   EXPECT_EQ(ready.body, R"({"ready":true})");
-  EXPECT_EQ(Http(port(), "GET", "/v2").body,
-            R"({"name":"tide","version":"0.1.0","extensions":["binary_tensor_data","statistics"]})");
+  EXPECT_EQ(
+      Http(port(), "GET", "/v2").body,
+      R"({"name":"tide","version":"0.1.0","extensions":["binary_tensor_data","statistics"]})");
   auto index = Http(port(), "POST", "/v2/repository/index");
-  EXPECT_EQ(index.body,
-            R"([{"name":"cnn","version":"1","state":"READY"},{"name":"mlp","version":"1","state":"READY"},)"
-            R"({"name":"simple","version":"1","state":"READY"},{"name":"simulated","version":"1","state":"READY"}])");
+  EXPECT_EQ(
+      index.body,
+      R"([{"name":"cnn","version":"1","state":"READY"},{"name":"mlp","version":"1","state":"READY"},)"
+      R"({"name":"simple","version":"1","state":"READY"},{"name":"simulated","version":"1","state":"READY"}])");
 }
 
 TEST_F(ServeApi, ModelMetadataAndReadiness) {
   auto m = Http(port(), "GET", "/v2/models/simple");
   EXPECT_EQ(m.status, 200);
-  EXPECT_NE(m.body.find(R"("name":"simple","versions":["1"],"platform":"pytorch_libtorch","inputs":[{"name":"INPUT0","datatype":"INT32","shape":[-1,16]},{"name":"INPUT1","datatype":"INT32","shape":[-1,16]}],"outputs":[{"name":"OUTPUT0","datatype":"INT32","shape":[-1,16]},{"name":"OUTPUT1","datatype":"INT32","shape":[-1,16]}])"),
-            std::string::npos)
+  EXPECT_NE(
+      m.body.find(
+          R"("name":"simple","versions":["1"],"platform":"pytorch_libtorch","inputs":[{"name":"INPUT0","datatype":"INT32","shape":[-1,16]},{"name":"INPUT1","datatype":"INT32","shape":[-1,16]}],"outputs":[{"name":"OUTPUT0","datatype":"INT32","shape":[-1,16]},{"name":"OUTPUT1","datatype":"INT32","shape":[-1,16]}])"),
+      std::string::npos)
       << m.body;
-  EXPECT_EQ(Http(port(), "GET", "/v2/models/simple/versions/1/ready").body, R"({"name":"simple","ready":true})");
+  EXPECT_EQ(Http(port(), "GET", "/v2/models/simple/versions/1/ready").body,
+            R"({"name":"simple","ready":true})");
   auto missing = Http(port(), "GET", "/v2/models/nope");
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(missing.body, R"({"error":"unknown model 'nope'"})");
@@ -78,22 +85,26 @@ TEST_F(ServeApi, SimpleAddsAndSubtracts) {
   auto r = Http(port(), "POST", "/v2/models/simple/infer", SimpleRequest(Row(10, 3), Row(-5, 1)));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.body, R"({"model_name":"simple","model_version":"1","id":"req-7","outputs":[)"
-                    R"({"name":"OUTPUT0","datatype":"INT32","shape":[1,16],"data":)" + want0 + "]}," +
-                    R"({"name":"OUTPUT1","datatype":"INT32","shape":[1,16],"data":)" + want1 + "]}]}");
+                    R"({"name":"OUTPUT0","datatype":"INT32","shape":[1,16],"data":)" +
+                        want0 + "]}," +
+                        R"({"name":"OUTPUT1","datatype":"INT32","shape":[1,16],"data":)" + want1 +
+                        "]}]}");
 }
 
 TEST_F(ServeApi, RequestedOutputsNestedDataAndBinaryOutput) {
   std::string nested = "[[" + Row(1, 1).substr(1, Row(1, 1).size() - 2) + "],[" +
                        Row(100, 0).substr(1, Row(100, 0).size() - 2) + "]]";
-  std::string body = R"({"inputs":[{"name":"INPUT0","datatype":"INT32","shape":[2,16],"data":)" + nested +
-                     R"(},{"name":"INPUT1","datatype":"INT32","shape":[2,16],"data":)" + nested +
+  std::string body = R"({"inputs":[{"name":"INPUT0","datatype":"INT32","shape":[2,16],"data":)" +
+                     nested + R"(},{"name":"INPUT1","datatype":"INT32","shape":[2,16],"data":)" +
+                     nested +
                      R"(}],"outputs":[{"name":"OUTPUT1","parameters":{"binary_data":true}}]})";
   auto r = Http(port(), "POST", "/v2/models/simple/versions/1/infer", body);
   ASSERT_EQ(r.status, 200) << r.body;
   ASSERT_EQ(r.headers["content-type"], "application/octet-stream");
   size_t json_len = std::stoul(r.headers["inference-header-content-length"]);
-  EXPECT_EQ(r.body.substr(0, json_len),
-            R"({"model_name":"simple","model_version":"1","outputs":[{"name":"OUTPUT1","datatype":"INT32","shape":[2,16],"parameters":{"binary_data_size":128}}]})");
+  EXPECT_EQ(
+      r.body.substr(0, json_len),
+      R"({"model_name":"simple","model_version":"1","outputs":[{"name":"OUTPUT1","datatype":"INT32","shape":[2,16],"parameters":{"binary_data_size":128}}]})");
   ASSERT_EQ(r.body.size() - json_len, 128u);
   std::vector<int32_t> diff(32);
   std::memcpy(diff.data(), r.body.data() + json_len, 128);
@@ -121,19 +132,24 @@ TEST_F(ServeApi, BinaryInputsGiveTheSameOutputsAsJson) {
   }
   ja += "]";
   jb += "]";
-  auto json = Http(port(), "POST", "/v2/models/simple/infer",
-                   R"({"inputs":[{"name":"INPUT0","datatype":"INT32","shape":[1,16],"data":)" + ja +
-                       R"(},{"name":"INPUT1","datatype":"INT32","shape":[1,16],"data":)" + jb + "}]}");
+  auto json =
+      Http(port(), "POST", "/v2/models/simple/infer",
+           R"({"inputs":[{"name":"INPUT0","datatype":"INT32","shape":[1,16],"data":)" + ja +
+               R"(},{"name":"INPUT1","datatype":"INT32","shape":[1,16],"data":)" + jb + "}]}");
   ASSERT_EQ(bin.status, 200) << bin.body;
   EXPECT_EQ(bin.body, json.body);
 }
 
 TEST_F(ServeApi, SimulatedEchoesItsInput) {
   std::string data = "[0.5,1,1.5,2,2.5,3,3.5,4,4.5,5,5.5,6,6.5,7,7.5,8]";
-  auto r = Http(port(), "POST", "/v2/models/simulated/infer",
-                R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1,16],"data":)" + data + "}]}");
+  auto r = Http(
+      port(), "POST", "/v2/models/simulated/infer",
+      R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1,16],"data":)" + data + "}]}");
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(r.body, R"({"model_name":"simulated","model_version":"1","outputs":[{"name":"OUTPUT0","datatype":"FP32","shape":[1,16],"data":)" + data + "}]}");
+  EXPECT_EQ(
+      r.body,
+      R"({"model_name":"simulated","model_version":"1","outputs":[{"name":"OUTPUT0","datatype":"FP32","shape":[1,16],"data":)" +
+          data + "}]}");
 }
 
 TEST_F(ServeApi, BadInputGets4xxNamingTheProblem) {
@@ -143,36 +159,82 @@ TEST_F(ServeApi, BadInputGets4xxNamingTheProblem) {
     int status;
     std::string error;
   } cases[] = {
-      {"POST", "/v2/models/simple/infer", "{not json", {}, 400,
-       "request body is not valid JSON: The JSON document has an improper structure: missing or superfluous commas, braces, missing keys, etc."},
-      {"POST", "/v2/models/nope/infer", SimpleRequest(Row(0, 1), Row(0, 1)), {}, 404, "unknown model 'nope'"},
-      {"POST", "/v2/models/simple/infer",
-       R"({"inputs":[{"name":"INPUT9","datatype":"INT32","shape":[1,16],"data":)" + Row(0, 1) + "}]}", {}, 400,
+      {"POST",
+       "/v2/models/simple/infer",
+       "{not json",
+       {},
+       400,
+       "request body is not valid JSON: The JSON document has an improper structure: missing or "
+       "superfluous commas, braces, missing keys, etc."},
+      {"POST",
+       "/v2/models/nope/infer",
+       SimpleRequest(Row(0, 1), Row(0, 1)),
+       {},
+       404,
+       "unknown model 'nope'"},
+      {"POST",
+       "/v2/models/simple/infer",
+       R"({"inputs":[{"name":"INPUT9","datatype":"INT32","shape":[1,16],"data":)" + Row(0, 1) +
+           "}]}",
+       {},
+       400,
        "unknown input 'INPUT9' for model 'simple' (inputs: INPUT0, INPUT1)"},
-      {"POST", "/v2/models/simple/infer",
+      {"POST",
+       "/v2/models/simple/infer",
        R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1,16],"data":)" + Row(0, 1) +
            R"(},{"name":"INPUT1","datatype":"INT32","shape":[1,16],"data":)" + Row(0, 1) + "}]}",
-       {}, 400, "input 'INPUT0': datatype FP32 does not match the model's INT32"},
-      {"POST", "/v2/models/simple/infer",
+       {},
+       400,
+       "input 'INPUT0': datatype FP32 does not match the model's INT32"},
+      {"POST",
+       "/v2/models/simple/infer",
        R"({"inputs":[{"name":"INPUT0","datatype":"INT32","shape":[1,15],"data":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15]},{"name":"INPUT1","datatype":"INT32","shape":[1,16],"data":)" +
            Row(0, 1) + "}]}",
-       {}, 400, "input 'INPUT0': shape [1,15] does not match the model's [-1(batch),16]"},
-      {"POST", "/v2/models/simple/infer",
+       {},
+       400,
+       "input 'INPUT0': shape [1,15] does not match the model's [-1(batch),16]"},
+      {"POST",
+       "/v2/models/simple/infer",
        R"({"inputs":[{"name":"INPUT0","datatype":"INT32","shape":[1,16],"data":[1,2]},{"name":"INPUT1","datatype":"INT32","shape":[1,16],"data":)" +
            Row(0, 1) + "}]}",
-       {}, 400, "input 'INPUT0': shape [1,16] needs 16 elements, data has 2"},
-      {"POST", "/v2/models/simple/infer",
-       R"({"inputs":[{"name":"INPUT0","datatype":"INT32","shape":[9,1],"data":[1,2,3,4,5,6,7,8,9]}]})", {}, 400,
+       {},
+       400,
+       "input 'INPUT0': shape [1,16] needs 16 elements, data has 2"},
+      {"POST",
+       "/v2/models/simple/infer",
+       R"({"inputs":[{"name":"INPUT0","datatype":"INT32","shape":[9,1],"data":[1,2,3,4,5,6,7,8,9]}]})",
+       {},
+       400,
        "input 'INPUT0': shape [9,1] does not match the model's [-1(batch),16]"},
-      {"POST", "/v2/models/simple/infer", SimpleRequest(Row(0, 1), Row(0, 1), R"(,"outputs":[{"name":"OUT"}])"),
-       {}, 400, "unknown requested output 'OUT' for model 'simple'"},
-      {"GET", "/v2/models/simple/infer", "", {}, 405,
+      {"POST",
+       "/v2/models/simple/infer",
+       SimpleRequest(Row(0, 1), Row(0, 1), R"(,"outputs":[{"name":"OUT"}])"),
+       {},
+       400,
+       "unknown requested output 'OUT' for model 'simple'"},
+      {"GET",
+       "/v2/models/simple/infer",
+       "",
+       {},
+       405,
        "method GET is not allowed on /v2/models/simple/infer (allowed: POST)"},
-      {"POST", "/v2/models/simple/infer", std::string(100001, ' '), {}, 413,
+      {"POST",
+       "/v2/models/simple/infer",
+       std::string(100001, ' '),
+       {},
+       413,
        "request body of 100001 bytes is over the limit of 100000 bytes (--max-body-bytes)"},
-      {"POST", "/v2/models/simple/infer", "{}xx", {{"Inference-Header-Content-Length", "abc"}}, 400,
+      {"POST",
+       "/v2/models/simple/infer",
+       "{}xx",
+       {{"Inference-Header-Content-Length", "abc"}},
+       400,
        "Inference-Header-Content-Length 'abc' is not a number"},
-      {"POST", "/v2/models/..%2F..%2Fetc/infer", "{}", {}, 400,
+      {"POST",
+       "/v2/models/..%2F..%2Fetc/infer",
+       "{}",
+       {},
+       400,
        "model name '../../etc' must not start with '.'"},
       {"GET", "/v2/nothing", "", {}, 404, "no such endpoint: GET /v2/nothing"},
   };
@@ -187,27 +249,35 @@ TEST_F(ServeApi, BadInputGets4xxNamingTheProblem) {
   std::string big = "[";
   for (int i = 0; i < 9 * 16; ++i) big += (i ? "," : "") + std::string("1");
   big += "]";
-  auto r = Http(port(), "POST", "/v2/models/simple/infer",
-                R"({"inputs":[{"name":"INPUT0","datatype":"INT32","shape":[9,16],"data":)" + big +
-                    R"(},{"name":"INPUT1","datatype":"INT32","shape":[9,16],"data":)" + big + "}]}");
+  auto r =
+      Http(port(), "POST", "/v2/models/simple/infer",
+           R"({"inputs":[{"name":"INPUT0","datatype":"INT32","shape":[9,16],"data":)" + big +
+               R"(},{"name":"INPUT1","datatype":"INT32","shape":[9,16],"data":)" + big + "}]}");
   EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(r.body, R"x({"error":"input 'INPUT0': batch size 9 is outside 1..8 (max_batch_size)"})x");
+  EXPECT_EQ(r.body,
+            R"x({"error":"input 'INPUT0': batch size 9 is outside 1..8 (max_batch_size)"})x");
   // The server is still healthy after all of it.
   EXPECT_EQ(Http(port(), "GET", "/v2/health/live").status, 200);
 }
 
 TEST_F(ServeApi, MetricsMoveByExactlyTheRequestsSent) {
-  const std::string ok = R"(tide_inference_requests_total{model="simple",version="1",outcome="success"})";
-  const std::string fail = R"(tide_inference_requests_total{model="simple",version="1",outcome="failure"})";
+  const std::string ok =
+      R"(tide_inference_requests_total{model="simple",version="1",outcome="success"})";
+  const std::string fail =
+      R"(tide_inference_requests_total{model="simple",version="1",outcome="failure"})";
   const std::string count = R"(tide_inference_count_total{model="simple",version="1"})";
-  const std::string hist = R"(tide_inference_request_duration_seconds_count{model="simple",version="1"})";
+  const std::string hist =
+      R"(tide_inference_request_duration_seconds_count{model="simple",version="1"})";
   std::string before = Metrics();
   for (int i = 0; i < 25; ++i) {
-    ASSERT_EQ(Http(port(), "POST", "/v2/models/simple/infer", SimpleRequest(Row(i, 1), Row(0, 0))).status, 200);
+    ASSERT_EQ(
+        Http(port(), "POST", "/v2/models/simple/infer", SimpleRequest(Row(i, 1), Row(0, 0))).status,
+        200);
   }
   for (int i = 0; i < 3; ++i) {
     ASSERT_EQ(Http(port(), "POST", "/v2/models/simple/infer",
-                   R"({"inputs":[{"name":"INPUT0","datatype":"INT32","shape":[1,16],"data":)" + Row(0, 1) + "}]}")
+                   R"({"inputs":[{"name":"INPUT0","datatype":"INT32","shape":[1,16],"data":)" +
+                       Row(0, 1) + "}]}")
                   .status,
               400);
   }
@@ -224,7 +294,9 @@ TEST_F(ServeApi, MetricsMoveByExactlyTheRequestsSent) {
   EXPECT_NE(after.find("# TYPE process_start_time_seconds gauge"), std::string::npos);
   auto stats = Http(port(), "GET", "/v2/models/simple/stats");
   EXPECT_EQ(stats.status, 200);
-  EXPECT_NE(stats.body.find(R"({"model_stats":[{"name":"simple","version":"1",)"), std::string::npos) << stats.body;
+  EXPECT_NE(stats.body.find(R"({"model_stats":[{"name":"simple","version":"1",)"),
+            std::string::npos)
+      << stats.body;
 }
 
 }  // namespace

@@ -15,13 +15,14 @@ class ServeGrpc : public ::testing::Test {
  protected:
   void SetUp() override {
     server_ = std::make_unique<TideProcess>(std::vector<std::string>{
-        "serve", "--model-repository", std::string(TIDE_SOURCE_DIR) + "/examples/models", "--http-port", "0",
-        "--grpc-port", "0", "--metrics-port", "0", "--host", "127.0.0.1", "--drain-delay", "0"});
+        "serve", "--model-repository", std::string(TIDE_SOURCE_DIR) + "/examples/models",
+        "--http-port", "0", "--grpc-port", "0", "--metrics-port", "0", "--host", "127.0.0.1",
+        "--drain-delay", "0"});
     ASSERT_TRUE(server_->started()) << server_->Log();
     int port = server_->grpc_port();
     ASSERT_GT(port, 0);
-    stub_ = inference::GRPCInferenceService::NewStub(
-        grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+    stub_ = inference::GRPCInferenceService::NewStub(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
   }
   std::unique_ptr<TideProcess> server_;
   std::unique_ptr<inference::GRPCInferenceService::Stub> stub_;

@@ -15,16 +15,23 @@ namespace tide::testing {
 namespace {
 
 std::string SleepModel(const std::string& name, int ms, int instances, int queue) {
-  return "name: \"" + name + "\"\nbackend: \"simulated\"\nmax_batch_size: 0\n"
+  return "name: \"" + name +
+         "\"\nbackend: \"simulated\"\nmax_batch_size: 0\n"
          "input { name: \"INPUT0\" data_type: TYPE_FP32 dims: [ 1 ] }\n"
          "output { name: \"OUTPUT0\" data_type: TYPE_FP32 dims: [ 1 ] }\n"
-         "instance_group { count: " + std::to_string(instances) + " }\n"
-         "dynamic_batching { default_queue_policy { max_queue_size: " + std::to_string(queue) + " } }\n"
+         "instance_group { count: " +
+         std::to_string(instances) +
+         " }\n"
+         "dynamic_batching { default_queue_policy { max_queue_size: " +
+         std::to_string(queue) +
+         " } }\n"
          "parameters { key: \"mode\" value { string_value: \"sleep\" } }\n"
-         "parameters { key: \"compute_ms\" value { string_value: \"" + std::to_string(ms) + "\" } }\n";
+         "parameters { key: \"compute_ms\" value { string_value: \"" +
+         std::to_string(ms) + "\" } }\n";
 }
 
-const char kOneInput[] = R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1],"data":[3]}]})";
+const char kOneInput[] =
+    R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1],"data":[3]}]})";
 
 double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
@@ -34,8 +41,9 @@ TEST(ServeLifecycle, SigtermDrainsWithoutLosingAcceptedRequests) {
   TempDir repo;
   repo.Write("slow/config.pbtxt", SleepModel("slow", 1000, 4, 16));
   repo.MakeDir("slow/1");
-  TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0", "--metrics-port",
-                      "0", "--host", "127.0.0.1", "--drain-delay", "1.5", "--shutdown-timeout", "20"});
+  TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0",
+                      "--metrics-port", "0", "--host", "127.0.0.1", "--drain-delay", "1.5",
+                      "--shutdown-timeout", "20"});
   ASSERT_TRUE(server.started()) << server.Log();
   std::atomic<int> ok{0};
   std::vector<std::thread> in_flight;
@@ -47,13 +55,15 @@ TEST(ServeLifecycle, SigtermDrainsWithoutLosingAcceptedRequests) {
   // Wait until all four are executing.
   for (int i = 0; i < 200; ++i) {
     if (MetricValue(Http(server.metrics_port(), "GET", "/metrics").body,
-                    R"(tide_inference_in_flight{model="slow",version="1"})") == 4) break;
+                    R"(tide_inference_in_flight{model="slow",version="1"})") == 4)
+      break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   auto t0 = std::chrono::steady_clock::now();
   server.Signal(SIGTERM);
   int ready_status = 0;
-  while (Seconds(t0) < 1.0 && (ready_status = Http(server.http_port(), "GET", "/v2/health/ready").status) == 200) {
+  while (Seconds(t0) < 1.0 &&
+         (ready_status = Http(server.http_port(), "GET", "/v2/health/ready").status) == 200) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   EXPECT_EQ(ready_status, 503) << "readiness must turn false at once";
@@ -80,8 +90,8 @@ TEST(ServeLifecycle, OverloadGetsFast503WithRetryAfter) {
   TempDir repo;
   repo.Write("busy/config.pbtxt", SleepModel("busy", 300, 1, 4));
   repo.MakeDir("busy/1");
-  TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0", "--metrics-port",
-                      "0", "--host", "127.0.0.1", "--http-threads", "4"});
+  TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0",
+                      "--metrics-port", "0", "--host", "127.0.0.1", "--http-threads", "4"});
   ASSERT_TRUE(server.started()) << server.Log();
   constexpr int kClients = 24;
   std::vector<int> status(kClients);
@@ -114,15 +124,21 @@ TEST(ServeLifecycle, OverloadGetsFast503WithRetryAfter) {
   EXPECT_GE(accepted, 4);
   EXPECT_GE(rejected, 10);
   std::string m = Http(server.metrics_port(), "GET", "/metrics").body;
-  EXPECT_EQ(MetricValue(m, R"(tide_inference_requests_total{model="busy",version="1",outcome="rejected"})"), rejected);
-  EXPECT_EQ(MetricValue(m, R"(tide_inference_requests_total{model="busy",version="1",outcome="success"})"), accepted);
+  EXPECT_EQ(MetricValue(
+                m, R"(tide_inference_requests_total{model="busy",version="1",outcome="rejected"})"),
+            rejected);
+  EXPECT_EQ(MetricValue(
+                m, R"(tide_inference_requests_total{model="busy",version="1",outcome="success"})"),
+            accepted);
 }
 
 TEST(ServeLifecycle, CpuModelUsesFiftyMillisecondsOfCpuPerRequest) {
-  TideProcess server({"serve", "--model-repository", std::string(TIDE_SOURCE_DIR) + "/examples/models",
-                      "--http-port", "0", "--metrics-port", "0", "--host", "127.0.0.1"});
+  TideProcess server({"serve", "--model-repository",
+                      std::string(TIDE_SOURCE_DIR) + "/examples/models", "--http-port", "0",
+                      "--metrics-port", "0", "--host", "127.0.0.1"});
   ASSERT_TRUE(server.started()) << server.Log();
-  std::string body = R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1,16],"data":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]}]})";
+  std::string body =
+      R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1,16],"data":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]}]})";
   ASSERT_EQ(Http(server.http_port(), "POST", "/v2/models/simulated/infer", body).status, 200);
   double before = server.CpuSeconds();
   constexpr int kRequests = 20;
@@ -143,11 +159,12 @@ TEST(ServeLifecycle, BrokenConfigIsReportedAndReadinessReflectsIt) {
              "backend: \"simulated\"\ninput { name: \"A\" data_type: TYPE_FP32 dims: [ 0 ] }\n"
              "output { name: \"B\" data_type: TYPE_FP32 dims: [ 1 ] }\n");
   repo.MakeDir("bad/1");
-  std::string where = repo.path() + "/bad/config.pbtxt:2:40: field 'input[0].dims[0]': 0 is not a valid "
-                                    "dim (use a size >= 1, or -1 for a variable size)";
+  std::string where = repo.path() +
+                      "/bad/config.pbtxt:2:40: field 'input[0].dims[0]': 0 is not a valid "
+                      "dim (use a size >= 1, or -1 for a variable size)";
   {
-    TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0", "--metrics-port",
-                        "0", "--host", "127.0.0.1"});
+    TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0",
+                        "--metrics-port", "0", "--host", "127.0.0.1"});
     ASSERT_TRUE(server.started()) << server.Log();
     EXPECT_EQ(Http(server.http_port(), "GET", "/v2/health/ready").status, 503);
     EXPECT_EQ(Http(server.http_port(), "GET", "/v2/repository/index").body,
@@ -157,20 +174,22 @@ TEST(ServeLifecycle, BrokenConfigIsReportedAndReadinessReflectsIt) {
     EXPECT_EQ(r.status, 503);
     EXPECT_EQ(r.body, R"({"error":"model 'bad' is not available: )" + where + R"("})");
     EXPECT_EQ(Http(server.http_port(), "POST", "/v2/models/good/infer", kOneInput).status, 200);
-    EXPECT_NE(server.Log().find("model 'bad' failed to load: " + where), std::string::npos) << server.Log();
+    EXPECT_NE(server.Log().find("model 'bad' failed to load: " + where), std::string::npos)
+        << server.Log();
   }
   {
-    TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0", "--metrics-port",
-                        "0", "--host", "127.0.0.1", "--no-strict-readiness"});
+    TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0",
+                        "--metrics-port", "0", "--host", "127.0.0.1", "--no-strict-readiness"});
     ASSERT_TRUE(server.started());
     EXPECT_EQ(Http(server.http_port(), "GET", "/v2/health/ready").status, 200);
   }
   {
-    TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0", "--metrics-port",
-                        "0", "--exit-on-error"},
+    TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0",
+                        "--metrics-port", "0", "--exit-on-error"},
                        /*wait_listening=*/false);
     EXPECT_EQ(server.Wait(20), 1);
-    EXPECT_NE(server.Log().find("1 model(s) failed to load and --exit-on-error is set"), std::string::npos)
+    EXPECT_NE(server.Log().find("1 model(s) failed to load and --exit-on-error is set"),
+              std::string::npos)
         << server.Log();
   }
 }
@@ -189,8 +208,8 @@ TEST(ServeLifecycle, ModelMemoryIsMeasuredAtLoad) {
              "parameters { key: \"memory_mb\" value { string_value: \"64\" } }\n"
              "parameters { key: \"compute_ms\" value { string_value: \"0\" } }\n");
   repo.MakeDir("heavy/1");
-  TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0", "--metrics-port", "0",
-                      "--host", "127.0.0.1", "--log-format", "json"});
+  TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0",
+                      "--metrics-port", "0", "--host", "127.0.0.1", "--log-format", "json"});
   ASSERT_TRUE(server.started()) << server.Log();
   double bytes = MetricValue(Http(server.metrics_port(), "GET", "/metrics").body,
                              R"(tide_model_memory_bytes{model="heavy",version="1"})");
@@ -208,7 +227,8 @@ TEST(ServeLifecycle, ModelMemoryIsMeasuredAtLoad) {
     ++lines;
   }
   EXPECT_GE(lines, 2u);  // "loading models", "loaded model" (the rest may still be on its way)
-  EXPECT_NE(log.find(R"("level":"info","msg":"loaded model 'heavy' version 1)"), std::string::npos) << log;
+  EXPECT_NE(log.find(R"("level":"info","msg":"loaded model 'heavy' version 1)"), std::string::npos)
+      << log;
 }
 
 }  // namespace
@@ -221,27 +241,33 @@ TEST(ServeLifecycle, RequestTimeoutInTheQueueIs504) {
   TempDir repo;
   repo.Write("slow/config.pbtxt", SleepModel("slow", 400, 1, 8));
   repo.MakeDir("slow/1");
-  TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0", "--metrics-port", "0",
-                      "--host", "127.0.0.1"});
+  TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0",
+                      "--metrics-port", "0", "--host", "127.0.0.1"});
   ASSERT_TRUE(server.started()) << server.Log();
-  std::thread first([&] { EXPECT_EQ(Http(server.http_port(), "POST", "/v2/models/slow/infer", kOneInput).status, 200); });
+  std::thread first([&] {
+    EXPECT_EQ(Http(server.http_port(), "POST", "/v2/models/slow/infer", kOneInput).status, 200);
+  });
   for (int i = 0; i < 200; ++i) {
     if (MetricValue(Http(server.metrics_port(), "GET", "/metrics").body,
-                    R"(tide_inference_in_flight{model="slow",version="1"})") == 1) break;
+                    R"(tide_inference_in_flight{model="slow",version="1"})") == 1)
+      break;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   auto start = std::chrono::steady_clock::now();
-  HttpResult r = Http(server.http_port(), "POST", "/v2/models/slow/infer",
-                      R"({"parameters":{"timeout":50000},"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1],"data":[1]}]})");
+  HttpResult r = Http(
+      server.http_port(), "POST", "/v2/models/slow/infer",
+      R"({"parameters":{"timeout":50000},"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1],"data":[1]}]})");
   double took = Seconds(start);
   first.join();
   EXPECT_EQ(r.status, 504) << r.body;
   EXPECT_NE(r.body.find("request timed out after waiting"), std::string::npos) << r.body;
   EXPECT_GE(took, 0.045);
   EXPECT_LT(took, 0.35) << "answered at its deadline, not when the instance frees up";
-  EXPECT_EQ(MetricValue(Http(server.metrics_port(), "GET", "/metrics").body,
-                        R"(tide_inference_failures_total{model="slow",version="1",reason="deadline_exceeded"})"),
-            1);
+  EXPECT_EQ(
+      MetricValue(
+          Http(server.metrics_port(), "GET", "/metrics").body,
+          R"(tide_inference_failures_total{model="slow",version="1",reason="deadline_exceeded"})"),
+      1);
 }
 
 }  // namespace

@@ -197,6 +197,8 @@ void TempDir::Write(const std::string& relative, const std::string& content) {
   std::ofstream(p, std::ios::binary) << content;
 }
 
-void TempDir::MakeDir(const std::string& relative) { fs::create_directories(fs::path(path_) / relative); }
+void TempDir::MakeDir(const std::string& relative) {
+  fs::create_directories(fs::path(path_) / relative);
+}
 
 }  // namespace tide::testing

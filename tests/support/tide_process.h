@@ -42,7 +42,7 @@ class TideProcess {
 };
 
 struct HttpResult {
-  int status = 0;  // 0: connection failed or no response
+  int status = 0;                              // 0: connection failed or no response
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
 };

@@ -21,8 +21,8 @@ absl::Duration ThreadCpuTime() {
 
 absl::Status ParamError(const core::ModelSpec& spec, const std::string& key,
                         const std::string& value, const std::string& allowed) {
-  return absl::InvalidArgumentError(absl::StrCat(spec.path, ": parameters '", key, "' = '", value,
-                                                 "': ", allowed));
+  return absl::InvalidArgumentError(
+      absl::StrCat(spec.path, ": parameters '", key, "' = '", value, "': ", allowed));
 }
 
 template <typename T>
@@ -44,17 +44,38 @@ bool AddSubByType(core::DataType t, const std::string& a, const std::string& b, 
                   std::string* d) {
   using core::DataType;
   switch (t) {
-    case DataType::kInt8: AddSub<int8_t>(a, b, s, d); return true;
-    case DataType::kInt16: AddSub<int16_t>(a, b, s, d); return true;
-    case DataType::kInt32: AddSub<int32_t>(a, b, s, d); return true;
-    case DataType::kInt64: AddSub<int64_t>(a, b, s, d); return true;
-    case DataType::kUint8: AddSub<uint8_t>(a, b, s, d); return true;
-    case DataType::kUint16: AddSub<uint16_t>(a, b, s, d); return true;
-    case DataType::kUint32: AddSub<uint32_t>(a, b, s, d); return true;
-    case DataType::kUint64: AddSub<uint64_t>(a, b, s, d); return true;
-    case DataType::kFp32: AddSub<float>(a, b, s, d); return true;
-    case DataType::kFp64: AddSub<double>(a, b, s, d); return true;
-    default: return false;
+    case DataType::kInt8:
+      AddSub<int8_t>(a, b, s, d);
+      return true;
+    case DataType::kInt16:
+      AddSub<int16_t>(a, b, s, d);
+      return true;
+    case DataType::kInt32:
+      AddSub<int32_t>(a, b, s, d);
+      return true;
+    case DataType::kInt64:
+      AddSub<int64_t>(a, b, s, d);
+      return true;
+    case DataType::kUint8:
+      AddSub<uint8_t>(a, b, s, d);
+      return true;
+    case DataType::kUint16:
+      AddSub<uint16_t>(a, b, s, d);
+      return true;
+    case DataType::kUint32:
+      AddSub<uint32_t>(a, b, s, d);
+      return true;
+    case DataType::kUint64:
+      AddSub<uint64_t>(a, b, s, d);
+      return true;
+    case DataType::kFp32:
+      AddSub<float>(a, b, s, d);
+      return true;
+    case DataType::kFp64:
+      AddSub<double>(a, b, s, d);
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -92,7 +113,8 @@ class SimulatedInstance final : public core::ModelInstance {
     double mean = params_.compute_ms + params_.per_item_ms * static_cast<double>(rows);
     double ms = mean;
     switch (params_.distribution) {
-      case SimulatedParams::Distribution::kFixed: break;
+      case SimulatedParams::Distribution::kFixed:
+        break;
       case SimulatedParams::Distribution::kExponential:
         ms = mean > 0 ? std::exponential_distribution<double>(1.0 / mean)(rng_) : 0;
         break;
@@ -133,7 +155,9 @@ class SimulatedInstance final : public core::ModelInstance {
       for (const core::Tensor& t : r.inputs) {
         if (t.name == spec_.inputs[i].name) in = &t;
       }
-      if (!in) return absl::InvalidArgumentError(absl::StrCat("missing input '", spec_.inputs[i].name, "'"));
+      if (!in)
+        return absl::InvalidArgumentError(
+            absl::StrCat("missing input '", spec_.inputs[i].name, "'"));
       outs.push_back(core::Tensor{spec_.outputs[i].name, in->datatype, in->shape, in->data});
     }
     return outs;
@@ -189,55 +213,75 @@ absl::StatusOr<SimulatedParams> ParseSimulatedParams(const core::ModelSpec& spec
       return absl::OkStatus();
     };
     absl::Status s;
-    if (key == "compute_ms") s = number(&p.compute_ms, 0);
-    else if (key == "per_item_ms") s = number(&p.per_item_ms, 0);
-    else if (key == "jitter") s = number(&p.jitter, 0);
-    else if (key == "load_ms") s = number(&p.load_ms, 0);
-    else if (key == "memory_mb") s = number(&p.memory_mb, 0);
+    if (key == "compute_ms")
+      s = number(&p.compute_ms, 0);
+    else if (key == "per_item_ms")
+      s = number(&p.per_item_ms, 0);
+    else if (key == "jitter")
+      s = number(&p.jitter, 0);
+    else if (key == "load_ms")
+      s = number(&p.load_ms, 0);
+    else if (key == "memory_mb")
+      s = number(&p.memory_mb, 0);
     else if (key == "seed") {
       if (!absl::SimpleAtoi(value, &p.seed)) s = ParamError(spec, key, value, "must be an integer");
     } else if (key == "distribution") {
-      if (value == "fixed") p.distribution = SimulatedParams::Distribution::kFixed;
-      else if (value == "exponential") p.distribution = SimulatedParams::Distribution::kExponential;
-      else if (value == "lognormal") p.distribution = SimulatedParams::Distribution::kLognormal;
-      else s = ParamError(spec, key, value, "use fixed, exponential or lognormal");
+      if (value == "fixed")
+        p.distribution = SimulatedParams::Distribution::kFixed;
+      else if (value == "exponential")
+        p.distribution = SimulatedParams::Distribution::kExponential;
+      else if (value == "lognormal")
+        p.distribution = SimulatedParams::Distribution::kLognormal;
+      else
+        s = ParamError(spec, key, value, "use fixed, exponential or lognormal");
     } else if (key == "mode") {
-      if (value == "cpu") p.mode = SimulatedParams::Mode::kCpu;
-      else if (value == "sleep") p.mode = SimulatedParams::Mode::kSleep;
-      else s = ParamError(spec, key, value, "use cpu or sleep");
+      if (value == "cpu")
+        p.mode = SimulatedParams::Mode::kCpu;
+      else if (value == "sleep")
+        p.mode = SimulatedParams::Mode::kSleep;
+      else
+        s = ParamError(spec, key, value, "use cpu or sleep");
     } else if (key == "output") {
-      if (value == "echo") p.output = SimulatedParams::Output::kEcho;
-      else if (value == "add_sub") p.output = SimulatedParams::Output::kAddSub;
-      else s = ParamError(spec, key, value, "use echo or add_sub");
+      if (value == "echo")
+        p.output = SimulatedParams::Output::kEcho;
+      else if (value == "add_sub")
+        p.output = SimulatedParams::Output::kAddSub;
+      else
+        s = ParamError(spec, key, value, "use echo or add_sub");
     }
     if (!s.ok()) return s;
   }
   if (p.memory_mb > 64 * 1024) return ParamError(spec, "memory_mb", "", "must be at most 65536");
   if (p.output == SimulatedParams::Output::kAddSub) {
     if (spec.inputs.size() != 2 || spec.outputs.size() != 2) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          spec.path, ": output 'add_sub' needs exactly 2 inputs and 2 outputs"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(spec.path, ": output 'add_sub' needs exactly 2 inputs and 2 outputs"));
     }
     for (const auto* t : {&spec.inputs[1], &spec.outputs[0], &spec.outputs[1]}) {
       if (t->datatype != spec.inputs[0].datatype || t->dims != spec.inputs[0].dims) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            spec.path, ": output 'add_sub' needs every input and output to have the datatype and "
-                       "dims of '", spec.inputs[0].name, "'; '", t->name, "' differs"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(spec.path,
+                         ": output 'add_sub' needs every input and output to have the datatype and "
+                         "dims of '",
+                         spec.inputs[0].name, "'; '", t->name, "' differs"));
       }
     }
     std::string s, d;
     if (!AddSubByType(spec.inputs[0].datatype, "", "", &s, &d)) {
-      return absl::InvalidArgumentError(absl::StrCat(spec.path, ": output 'add_sub' does not support ",
+      return absl::InvalidArgumentError(absl::StrCat(spec.path,
+                                                     ": output 'add_sub' does not support ",
                                                      core::V2Name(spec.inputs[0].datatype)));
     }
   } else {
     if (spec.outputs.size() > spec.inputs.size()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          spec.path, ": output 'echo' copies input i to output i, so there cannot be more outputs (",
+          spec.path,
+          ": output 'echo' copies input i to output i, so there cannot be more outputs (",
           spec.outputs.size(), ") than inputs (", spec.inputs.size(), ")"));
     }
     for (size_t i = 0; i < spec.outputs.size(); ++i) {
-      if (spec.outputs[i].datatype != spec.inputs[i].datatype || spec.outputs[i].dims != spec.inputs[i].dims) {
+      if (spec.outputs[i].datatype != spec.inputs[i].datatype ||
+          spec.outputs[i].dims != spec.inputs[i].dims) {
         return absl::InvalidArgumentError(absl::StrCat(
             spec.path, ": output 'echo' copies input '", spec.inputs[i].name, "' to output '",
             spec.outputs[i].name, "', so their datatype and dims must match"));

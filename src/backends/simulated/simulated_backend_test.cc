@@ -27,7 +27,9 @@ std::string P(const std::string& k, const std::string& v) {
 }
 
 core::Tensor Ints(const std::string& name, std::vector<int32_t> v) {
-  core::Tensor t{name, core::DataType::kInt32, {1, static_cast<int64_t>(v.size())},
+  core::Tensor t{name,
+                 core::DataType::kInt32,
+                 {1, static_cast<int64_t>(v.size())},
                  std::string(v.size() * 4, '\0')};
   std::memcpy(t.data.data(), v.data(), t.data.size());
   return t;
@@ -84,7 +86,8 @@ TEST(SimulatedBackend, BadParametersAreNamed) {
     std::string error;
   } cases[] = {
       {P("mode", "gpu"), "m/config.pbtxt: parameters 'mode' = 'gpu': use cpu or sleep"},
-      {P("compute_ms", "-1"), "m/config.pbtxt: parameters 'compute_ms' = '-1': must be a number >= 0"},
+      {P("compute_ms", "-1"),
+       "m/config.pbtxt: parameters 'compute_ms' = '-1': must be a number >= 0"},
       {P("distribution", "normal"),
        "m/config.pbtxt: parameters 'distribution' = 'normal': use fixed, exponential or lognormal"},
   };
@@ -104,9 +107,10 @@ TEST(SimulatedBackend, CpuModeSpendsCpuTimeSleepModeDoesNot) {
   EXPECT_GE(used, 0.050);
   EXPECT_LT(used, 0.056);
 
-  core::ModelSpec spec = Spec(P("compute_ms", "30") + P("mode", "sleep"),
-                              std::string("input { name: \"I\" data_type: TYPE_INT32 dims: [ 1 ] }"
-                                          "output { name: \"O\" data_type: TYPE_INT32 dims: [ 1 ] }"));
+  core::ModelSpec spec =
+      Spec(P("compute_ms", "30") + P("mode", "sleep"),
+           std::string("input { name: \"I\" data_type: TYPE_INT32 dims: [ 1 ] }"
+                       "output { name: \"O\" data_type: TYPE_INT32 dims: [ 1 ] }"));
   LoadContext ctx{&spec};
   auto inst = (*LoadSimulatedModel(ctx))->CreateInstance(0);
   core::InferRequest r;

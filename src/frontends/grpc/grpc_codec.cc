@@ -20,7 +20,8 @@ absl::Status Pack(const Src& values, const std::string& name, DataType type, std
     if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
       if (v < static_cast<decltype(v)>(std::numeric_limits<T>::min()) ||
           v > static_cast<decltype(v)>(std::numeric_limits<T>::max())) {
-        return Bad(absl::StrCat("input '", name, "': ", v, " is out of range for ", core::V2Name(type)));
+        return Bad(
+            absl::StrCat("input '", name, "': ", v, " is out of range for ", core::V2Name(type)));
       }
     }
     T t = static_cast<T>(v);
@@ -33,17 +34,39 @@ absl::Status Pack(const Src& values, const std::string& name, DataType type, std
 absl::Status FromContents(const inference::InferTensorContents& c, const std::string& name,
                           DataType type, std::string* out, int64_t* count) {
   switch (type) {
-    case DataType::kBool: *count = c.bool_contents_size(); return Pack<uint8_t>(c.bool_contents(), name, type, out);
-    case DataType::kInt8: *count = c.int_contents_size(); return Pack<int8_t>(c.int_contents(), name, type, out);
-    case DataType::kInt16: *count = c.int_contents_size(); return Pack<int16_t>(c.int_contents(), name, type, out);
-    case DataType::kInt32: *count = c.int_contents_size(); return Pack<int32_t>(c.int_contents(), name, type, out);
-    case DataType::kInt64: *count = c.int64_contents_size(); return Pack<int64_t>(c.int64_contents(), name, type, out);
-    case DataType::kUint8: *count = c.uint_contents_size(); return Pack<uint8_t>(c.uint_contents(), name, type, out);
-    case DataType::kUint16: *count = c.uint_contents_size(); return Pack<uint16_t>(c.uint_contents(), name, type, out);
-    case DataType::kUint32: *count = c.uint_contents_size(); return Pack<uint32_t>(c.uint_contents(), name, type, out);
-    case DataType::kUint64: *count = c.uint64_contents_size(); return Pack<uint64_t>(c.uint64_contents(), name, type, out);
-    case DataType::kFp32: *count = c.fp32_contents_size(); return Pack<float>(c.fp32_contents(), name, type, out);
-    case DataType::kFp64: *count = c.fp64_contents_size(); return Pack<double>(c.fp64_contents(), name, type, out);
+    case DataType::kBool:
+      *count = c.bool_contents_size();
+      return Pack<uint8_t>(c.bool_contents(), name, type, out);
+    case DataType::kInt8:
+      *count = c.int_contents_size();
+      return Pack<int8_t>(c.int_contents(), name, type, out);
+    case DataType::kInt16:
+      *count = c.int_contents_size();
+      return Pack<int16_t>(c.int_contents(), name, type, out);
+    case DataType::kInt32:
+      *count = c.int_contents_size();
+      return Pack<int32_t>(c.int_contents(), name, type, out);
+    case DataType::kInt64:
+      *count = c.int64_contents_size();
+      return Pack<int64_t>(c.int64_contents(), name, type, out);
+    case DataType::kUint8:
+      *count = c.uint_contents_size();
+      return Pack<uint8_t>(c.uint_contents(), name, type, out);
+    case DataType::kUint16:
+      *count = c.uint_contents_size();
+      return Pack<uint16_t>(c.uint_contents(), name, type, out);
+    case DataType::kUint32:
+      *count = c.uint_contents_size();
+      return Pack<uint32_t>(c.uint_contents(), name, type, out);
+    case DataType::kUint64:
+      *count = c.uint64_contents_size();
+      return Pack<uint64_t>(c.uint64_contents(), name, type, out);
+    case DataType::kFp32:
+      *count = c.fp32_contents_size();
+      return Pack<float>(c.fp32_contents(), name, type, out);
+    case DataType::kFp64:
+      *count = c.fp64_contents_size();
+      return Pack<double>(c.fp64_contents(), name, type, out);
     case DataType::kFp16:
       return Bad(absl::StrCat("input '", name, "': FP16 data must be sent as raw_input_contents"));
     case DataType::kBytes:
@@ -74,8 +97,8 @@ absl::StatusOr<core::InferRequest> FromProto(const inference::ModelInferRequest&
   }
   bool raw = r.raw_input_contents_size() > 0;
   if (raw && r.raw_input_contents_size() != r.inputs_size()) {
-    return Bad(absl::StrCat("raw_input_contents has ", r.raw_input_contents_size(),
-                            " entries for ", r.inputs_size(), " inputs"));
+    return Bad(absl::StrCat("raw_input_contents has ", r.raw_input_contents_size(), " entries for ",
+                            r.inputs_size(), " inputs"));
   }
   for (int i = 0; i < r.inputs_size(); ++i) {
     const auto& in = r.inputs(i);
@@ -88,7 +111,8 @@ absl::StatusOr<core::InferRequest> FromProto(const inference::ModelInferRequest&
     }
     t.datatype = *dt;
     for (int64_t d : in.shape()) {
-      if (d < 0) return Bad(absl::StrCat("input '", t.name, "': shape must hold non-negative integers"));
+      if (d < 0)
+        return Bad(absl::StrCat("input '", t.name, "': shape must hold non-negative integers"));
       t.shape.push_back(d);
     }
     int64_t expected = t.ElementCount();
@@ -101,10 +125,12 @@ absl::StatusOr<core::InferRequest> FromProto(const inference::ModelInferRequest&
       if (absl::Status s = core::ValidateTensorData(t); !s.ok()) return s;
     } else {
       int64_t count = 0;
-      if (absl::Status s = FromContents(in.contents(), t.name, t.datatype, &t.data, &count); !s.ok()) return s;
+      if (absl::Status s = FromContents(in.contents(), t.name, t.datatype, &t.data, &count);
+          !s.ok())
+        return s;
       if (count != expected) {
-        return Bad(absl::StrCat("input '", t.name, "': shape ", core::ShapeToString(t.shape), " needs ",
-                                expected, " elements, contents has ", count));
+        return Bad(absl::StrCat("input '", t.name, "': shape ", core::ShapeToString(t.shape),
+                                " needs ", expected, " elements, contents has ", count));
       }
     }
     req.inputs.push_back(std::move(t));

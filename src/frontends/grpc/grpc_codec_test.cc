@@ -54,19 +54,23 @@ TEST(GrpcCodec, Errors) {
   a->set_datatype("INT8");
   a->add_shape(1);
   a->mutable_contents()->add_int_contents(200);
-  EXPECT_EQ(std::string(FromProto(r).status().message()), "input 'A': 200 is out of range for INT8");
+  EXPECT_EQ(std::string(FromProto(r).status().message()),
+            "input 'A': 200 is out of range for INT8");
   a->mutable_contents()->set_int_contents(0, 1);
   a->add_shape(2);
-  EXPECT_EQ(std::string(FromProto(r).status().message()), "input 'A': shape [1,2] needs 2 elements, contents has 1");
+  EXPECT_EQ(std::string(FromProto(r).status().message()),
+            "input 'A': shape [1,2] needs 2 elements, contents has 1");
   r.add_raw_input_contents("xx");
   r.add_raw_input_contents("yy");
-  EXPECT_EQ(std::string(FromProto(r).status().message()), "raw_input_contents has 2 entries for 1 inputs");
+  EXPECT_EQ(std::string(FromProto(r).status().message()),
+            "raw_input_contents has 2 entries for 1 inputs");
   inference::ModelInferRequest h;
   auto* x = h.add_inputs();
   x->set_name("H");
   x->set_datatype("FP16");
   x->add_shape(1);
-  EXPECT_EQ(std::string(FromProto(h).status().message()), "input 'H': FP16 data must be sent as raw_input_contents");
+  EXPECT_EQ(std::string(FromProto(h).status().message()),
+            "input 'H': FP16 data must be sent as raw_input_contents");
 }
 
 TEST(GrpcCodec, ResponseIsRaw) {

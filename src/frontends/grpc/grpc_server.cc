@@ -13,26 +13,30 @@ namespace {
 
 grpc::Status ToGrpc(const absl::Status& s) {
   if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(common::GrpcCodeFor(s)), std::string(s.message()));
+  return grpc::Status(static_cast<grpc::StatusCode>(common::GrpcCodeFor(s)),
+                      std::string(s.message()));
 }
 
 class Service final : public inference::GRPCInferenceService::CallbackService {
  public:
   explicit Service(const GrpcServer::Options& o) : o_(o) {}
 
-  grpc::ServerUnaryReactor* ServerLive(grpc::CallbackServerContext* ctx, const inference::ServerLiveRequest*,
+  grpc::ServerUnaryReactor* ServerLive(grpc::CallbackServerContext* ctx,
+                                       const inference::ServerLiveRequest*,
                                        inference::ServerLiveResponse* resp) override {
     resp->set_live(o_.service->IsLive());
     return Done(ctx, absl::OkStatus());
   }
 
-  grpc::ServerUnaryReactor* ServerReady(grpc::CallbackServerContext* ctx, const inference::ServerReadyRequest*,
+  grpc::ServerUnaryReactor* ServerReady(grpc::CallbackServerContext* ctx,
+                                        const inference::ServerReadyRequest*,
                                         inference::ServerReadyResponse* resp) override {
     resp->set_ready(o_.service->IsReady());
     return Done(ctx, absl::OkStatus());
   }
 
-  grpc::ServerUnaryReactor* ModelReady(grpc::CallbackServerContext* ctx, const inference::ModelReadyRequest* req,
+  grpc::ServerUnaryReactor* ModelReady(grpc::CallbackServerContext* ctx,
+                                       const inference::ModelReadyRequest* req,
                                        inference::ModelReadyResponse* resp) override {
     if (absl::Status s = core::ValidateModelName(req->name()); !s.ok()) return Done(ctx, s);
     auto m = o_.service->FindModel(req->name(), req->version());
@@ -76,12 +80,14 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
     return Done(ctx, absl::OkStatus());
   }
 
-  grpc::ServerUnaryReactor* ModelInfer(grpc::CallbackServerContext* ctx, const inference::ModelInferRequest* req,
+  grpc::ServerUnaryReactor* ModelInfer(grpc::CallbackServerContext* ctx,
+                                       const inference::ModelInferRequest* req,
                                        inference::ModelInferResponse* resp) override {
     if (absl::Status s = core::ValidateModelName(req->model_name()); !s.ok()) return Done(ctx, s);
     auto decoded = FromProto(*req);
     if (!decoded.ok()) {
-      if (auto m = o_.service->FindModel(req->model_name(), req->model_version()); m.ok() && (*m)->observer) {
+      if (auto m = o_.service->FindModel(req->model_name(), req->model_version());
+          m.ok() && (*m)->observer) {
         (*m)->observer->OnRejected(decoded.status());
       }
       return Done(ctx, decoded.status());
@@ -122,15 +128,15 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Create(Options options) 
   std::string host = impl->options.host.find(':') != std::string::npos
                          ? absl::StrCat("[", impl->options.host, "]")
                          : impl->options.host;
-  builder.AddListeningPort(absl::StrCat(host, ":", impl->options.port), grpc::InsecureServerCredentials(),
-                           &impl->port);
+  builder.AddListeningPort(absl::StrCat(host, ":", impl->options.port),
+                           grpc::InsecureServerCredentials(), &impl->port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(impl->options.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(impl->options.max_message_bytes));
   builder.RegisterService(impl->service.get());
   impl->server = builder.BuildAndStart();
   if (!impl->server || impl->port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", impl->options.host, ":",
-                                               impl->options.port, " (grpc)"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", impl->options.host, ":", impl->options.port, " (grpc)"));
   }
   return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(impl)));
 }

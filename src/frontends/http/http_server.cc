@@ -33,10 +33,10 @@ HttpResponse ErrorResponse(int status, const std::string& message, int retry_aft
   HttpResponse r;
   r.status = status;
   r.body = absl::StrCat("{\"error\":\"", common::JsonEscape(message), "\"}");
-  if (retry_after_seconds > 0) r.headers.emplace_back("Retry-After", absl::StrCat(retry_after_seconds));
+  if (retry_after_seconds > 0)
+    r.headers.emplace_back("Retry-After", absl::StrCat(retry_after_seconds));
   return r;
 }
-
 
 struct HttpServer::Impl {
   // Declared before the io_context: sessions destroyed with it still use them.
@@ -72,7 +72,8 @@ class Session : public std::enable_shared_from_this<Session> {
     auto self = shared_from_this();
     HttpResponse r = ErrorResponse(503, "too many connections; retry later", 1);
     r.close = true;
-    asio::dispatch(stream_.get_executor(), [self, r = std::move(r)]() mutable { self->Write(std::move(r)); });
+    asio::dispatch(stream_.get_executor(),
+                   [self, r = std::move(r)]() mutable { self->Write(std::move(r)); });
   }
 
  private:
@@ -82,38 +83,45 @@ class Session : public std::enable_shared_from_this<Session> {
     // The body limit is applied after the header, so that a declared
     // Content-Length over it gets a message naming the size.
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-    stream_.expires_after(std::chrono::nanoseconds(absl::ToInt64Nanoseconds(server_->options.read_timeout)));
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+    stream_.expires_after(
+        std::chrono::nanoseconds(absl::ToInt64Nanoseconds(server_->options.read_timeout)));
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
     if (ec) return FailRead(ec);
     auto& req = parser_->get();
     if (auto len = parser_->content_length(); len && *len > server_->options.max_body_bytes) {
-      return Reject(413, absl::StrCat("request body of ", *len, " bytes is over the limit of ",
-                                      server_->options.max_body_bytes, " bytes (--max-body-bytes)"));
+      return Reject(413,
+                    absl::StrCat("request body of ", *len, " bytes is over the limit of ",
+                                 server_->options.max_body_bytes, " bytes (--max-body-bytes)"));
     }
     parser_->body_limit(server_->options.max_body_bytes);
     if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
-      auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, req.version());
-      bhttp::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code ec, size_t) {
-        if (ec) return self->Close();
-        self->ReadBody();
-      });
+      auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_,
+                                                                       req.version());
+      bhttp::async_write(stream_, *cont,
+                         [self = shared_from_this(), cont](beast::error_code ec, size_t) {
+                           if (ec) return self->Close();
+                           self->ReadBody();
+                         });
       return;
     }
     ReadBody();
   }
 
   void ReadBody() {
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void FailRead(beast::error_code ec) {
     if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
-        ec == beast::error::timeout || ec == asio::error::eof || ec == asio::error::connection_reset) {
+        ec == beast::error::timeout || ec == asio::error::eof ||
+        ec == asio::error::connection_reset) {
       return Close();
     }
     if (ec == bhttp::error::header_limit) {
@@ -121,8 +129,9 @@ class Session : public std::enable_shared_from_this<Session> {
                                       server_->options.max_header_bytes, " bytes"));
     }
     if (ec == bhttp::error::body_limit) {
-      return Reject(413, absl::StrCat("request body is over the limit of ",
-                                      server_->options.max_body_bytes, " bytes (--max-body-bytes)"));
+      return Reject(
+          413, absl::StrCat("request body is over the limit of ", server_->options.max_body_bytes,
+                            " bytes (--max-body-bytes)"));
     }
     if (ec == bhttp::error::partial_message) return Close();
     Reject(400, absl::StrCat("malformed HTTP request: ", ec.message()));
@@ -148,7 +157,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (size_t q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
     r.path = std::string(path);
     for (const auto& f : req) {
-      r.headers.emplace_back(absl::AsciiStrToLower(std::string(f.name_string())), std::string(f.value()));
+      r.headers.emplace_back(absl::AsciiStrToLower(std::string(f.name_string())),
+                             std::string(f.value()));
     }
     r.body = std::move(req.body());
     auto self = shared_from_this();
@@ -171,11 +181,12 @@ class Session : public std::enable_shared_from_this<Session> {
     bool close = r.close || !keep_alive_ || server_->stopped;
     res->keep_alive(!close);
     res->prepare_payload();
-    bhttp::async_write(stream_, *res, [self = shared_from_this(), res, close](beast::error_code ec, size_t) {
-      self->WriteDone();
-      if (ec || close) return self->Close();
-      self->ReadHeader();
-    });
+    bhttp::async_write(stream_, *res,
+                       [self = shared_from_this(), res, close](beast::error_code ec, size_t) {
+                         self->WriteDone();
+                         if (ec || close) return self->Close();
+                         self->ReadHeader();
+                       });
   }
 
   void WriteDone() {

@@ -26,13 +26,16 @@ class Raw {
     connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
   }
   ~Raw() { close(fd_); }
-  void Send(const std::string& s) { ASSERT_EQ(send(fd_, s.data(), s.size(), MSG_NOSIGNAL), (ssize_t)s.size()); }
+  void Send(const std::string& s) {
+    ASSERT_EQ(send(fd_, s.data(), s.size(), MSG_NOSIGNAL), (ssize_t)s.size());
+  }
   // Reads until `needle` has been seen `times` times, the peer closes, or 5 s pass.
   std::string ReadUntil(const std::string& needle, int times = 1) {
     std::string out;
     for (int waited = 0; waited < 5000;) {
       size_t count = 0;
-      for (size_t p = out.find(needle); p != std::string::npos; p = out.find(needle, p + 1)) ++count;
+      for (size_t p = out.find(needle); p != std::string::npos; p = out.find(needle, p + 1))
+        ++count;
       if (static_cast<int>(count) >= times) break;
       pollfd p{fd_, POLLIN, 0};
       if (poll(&p, 1, 50) == 0) {
@@ -87,9 +90,10 @@ TEST(HttpServer, KeepAliveAndPipeliningAnswerInOrder) {
   auto server = Start();
   Raw c(server->port());
   ASSERT_TRUE(c.connected());
-  c.Send("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n1"
-         "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n22"
-         "GET /c HTTP/1.1\r\nHost: x\r\n\r\n");
+  c.Send(
+      "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n1"
+      "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n22"
+      "GET /c HTTP/1.1\r\nHost: x\r\n\r\n");
   std::string out = c.ReadUntil("HTTP/1.1 200", 3);
   out += c.ReadUntil("GET /c ");
   EXPECT_EQ(Count(out, "HTTP/1.1 200 OK"), 3u);
@@ -105,7 +109,9 @@ TEST(HttpServer, KeepAliveAndPipeliningAnswerInOrder) {
 TEST(HttpServer, ChunkedBodyAndExpectContinue) {
   auto server = Start();
   Raw c(server->port());
-  c.Send("POST /chunk HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+  c.Send(
+      "POST /chunk HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
   EXPECT_NE(c.ReadUntil("abcde").find("POST /chunk abcde"), std::string::npos);
   c.Send("POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
   std::string cont = c.ReadUntil("100 Continue");
@@ -124,11 +130,17 @@ TEST(HttpServer, LimitsGiveClearErrors) {
     c.Send("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n");
     std::string out = c.ReadUntil("}");
     EXPECT_EQ(out.rfind("HTTP/1.1 413", 0), 0u) << out;
-    EXPECT_NE(out.find(R"x({"error":"request body of 11 bytes is over the limit of 10 bytes (--max-body-bytes)"})x"), std::string::npos) << out;
+    EXPECT_NE(
+        out.find(
+            R"x({"error":"request body of 11 bytes is over the limit of 10 bytes (--max-body-bytes)"})x"),
+        std::string::npos)
+        << out;
   }
   {
     Raw c(server->port());
-    c.Send("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n");
+    c.Send(
+        "POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+        "chunked\r\n\r\n8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n");
     std::string out = c.ReadUntil("}");
     EXPECT_EQ(out.rfind("HTTP/1.1 413", 0), 0u) << out;
   }

@@ -2,7 +2,6 @@
 
 #include <vector>
 
-
 namespace tide::http {
 
 namespace {
@@ -12,7 +11,8 @@ std::vector<std::string_view> Split(std::string_view s, std::string_view sep) {
   std::vector<std::string_view> out;
   for (size_t start = 0;;) {
     size_t end = s.find(sep, start);
-    out.push_back(s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    out.push_back(
+        s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
     if (end == std::string_view::npos) return out;
     start = end + sep.size();
   }

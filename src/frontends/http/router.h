@@ -24,7 +24,7 @@ enum class RouteKind {
 struct Route {
   RouteKind kind = RouteKind::kNotFound;
   std::string model;
-  std::string version;  // "" = default
+  std::string version;       // "" = default
   const char* methods = "";  // allowed methods, for 405's Allow header
 
   bool Allows(std::string_view method) const;

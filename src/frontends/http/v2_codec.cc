@@ -75,32 +75,45 @@ void Put(std::string* out, T v) {
 }
 
 // Appends one JSON element of `type` to `out`.
-absl::Status AppendElement(dom::element e, DataType type, const std::string& name, std::string* out) {
+absl::Status AppendElement(dom::element e, DataType type, const std::string& name,
+                           std::string* out) {
   auto mismatch = [&](const char* want) {
-    return Bad(absl::StrCat("input '", name, "': data holds ", [&] {
-      switch (e.type()) {
-        case dom::element_type::STRING: return "a string";
-        case dom::element_type::BOOL: return "a boolean";
-        case dom::element_type::NULL_VALUE: return "null";
-        case dom::element_type::OBJECT: return "an object";
-        case dom::element_type::DOUBLE: return "a fractional number";
-        default: return "a number";
-      }
-    }(), " where ", want, " is expected for ", core::V2Name(type)));
+    return Bad(absl::StrCat(
+        "input '", name, "': data holds ",
+        [&] {
+          switch (e.type()) {
+            case dom::element_type::STRING:
+              return "a string";
+            case dom::element_type::BOOL:
+              return "a boolean";
+            case dom::element_type::NULL_VALUE:
+              return "null";
+            case dom::element_type::OBJECT:
+              return "an object";
+            case dom::element_type::DOUBLE:
+              return "a fractional number";
+            default:
+              return "a number";
+          }
+        }(),
+        " where ", want, " is expected for ", core::V2Name(type)));
   };
   auto integer = [&](int64_t lo, uint64_t hi, auto tag) -> absl::Status {
     using T = decltype(tag);
     if (e.is_int64()) {
       int64_t v = int64_t(e);
       if (v < lo || (v > 0 && static_cast<uint64_t>(v) > hi)) {
-        return Bad(absl::StrCat("input '", name, "': ", v, " is out of range for ", core::V2Name(type)));
+        return Bad(
+            absl::StrCat("input '", name, "': ", v, " is out of range for ", core::V2Name(type)));
       }
       Put<T>(out, static_cast<T>(v));
       return absl::OkStatus();
     }
     if (e.is_uint64()) {
       uint64_t v = uint64_t(e);
-      if (v > hi) return Bad(absl::StrCat("input '", name, "': ", v, " is out of range for ", core::V2Name(type)));
+      if (v > hi)
+        return Bad(
+            absl::StrCat("input '", name, "': ", v, " is out of range for ", core::V2Name(type)));
       Put<T>(out, static_cast<T>(v));
       return absl::OkStatus();
     }
@@ -117,14 +130,22 @@ absl::Status AppendElement(dom::element e, DataType type, const std::string& nam
       if (!e.is_bool()) return mismatch("true or false");
       Put<uint8_t>(out, bool(e) ? 1 : 0);
       return absl::OkStatus();
-    case DataType::kInt8: return integer(INT8_MIN, INT8_MAX, int8_t{});
-    case DataType::kInt16: return integer(INT16_MIN, INT16_MAX, int16_t{});
-    case DataType::kInt32: return integer(INT32_MIN, INT32_MAX, int32_t{});
-    case DataType::kInt64: return integer(INT64_MIN, INT64_MAX, int64_t{});
-    case DataType::kUint8: return integer(0, UINT8_MAX, uint8_t{});
-    case DataType::kUint16: return integer(0, UINT16_MAX, uint16_t{});
-    case DataType::kUint32: return integer(0, UINT32_MAX, uint32_t{});
-    case DataType::kUint64: return integer(0, UINT64_MAX, uint64_t{});
+    case DataType::kInt8:
+      return integer(INT8_MIN, INT8_MAX, int8_t{});
+    case DataType::kInt16:
+      return integer(INT16_MIN, INT16_MAX, int16_t{});
+    case DataType::kInt32:
+      return integer(INT32_MIN, INT32_MAX, int32_t{});
+    case DataType::kInt64:
+      return integer(INT64_MIN, INT64_MAX, int64_t{});
+    case DataType::kUint8:
+      return integer(0, UINT8_MAX, uint8_t{});
+    case DataType::kUint16:
+      return integer(0, UINT16_MAX, uint16_t{});
+    case DataType::kUint32:
+      return integer(0, UINT32_MAX, uint32_t{});
+    case DataType::kUint64:
+      return integer(0, UINT64_MAX, uint64_t{});
     case DataType::kFp16: {
       auto v = number();
       if (!v) return mismatch("a number");
@@ -243,7 +264,8 @@ absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string body,
     }
     auto dt = core::DataTypeFromV2(std::string_view(v));
     if (!dt) {
-      return Bad(absl::StrCat("input '", t.name, "': unknown datatype '", std::string(std::string_view(v)),
+      return Bad(absl::StrCat("input '", t.name, "': unknown datatype '",
+                              std::string(std::string_view(v)),
                               "' (use BOOL, INT8..64, UINT8..64, FP16, FP32, FP64 or BYTES)"));
     }
     t.datatype = *dt;
@@ -262,10 +284,12 @@ absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string body,
     if (expected < 0) return Bad(absl::StrCat("input '", t.name, "': shape is too large"));
     std::optional<size_t> binary_size;
     if (in["parameters"].get(params) == simdjson::SUCCESS) {
-      if (!params.is_object()) return Bad(absl::StrCat("input '", t.name, "': 'parameters' must be an object"));
+      if (!params.is_object())
+        return Bad(absl::StrCat("input '", t.name, "': 'parameters' must be an object"));
       if (params["binary_data_size"].get(v) == simdjson::SUCCESS) {
         if (!v.is_int64() || int64_t(v) < 0) {
-          return Bad(absl::StrCat("input '", t.name, "': binary_data_size must be a non-negative integer"));
+          return Bad(absl::StrCat("input '", t.name,
+                                  "': binary_data_size must be a non-negative integer"));
         }
         binary_size = static_cast<size_t>(int64_t(v));
       }
@@ -273,35 +297,42 @@ absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string body,
     dom::element data;
     bool has_data = in["data"].get(data) == simdjson::SUCCESS;
     if (binary_size) {
-      if (has_data) return Bad(absl::StrCat("input '", t.name, "' has both 'data' and binary_data_size"));
+      if (has_data)
+        return Bad(absl::StrCat("input '", t.name, "' has both 'data' and binary_data_size"));
       if (!header_length) {
-        return Bad(absl::StrCat("input '", t.name, "' has binary_data_size but the request has no "
-                                                   "Inference-Header-Content-Length header"));
+        return Bad(absl::StrCat("input '", t.name,
+                                "' has binary_data_size but the request has no "
+                                "Inference-Header-Content-Length header"));
       }
       if (*binary_size > binary.size() - offset) {
-        return Bad(absl::StrCat("input '", t.name, "': binary_data_size ", *binary_size, " runs past the end "
-                                "of the body (", binary.size() - offset, " binary bytes left)"));
+        return Bad(absl::StrCat("input '", t.name, "': binary_data_size ", *binary_size,
+                                " runs past the end "
+                                "of the body (",
+                                binary.size() - offset, " binary bytes left)"));
       }
       t.data.assign(binary.data() + offset, *binary_size);
       offset += *binary_size;
       if (absl::Status s = core::ValidateTensorData(t); !s.ok()) return s;
     } else {
-      if (!has_data) return Bad(absl::StrCat("input '", t.name, "' has no 'data' (nor binary_data_size)"));
+      if (!has_data)
+        return Bad(absl::StrCat("input '", t.name, "' has no 'data' (nor binary_data_size)"));
       int64_t count = 0;
       size_t elem = core::ElementSize(t.datatype);
       if (elem && expected > 0 && static_cast<uint64_t>(expected) < (1ull << 31)) {
         t.data.reserve(static_cast<size_t>(expected) * elem);
       }
-      if (absl::Status s = AppendData(data, t.datatype, t.name, 0, &count, &t.data); !s.ok()) return s;
+      if (absl::Status s = AppendData(data, t.datatype, t.name, 0, &count, &t.data); !s.ok())
+        return s;
       if (count != expected) {
-        return Bad(absl::StrCat("input '", t.name, "': shape ", core::ShapeToString(t.shape), " needs ",
-                                expected, " elements, data has ", count));
+        return Bad(absl::StrCat("input '", t.name, "': shape ", core::ShapeToString(t.shape),
+                                " needs ", expected, " elements, data has ", count));
       }
     }
     req.inputs.push_back(std::move(t));
   }
   if (offset != binary.size()) {
-    return Bad(absl::StrCat(binary.size() - offset, " bytes of binary data are not claimed by any "
+    return Bad(absl::StrCat(binary.size() - offset,
+                            " bytes of binary data are not claimed by any "
                             "input's binary_data_size"));
   }
   dom::element outputs;
@@ -315,7 +346,8 @@ absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string body,
       }
       core::RequestedOutput ro{std::string(std::string_view(v)), false};
       if (o["parameters"].get(params) == simdjson::SUCCESS) {
-        if (!params.is_object()) return Bad(absl::StrCat(where, ": 'parameters' must be an object"));
+        if (!params.is_object())
+          return Bad(absl::StrCat(where, ": 'parameters' must be an object"));
         auto b = BoolParam(params, "binary_data", absl::StrCat("output '", ro.name, "' "));
         if (!b.ok()) return b.status();
         ro.binary = *b;
@@ -356,14 +388,22 @@ void AppendJsonData(const core::Tensor& t, std::string* out) {
       }
       return;
     }
-    case DataType::kInt8: return AppendNumbers<int8_t>(t.data, out);
-    case DataType::kInt16: return AppendNumbers<int16_t>(t.data, out);
-    case DataType::kInt32: return AppendNumbers<int32_t>(t.data, out);
-    case DataType::kInt64: return AppendNumbers<int64_t>(t.data, out);
-    case DataType::kUint8: return AppendNumbers<uint8_t>(t.data, out);
-    case DataType::kUint16: return AppendNumbers<uint16_t>(t.data, out);
-    case DataType::kUint32: return AppendNumbers<uint32_t>(t.data, out);
-    case DataType::kUint64: return AppendNumbers<uint64_t>(t.data, out);
+    case DataType::kInt8:
+      return AppendNumbers<int8_t>(t.data, out);
+    case DataType::kInt16:
+      return AppendNumbers<int16_t>(t.data, out);
+    case DataType::kInt32:
+      return AppendNumbers<int32_t>(t.data, out);
+    case DataType::kInt64:
+      return AppendNumbers<int64_t>(t.data, out);
+    case DataType::kUint8:
+      return AppendNumbers<uint8_t>(t.data, out);
+    case DataType::kUint16:
+      return AppendNumbers<uint16_t>(t.data, out);
+    case DataType::kUint32:
+      return AppendNumbers<uint32_t>(t.data, out);
+    case DataType::kUint64:
+      return AppendNumbers<uint64_t>(t.data, out);
     case DataType::kFp16: {
       std::string f;
       for (size_t i = 0; i + 1 < t.data.size(); i += 2) {
@@ -373,8 +413,10 @@ void AppendJsonData(const core::Tensor& t, std::string* out) {
       }
       return AppendNumbers<float>(f, out);
     }
-    case DataType::kFp32: return AppendNumbers<float>(t.data, out);
-    case DataType::kFp64: return AppendNumbers<double>(t.data, out);
+    case DataType::kFp32:
+      return AppendNumbers<float>(t.data, out);
+    case DataType::kFp64:
+      return AppendNumbers<double>(t.data, out);
     case DataType::kBytes: {
       size_t pos = 0;
       bool first = true;
@@ -384,7 +426,8 @@ void AppendJsonData(const core::Tensor& t, std::string* out) {
         pos += 4;
         if (!first) out->push_back(',');
         first = false;
-        absl::StrAppend(out, "\"", common::JsonEscape(std::string_view(t.data).substr(pos, len)), "\"");
+        absl::StrAppend(out, "\"", common::JsonEscape(std::string_view(t.data).substr(pos, len)),
+                        "\"");
         pos += len;
       }
       return;
@@ -398,8 +441,8 @@ EncodedResponse EncodeInferResponse(const core::InferResponse& r) {
   EncodedResponse enc;
   std::string& out = enc.body;
   std::string binary;
-  absl::StrAppend(&out, "{\"model_name\":\"", common::JsonEscape(r.model_name), "\",\"model_version\":\"",
-                  common::JsonEscape(r.model_version), "\"");
+  absl::StrAppend(&out, "{\"model_name\":\"", common::JsonEscape(r.model_name),
+                  "\",\"model_version\":\"", common::JsonEscape(r.model_version), "\"");
   if (!r.id.empty()) absl::StrAppend(&out, ",\"id\":\"", common::JsonEscape(r.id), "\"");
   out.append(",\"outputs\":[");
   for (size_t i = 0; i < r.outputs.size(); ++i) {

@@ -64,13 +64,16 @@ TEST(DecodeInferRequest, ErrorsNameTheProblem) {
     std::optional<size_t> header_length;
     std::string error;
   } cases[] = {
-      {"{", std::nullopt, "request body is not valid JSON: The JSON document has an improper structure: missing or superfluous commas, braces, missing keys, etc."},
+      {"{", std::nullopt,
+       "request body is not valid JSON: The JSON document has an improper structure: missing or "
+       "superfluous commas, braces, missing keys, etc."},
       {"[]", std::nullopt, "request body must be a JSON object"},
       {"{}", std::nullopt, "request needs an 'inputs' array"},
       {R"({"inputs":[{"datatype":"INT32","shape":[1],"data":[1]}]})", std::nullopt,
        "inputs[0] needs a string 'name'"},
       {R"({"inputs":[{"name":"A","datatype":"INT33","shape":[1],"data":[1]}]})", std::nullopt,
-       "input 'A': unknown datatype 'INT33' (use BOOL, INT8..64, UINT8..64, FP16, FP32, FP64 or BYTES)"},
+       "input 'A': unknown datatype 'INT33' (use BOOL, INT8..64, UINT8..64, FP16, FP32, FP64 or "
+       "BYTES)"},
       {R"({"inputs":[{"name":"A","datatype":"INT32","shape":[3],"data":[1,2]}]})", std::nullopt,
        "input 'A': shape [3] needs 3 elements, data has 2"},
       {R"({"inputs":[{"name":"A","datatype":"INT8","shape":[1],"data":[300]}]})", std::nullopt,
@@ -85,10 +88,12 @@ TEST(DecodeInferRequest, ErrorsNameTheProblem) {
        "input 'A' has no 'data' (nor binary_data_size)"},
       {R"({"inputs":[{"name":"A","datatype":"INT32","shape":[1],"parameters":{"binary_data_size":4}}]})",
        std::nullopt,
-       "input 'A' has binary_data_size but the request has no Inference-Header-Content-Length header"},
+       "input 'A' has binary_data_size but the request has no Inference-Header-Content-Length "
+       "header"},
       {R"({"inputs":[{"name":"A","datatype":"INT32","shape":[2],"parameters":{"binary_data_size":8}}]})"
        "1234",
-       kJsonPart, "input 'A': binary_data_size 8 runs past the end of the body (4 binary bytes left)"},
+       kJsonPart,
+       "input 'A': binary_data_size 8 runs past the end of the body (4 binary bytes left)"},
       {R"({"inputs":[{"name":"A","datatype":"INT32","shape":[1],"parameters":{"binary_data_size":4}}]})"
        "12345",
        kJsonPart, "1 bytes of binary data are not claimed by any input's binary_data_size"},
@@ -117,17 +122,23 @@ TEST(EncodeInferResponse, JsonAndBinaryOutputs) {
   r.model_version = "1";
   int32_t v[3] = {1, -2, 3};
   float f[2] = {0.5f, 0.1f};
-  r.outputs.push_back({"A", core::DataType::kInt32, {1, 3}, std::string(reinterpret_cast<char*>(v), 12)});
-  r.outputs.push_back({"B", core::DataType::kFp32, {2}, std::string(reinterpret_cast<char*>(f), 8)});
-  r.outputs.push_back({"S", core::DataType::kBytes, {1}, std::string("\x03\x00\x00\x00" "a\"b", 7)});
+  r.outputs.push_back(
+      {"A", core::DataType::kInt32, {1, 3}, std::string(reinterpret_cast<char*>(v), 12)});
+  r.outputs.push_back(
+      {"B", core::DataType::kFp32, {2}, std::string(reinterpret_cast<char*>(f), 8)});
+  r.outputs.push_back({"S",
+                       core::DataType::kBytes,
+                       {1},
+                       std::string("\x03\x00\x00\x00"
+                                   "a\"b",
+                                   7)});
   r.binary = {false, false, false};
   EncodedResponse e = EncodeInferResponse(r);
   EXPECT_FALSE(e.header_length.has_value());
-  EXPECT_EQ(e.body,
-            R"({"model_name":"simple","model_version":"1","id":"7","outputs":[)"
-            R"({"name":"A","datatype":"INT32","shape":[1,3],"data":[1,-2,3]},)"
-            R"({"name":"B","datatype":"FP32","shape":[2],"data":[0.5,0.1]},)"
-            R"({"name":"S","datatype":"BYTES","shape":[1],"data":["a\"b"]}]})");
+  EXPECT_EQ(e.body, R"({"model_name":"simple","model_version":"1","id":"7","outputs":[)"
+                    R"({"name":"A","datatype":"INT32","shape":[1,3],"data":[1,-2,3]},)"
+                    R"({"name":"B","datatype":"FP32","shape":[2],"data":[0.5,0.1]},)"
+                    R"({"name":"S","datatype":"BYTES","shape":[1],"data":["a\"b"]}]})");
   r.binary = {true, false, false};
   e = EncodeInferResponse(r);
   ASSERT_TRUE(e.header_length.has_value());

@@ -43,22 +43,22 @@ HttpResponse StatusResponse(const absl::Status& status) {
                        common::RetryAfterSecondsFor(status).value_or(0));
 }
 
-std::vector<std::string> V2Handlers::Extensions() {
-  return {"binary_tensor_data", "statistics"};
-}
+std::vector<std::string> V2Handlers::Extensions() { return {"binary_tensor_data", "statistics"}; }
 
 void V2Handlers::Handle(HttpRequest request, Responder respond) {
   Route route = MatchRoute(request.path);
   if (route.kind == RouteKind::kBadRequest) {
-    return respond(ErrorResponse(400, absl::StrCat("malformed percent-escape in path '", request.path, "'")));
+    return respond(
+        ErrorResponse(400, absl::StrCat("malformed percent-escape in path '", request.path, "'")));
   }
   if (route.kind == RouteKind::kNotFound) {
-    return respond(ErrorResponse(404, absl::StrCat("no such endpoint: ", request.method, " ",
-                                                   request.path)));
+    return respond(
+        ErrorResponse(404, absl::StrCat("no such endpoint: ", request.method, " ", request.path)));
   }
   if (!route.Allows(request.method)) {
-    HttpResponse r = ErrorResponse(405, absl::StrCat("method ", request.method, " is not allowed on ",
-                                                     request.path, " (allowed: ", route.methods, ")"));
+    HttpResponse r =
+        ErrorResponse(405, absl::StrCat("method ", request.method, " is not allowed on ",
+                                        request.path, " (allowed: ", route.methods, ")"));
     r.headers.emplace_back("Allow", route.methods);
     return respond(std::move(r));
   }
@@ -73,13 +73,16 @@ void V2Handlers::Handle(HttpRequest request, Responder respond) {
       return respond(Json(200, "{\"live\":true}"));
     case RouteKind::kHealthReady: {
       bool ready = svc.IsReady();
-      return respond(Json(ready ? 200 : 503, absl::StrCat("{\"ready\":", ready ? "true" : "false", "}")));
+      return respond(
+          Json(ready ? 200 : 503, absl::StrCat("{\"ready\":", ready ? "true" : "false", "}")));
     }
     case RouteKind::kServerMetadata: {
       std::string ext;
-      for (const std::string& e : Extensions()) absl::StrAppend(&ext, ext.empty() ? "" : ",", "\"", e, "\"");
-      return respond(Json(200, absl::StrCat("{\"name\":\"", options_.server_name, "\",\"version\":\"",
-                                            options_.server_version, "\",\"extensions\":[", ext, "]}")));
+      for (const std::string& e : Extensions())
+        absl::StrAppend(&ext, ext.empty() ? "" : ",", "\"", e, "\"");
+      return respond(
+          Json(200, absl::StrCat("{\"name\":\"", options_.server_name, "\",\"version\":\"",
+                                 options_.server_version, "\",\"extensions\":[", ext, "]}")));
     }
     case RouteKind::kModelMetadata:
       return respond(ModelMetadata(route.model, route.version));
@@ -89,8 +92,9 @@ void V2Handlers::Handle(HttpRequest request, Responder respond) {
         return respond(StatusResponse(m.status()));
       }
       bool ready = m.ok() && (*m)->ready;
-      return respond(Json(ready ? 200 : 503, absl::StrCat("{\"name\":\"", JsonEscape(route.model),
-                                                          "\",\"ready\":", ready ? "true" : "false", "}")));
+      return respond(
+          Json(ready ? 200 : 503, absl::StrCat("{\"name\":\"", JsonEscape(route.model),
+                                               "\",\"ready\":", ready ? "true" : "false", "}")));
     }
     case RouteKind::kModelStats:
       return respond(Stats(route.model, route.version));
@@ -125,18 +129,19 @@ void V2Handlers::Infer(HttpRequest request, const std::string& model, const std:
   }
   decoded->model_name = model;
   decoded->model_version = version;
-  options_.service->Infer(*std::move(decoded), [respond = std::move(respond)](
-                                                   absl::StatusOr<core::InferResponse> r) {
-    if (!r.ok()) return respond(StatusResponse(r.status()));
-    EncodedResponse enc = EncodeInferResponse(*r);
-    HttpResponse resp;
-    resp.body = std::move(enc.body);
-    if (enc.header_length) {
-      resp.content_type = "application/octet-stream";
-      resp.headers.emplace_back("Inference-Header-Content-Length", absl::StrCat(*enc.header_length));
-    }
-    respond(std::move(resp));
-  });
+  options_.service->Infer(*std::move(decoded),
+                          [respond = std::move(respond)](absl::StatusOr<core::InferResponse> r) {
+                            if (!r.ok()) return respond(StatusResponse(r.status()));
+                            EncodedResponse enc = EncodeInferResponse(*r);
+                            HttpResponse resp;
+                            resp.body = std::move(enc.body);
+                            if (enc.header_length) {
+                              resp.content_type = "application/octet-stream";
+                              resp.headers.emplace_back("Inference-Header-Content-Length",
+                                                        absl::StrCat(*enc.header_length));
+                            }
+                            respond(std::move(resp));
+                          });
 }
 
 HttpResponse V2Handlers::ModelMetadata(const std::string& model, const std::string& version) {
@@ -149,14 +154,14 @@ HttpResponse V2Handlers::ModelMetadata(const std::string& model, const std::stri
   }
   const core::ModelSpec& spec = lm.spec;
   std::string platform = spec.platform.empty() ? spec.backend : spec.platform;
-  return Json(200, absl::StrCat(
-                       "{\"name\":\"", JsonEscape(spec.name), "\",\"versions\":[",
-                       absl::StrJoin(versions, ","), "],\"platform\":\"", JsonEscape(platform),
-                       "\",\"inputs\":", TensorMetadata(spec.inputs, spec.max_batch_size > 0),
-                       ",\"outputs\":", TensorMetadata(spec.outputs, spec.max_batch_size > 0),
-                       ",\"parameters\":{\"max_batch_size\":", spec.max_batch_size,
-                       ",\"instance_count\":", spec.instance_count,
-                       ",\"memory_bytes\":", lm.memory_bytes, "}}"));
+  return Json(200,
+              absl::StrCat("{\"name\":\"", JsonEscape(spec.name), "\",\"versions\":[",
+                           absl::StrJoin(versions, ","), "],\"platform\":\"", JsonEscape(platform),
+                           "\",\"inputs\":", TensorMetadata(spec.inputs, spec.max_batch_size > 0),
+                           ",\"outputs\":", TensorMetadata(spec.outputs, spec.max_batch_size > 0),
+                           ",\"parameters\":{\"max_batch_size\":", spec.max_batch_size,
+                           ",\"instance_count\":", spec.instance_count,
+                           ",\"memory_bytes\":", lm.memory_bytes, "}}"));
 }
 
 HttpResponse V2Handlers::Stats(const std::string& model, const std::string& version) {
@@ -180,17 +185,17 @@ HttpResponse V2Handlers::Stats(const std::string& model, const std::string& vers
   for (size_t i = 0; i < models.size(); ++i) {
     const core::LoadedModel& m = *models[i];
     core::ModelStatistics s = m.observer ? m.observer->Snapshot() : core::ModelStatistics{};
-    absl::StrAppend(&out, i ? "," : "", "{\"name\":\"", JsonEscape(m.spec.name), "\",\"version\":\"",
-                    m.version, "\",\"last_inference\":", s.last_inference_ms,
-                    ",\"inference_count\":", s.inference_count, ",\"execution_count\":",
-                    s.execution_count, ",\"memory_bytes\":", m.memory_bytes,
-                    ",\"inference_stats\":{\"success\":", Duration(s.success_count, s.success_ns),
-                    ",\"fail\":", Duration(s.fail_count, s.fail_ns),
-                    ",\"queue\":", Duration(s.queue_count, s.queue_ns),
-                    ",\"compute_input\":", Duration(s.compute_input_count, s.compute_input_ns),
-                    ",\"compute_infer\":", Duration(s.compute_infer_count, s.compute_infer_ns),
-                    ",\"compute_output\":", Duration(s.compute_output_count, s.compute_output_ns),
-                    "},\"batch_stats\":[]}");
+    absl::StrAppend(
+        &out, i ? "," : "", "{\"name\":\"", JsonEscape(m.spec.name), "\",\"version\":\"", m.version,
+        "\",\"last_inference\":", s.last_inference_ms, ",\"inference_count\":", s.inference_count,
+        ",\"execution_count\":", s.execution_count, ",\"memory_bytes\":", m.memory_bytes,
+        ",\"inference_stats\":{\"success\":", Duration(s.success_count, s.success_ns),
+        ",\"fail\":", Duration(s.fail_count, s.fail_ns),
+        ",\"queue\":", Duration(s.queue_count, s.queue_ns),
+        ",\"compute_input\":", Duration(s.compute_input_count, s.compute_input_ns),
+        ",\"compute_infer\":", Duration(s.compute_infer_count, s.compute_infer_ns),
+        ",\"compute_output\":", Duration(s.compute_output_count, s.compute_output_ns),
+        "},\"batch_stats\":[]}");
   }
   return Json(200, out + "]}");
 }

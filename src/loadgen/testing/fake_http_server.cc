@@ -22,12 +22,18 @@ int64_t SteadyNs() {
 
 std::string Reason(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Status";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Status";
   }
 }
 
@@ -56,7 +62,8 @@ class FakeHttpServer::Impl {
 
  private:
   struct Conn : std::enable_shared_from_this<Conn> {
-    Conn(Impl* impl, tcp::socket s) : impl(impl), socket(std::move(s)), timer(socket.get_executor()) {}
+    Conn(Impl* impl, tcp::socket s)
+        : impl(impl), socket(std::move(s)), timer(socket.get_executor()) {}
     Impl* impl;
     tcp::socket socket;
     asio::steady_timer timer;
@@ -66,11 +73,12 @@ class FakeHttpServer::Impl {
 
     void ReadMore() {
       auto self = shared_from_this();
-      socket.async_read_some(asio::buffer(chunk), [self](const boost::system::error_code& ec, size_t n) {
-        if (ec) return;
-        self->in.append(self->chunk, n);
-        self->TryRequest();
-      });
+      socket.async_read_some(asio::buffer(chunk),
+                             [self](const boost::system::error_code& ec, size_t n) {
+                               if (ec) return;
+                               self->in.append(self->chunk, n);
+                               self->TryRequest();
+                             });
     }
 
     void TryRequest() {
@@ -116,7 +124,7 @@ class FakeHttpServer::Impl {
         return;
       }
       out = Cat("HTTP/1.1 ", reply.status, " ", Reason(reply.status),
-                         "\r\nContent-Type: ", reply.content_type, "\r\n");
+                "\r\nContent-Type: ", reply.content_type, "\r\n");
       for (const auto& [n, v] : reply.headers) Append(&out, n, ": ", v, "\r\n");
       if (reply.close) out += "Connection: close\r\n";
       if (reply.chunked) {

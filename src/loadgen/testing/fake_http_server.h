@@ -19,8 +19,8 @@
 namespace tide::loadgen::testing {
 
 struct FakeRequest {
-  int64_t index = 0;          // 0, 1, 2, ... in order of arrival at the server
-  int64_t arrival_ns = 0;     // since the server started (steady clock)
+  int64_t index = 0;       // 0, 1, 2, ... in order of arrival at the server
+  int64_t arrival_ns = 0;  // since the server started (steady clock)
   std::string method;
   std::string target;
   std::string body;
@@ -32,10 +32,10 @@ struct FakeReply {
   std::string body = "ok";
   std::string content_type = "text/plain";
   std::vector<std::pair<std::string, std::string>> headers;
-  int64_t delay_ns = 0;    // answer this long after the request arrived
-  bool close = false;      // close the connection after answering
-  bool no_reply = false;   // never answer (the connection stays open)
-  bool chunked = false;    // send the body with chunked transfer encoding
+  int64_t delay_ns = 0;   // answer this long after the request arrived
+  bool close = false;     // close the connection after answering
+  bool no_reply = false;  // never answer (the connection stays open)
+  bool chunked = false;   // send the body with chunked transfer encoding
 };
 
 using FakeBehaviour = std::function<FakeReply(const FakeRequest&)>;
