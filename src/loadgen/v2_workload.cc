@@ -4,6 +4,7 @@
 #include <cstring>
 #include <random>
 
+#include "common/half.h"
 #include "loadgen/text.h"
 #include "nlohmann/json.hpp"
 #include "simdjson.h"
@@ -26,25 +27,6 @@ int64_t Elements(const std::vector<int64_t>& shape) {
 }
 
 bool IsFloat(std::string_view dt) { return dt == "FP16" || dt == "FP32" || dt == "FP64"; }
-
-uint16_t FloatToHalf(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  const uint32_t sign = (x >> 16) & 0x8000;
-  const int32_t exp = static_cast<int32_t>((x >> 23) & 0xff) - 127 + 15;
-  uint32_t mant = x & 0x7fffff;
-  if (((x >> 23) & 0xff) == 0xff) return static_cast<uint16_t>(sign | 0x7c00 | (mant ? 0x200 : 0));
-  if (exp >= 31) return static_cast<uint16_t>(sign | 0x7c00);
-  if (exp <= 0) {
-    if (exp < -10) return static_cast<uint16_t>(sign);
-    mant |= 0x800000;
-    const uint32_t shift = static_cast<uint32_t>(14 - exp);
-    return static_cast<uint16_t>(sign | ((mant + (1u << (shift - 1))) >> shift));
-  }
-  uint32_t half = sign | (static_cast<uint32_t>(exp) << 10) | (mant >> 13);
-  if (mant & 0x1000) ++half;  // round half up
-  return static_cast<uint16_t>(half);
-}
 
 // One input tensor's values for one request.
 struct InputValues {
@@ -90,7 +72,7 @@ std::string EncodeBinary(const InputValues& in) {
     else if (dt == "INT64")
       PutLe<int64_t>(&out, static_cast<int64_t>(v));
     else if (dt == "FP16")
-      PutLe<uint16_t>(&out, FloatToHalf(static_cast<float>(v)));
+      PutLe<uint16_t>(&out, common::FloatToHalf(static_cast<float>(v)));
     else if (dt == "FP32")
       PutLe<float>(&out, static_cast<float>(v));
     else
