@@ -5,9 +5,11 @@
 # and by deploy/check/check.sh on the locally built binary.
 #   deploy/runtime-packages.sh build/apps/tide/tide
 set -euo pipefail
-bin="${1:?usage: runtime-packages.sh BINARY}"
-[ -f "$bin" ] || { echo "runtime-packages.sh: no file '$bin'" >&2; exit 2; }
-libs="$(ldd "$bin")" || { echo "runtime-packages.sh: ldd failed on '$bin'" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: runtime-packages.sh BINARY [PLUGIN.so ...]" >&2; exit 2; }
+for bin in "$@"; do
+  [ -f "$bin" ] || { echo "runtime-packages.sh: no file '$bin'" >&2; exit 2; }
+done
+libs="$(ldd "$@")" || { echo "runtime-packages.sh: ldd failed on '$*'" >&2; exit 2; }
 if grep -q 'not found' <<<"$libs"; then
   echo "runtime-packages.sh: unresolved libraries:" >&2
   grep 'not found' <<<"$libs" >&2

@@ -77,7 +77,9 @@ done
 
 extra=()
 if [ -n "$tide" ]; then
-  if "$root/deploy/runtime-packages.sh" "$tide" >"$tmp/runtime-packages.txt" 2>"$tmp/rp.err"; then
+  plugins=()
+  for so in "$(dirname "$tide")"/backends/*.so; do [ -f "$so" ] && plugins+=("$so"); done
+  if "$root/deploy/runtime-packages.sh" "$tide" "${plugins[@]}" >"$tmp/runtime-packages.txt" 2>"$tmp/rp.err"; then
     extra+=(--runtime-packages "$tmp/runtime-packages.txt")
   else
     problem "deploy/runtime-packages.sh $tide: $(oneline <"$tmp/rp.err")"

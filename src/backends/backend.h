@@ -4,6 +4,14 @@
 // a Model creates the instances that run batches (core::ModelInstance).
 // Backends are registered by name ("simulated", "pytorch") in a
 // BackendRegistry owned by the server; there are no global registries.
+// Built-in backends register up front; any other is looked up as a plugin,
+// `libtide_backend_<name>.so` in the plugin directories, loaded on first use
+// (after Triton's backend directory): its `TideRegisterBackend(registry)`
+// registers it. Plugins use tide's code from the executable, which exports it.
+// Built-in backends register up front; any other is looked up as a plugin,
+// `libtide_backend_<name>.so` in the plugin directories, loaded on first use
+// (after Triton's backend directory): its `TideRegisterBackend(registry)`
+// registers it. Plugins use tide's code from the executable, which exports it.
 
 #include <functional>
 #include <map>
@@ -37,17 +45,28 @@ class Model {
 
 using BackendFactory = std::function<absl::StatusOr<std::unique_ptr<Model>>(const LoadContext&)>;
 
+// Not thread-safe: backends are found while models load, on one thread.
 class BackendRegistry {
  public:
   void Register(const std::string& name, BackendFactory factory) {
     factories_[name] = std::move(factory);
   }
-  // NotFound (listing the known backends) for an unknown name.
-  absl::StatusOr<const BackendFactory*> Find(const std::string& name) const;
+  // Directories searched for plugins, in order.
+  void SetPluginDirectories(std::vector<std::string> dirs) { plugin_dirs_ = std::move(dirs); }
+  // The factory for `name`, loading its plugin if needed. NotFound lists the
+  // known backends and where plugins were looked for; FailedPrecondition
+  // says why a plugin that exists could not be loaded.
+  absl::StatusOr<const BackendFactory*> Find(const std::string& name);
   std::vector<std::string> Names() const;
 
+  // <directory of this executable>/backends and <...>/../lib/tide/backends.
+  static std::vector<std::string> DefaultPluginDirectories();
+
  private:
+  absl::Status LoadPlugin(const std::string& name);
+
   std::map<std::string, BackendFactory> factories_;
+  std::vector<std::string> plugin_dirs_;
 };
 
 // Registers every backend this build has (simulated always; pytorch when

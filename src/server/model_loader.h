@@ -18,7 +18,7 @@ namespace tide::server {
 struct LoadOptions {
   std::string repository;
   size_t default_max_queue_size = 256;
-  const backends::BackendRegistry* backends = nullptr;
+  backends::BackendRegistry* backends = nullptr;  // may load plugins
   const ServerMetrics* metrics = nullptr;
   int cpu_count = 1;
 };

@@ -61,6 +61,9 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
 
   backends::BackendRegistry backends;
   backends::RegisterBuiltinBackends(&backends);
+  std::vector<std::string> plugin_dirs = backends::BackendRegistry::DefaultPluginDirectories();
+  if (!o.backend_directory.empty()) plugin_dirs.insert(plugin_dirs.begin(), o.backend_directory);
+  backends.SetPluginDirectories(std::move(plugin_dirs));
 
   core::InferenceService service({common::MonotonicClock::Get(), o.strict_readiness});
 
@@ -170,9 +173,10 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
       "\n",
       (*http_server)->port(), grpc_port, (*metrics_server)->port(), static_cast<int>(getpid()));
   std::fflush(stdout);
-  spdlog::info("serving: HTTP on {}:{}, gRPC on {}:{}, metrics on {}:{}/metrics; ready={}", o.host,
-               (*http_server)->port(), o.host, grpc_port, o.host, (*metrics_server)->port(),
-               service.IsReady());
+  spdlog::info("serving: HTTP on {}:{}, gRPC {}, metrics on {}:{}/metrics; ready={}", o.host,
+               (*http_server)->port(),
+               grpc_server ? absl::StrCat("on ", o.host, ":", grpc_port) : std::string("off"), o.host,
+               (*metrics_server)->port(), service.IsReady());
 
   int sig = WaitForSignal(absl::InfiniteDuration());
   absl::Time start = absl::Now();

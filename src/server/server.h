@@ -33,6 +33,9 @@ struct ServeOptions {
   absl::Duration drain_delay = absl::Seconds(5);
   absl::Duration shutdown_timeout = absl::Seconds(30);
   bool strict_readiness = true;
+  // Where backend plugins (libtide_backend_<name>.so) are looked for first;
+  // then next to the executable (backends/) and in ../lib/tide/backends.
+  std::string backend_directory;
   bool exit_on_error = false;
 };
 

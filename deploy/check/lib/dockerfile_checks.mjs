@@ -140,7 +140,10 @@ export function checkDockerfile({ root, dockerfile, contract, runtimePackages })
       const copy = parseCopy(ins.rest);
       if (copy.from === "build") {
         for (const src of copy.sources) {
-          if (src.startsWith(path.posix.join(workdir, buildDir) + "/") && src !== path.posix.join(workdir, contract.image.binary)) {
+          // The binary, and the backend plugins CMake writes beside it (apps/tide/backends).
+          const plugins = path.posix.join(workdir, path.posix.dirname(contract.image.binary), "backends");
+          if (src.startsWith(path.posix.join(workdir, buildDir) + "/") &&
+              src !== path.posix.join(workdir, contract.image.binary) && src !== plugins) {
             say(`COPY --from=build ${src}: the build puts tide at ${path.posix.join(workdir, contract.image.binary)}`);
           }
         }
