@@ -18,7 +18,8 @@ fi
 # "libfoo.so.1 => /lib/x86_64-linux-gnu/libfoo.so.1 (0x...)" and the loader line
 # "/lib64/ld-linux-x86-64.so.2 (0x...)". dpkg knows each file under one
 # spelling only (/lib or /usr/lib on a merged-/usr system), so try both.
-paths="$(awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' <<<"$libs" | sort -u)"
+# (With several files, ldd heads each list with "FILE:"; those lines are skipped.)
+paths="$(awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// && $1 !~ /:$/ {print $1}' <<<"$libs" | sort -u)"
 [ -n "$paths" ] || exit 0  # statically linked
 # Every name dpkg may have recorded for each library: "library<TAB>spelling".
 pairs="$(while read -r p; do
