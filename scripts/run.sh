@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Installs every dependency, builds tide and runs its main job: `tide serve`
 # on the example model repository, with the curl lines that talk to it.
-# Ctrl-C drains and stops the server. Ports: HTTP_PORT (8000), METRICS_PORT (8002).
+# Ctrl-C drains and stops the server. Ports: HTTP_PORT (8000), GRPC_PORT (8001),
+# METRICS_PORT (8002).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/install-deps.sh"
 "$root/scripts/build.sh"
 http="${HTTP_PORT:-8000}"
+grpc="${GRPC_PORT:-8001}"
 metrics="${METRICS_PORT:-8002}"
 cat <<MSG
 
-tide serve is starting on http://localhost:$http (metrics on :$metrics). Try:
+tide serve is starting on http://localhost:$http (gRPC on :$grpc, metrics on :$metrics). Try:
 
   curl localhost:$http/v2/health/ready
   curl localhost:$http/v2/models/simple
@@ -27,4 +29,4 @@ Ctrl-C to drain and stop.
 
 MSG
 exec "${BUILD_DIR:-$root/build}/apps/tide/tide" serve --model-repository "$root/examples/models" \
-  --http-port "$http" --metrics-port "$metrics" --drain-delay 0 "$@"
+  --http-port "$http" --grpc-port "$grpc" --metrics-port "$metrics" --drain-delay 0 "$@"
