@@ -102,11 +102,13 @@ bool InferenceService::IsReady() const {
 }
 
 void InferenceService::Infer(InferRequest request, InferCallback done) {
+  auto model = FindModel(request.model_name, request.model_version);
   if (refusing_) {
-    done(absl::UnavailableError("server is shutting down; retry on another replica"));
+    absl::Status s = absl::UnavailableError("server is shutting down; retry on another replica");
+    if (model.ok() && (*model)->observer) (*model)->observer->OnRejected(s);  // counted as rejected
+    done(s);
     return;
   }
-  auto model = FindModel(request.model_name, request.model_version);
   if (!model.ok()) {
     done(model.status());
     return;
