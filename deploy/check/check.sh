@@ -38,7 +38,15 @@ while [ $# -gt 0 ]; do
 done
 
 fail() { echo "deploy check: $*" >&2; exit 1; }
-command -v kubectl >/dev/null || fail "kubectl not found; it renders the overlays (kubectl kustomize). Install the kubectl package (Debian's kubernetes-client conflicts with it)."
+# kubectl (with kustomize >= v3.7, for components) is not in Debian 12: the
+# machines tide is developed and tested on ship it; elsewhere the check is
+# skipped (exit 77, ctest's SKIP_RETURN_CODE) with a message, not failed.
+if ! command -v kubectl >/dev/null; then
+  echo "deploy check: SKIPPED: kubectl not found; it renders the overlays (kubectl kustomize >= v3.7)." \
+       "Install kubectl from the Kubernetes or Google Cloud packages (Debian 12's kubernetes-client 1.20" \
+       "has a kustomize too old for components)." >&2
+  exit 77
+fi
 command -v node >/dev/null || fail "node not found; install Node.js >= 18 (scripts/install-deps.sh does)"
 [ -d "$here/node_modules/kubernetes-models" ] || fail "deploy/check/node_modules is missing; run scripts/install-deps.sh (it runs npm ci there)"
 if [ -n "$tide" ]; then
