@@ -68,9 +68,10 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingDirectory);
   serve_cmd->add_option("--host", serve.host, "Address to listen on")->capture_default_str();
-  serve_cmd->add_option("--backend-directory", serve.backend_directory,
-                        "Directory searched first for backend plugins (libtide_backend_<name>.so); "
-                        "then <tide's directory>/backends and <tide's directory>/../lib/tide/backends");
+  serve_cmd->add_option(
+      "--backend-directory", serve.backend_directory,
+      "Directory searched first for backend plugins (libtide_backend_<name>.so); "
+      "then <tide's directory>/backends and <tide's directory>/../lib/tide/backends");
   serve_cmd->add_option("--http-port", serve.http_port, "V2 HTTP/REST port (0 = any free port)")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();

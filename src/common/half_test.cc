@@ -13,8 +13,8 @@ TEST(Half, KnownValuesAndRounding) {
     float f;
     uint16_t h;
   } cases[] = {
-      {0.0f, 0x0000}, {1.0f, 0x3c00},     {-2.5f, 0xc100},      {65504.0f, 0x7bff},
-      {1e6f, 0x7c00}, {5.96046448e-8f, 0x0001},  // smallest subnormal
+      {0.0f, 0x0000},           {1.0f, 0x3c00}, {-2.5f, 0xc100},
+      {65504.0f, 0x7bff},       {1e6f, 0x7c00}, {5.96046448e-8f, 0x0001},  // smallest subnormal
       {1.00048828125f, 0x3c00},  // halfway between 1 and the next half: ties to even (down)
       {1.00146484375f, 0x3c02},  // halfway, odd below: ties to even (up)
   };

@@ -79,6 +79,46 @@ std::vector<ModelState> InferenceService::Index() const {
   return out;
 }
 
+absl::StatusOr<ModelMetadata> InferenceService::Metadata(std::string_view name,
+                                                         std::string_view version) const {
+  auto m = FindModel(name, version);
+  if (!m.ok()) return m.status();
+  const ModelSpec& spec = (*m)->spec;
+  ModelMetadata md;
+  md.name = spec.name;
+  md.model = *m;
+  {
+    auto snap = snapshot();
+    auto it = snap->models.find(spec.name);
+    if (it != snap->models.end()) {
+      for (const auto& [v, loaded] : it->second) md.versions.push_back(absl::StrCat(v));
+    }
+  }
+  md.platform = spec.platform.empty() ? spec.backend : spec.platform;
+  auto tensors = [&](const std::vector<TensorSpec>& specs, std::vector<TensorMetadata>* out) {
+    for (const TensorSpec& t : specs) {
+      TensorMetadata tm{t.name, t.datatype, t.dims};
+      if (spec.max_batch_size > 0) tm.shape.insert(tm.shape.begin(), -1);
+      out->push_back(std::move(tm));
+    }
+  };
+  tensors(spec.inputs, &md.inputs);
+  tensors(spec.outputs, &md.outputs);
+  return md;
+}
+
+absl::StatusOr<bool> InferenceService::ModelReady(std::string_view name,
+                                                  std::string_view version) const {
+  auto m = FindModel(name, version);
+  if (!m.ok() && m.status().code() == absl::StatusCode::kNotFound) return m.status();
+  return m.ok() && (*m)->ready;
+}
+
+void InferenceService::CountRejected(std::string_view name, std::string_view version,
+                                     const absl::Status& why) const {
+  if (auto m = FindModel(name, version); m.ok() && (*m)->observer) (*m)->observer->OnRejected(why);
+}
+
 std::vector<std::shared_ptr<LoadedModel>> InferenceService::Models() const {
   auto snap = snapshot();
   std::vector<std::shared_ptr<LoadedModel>> out;

@@ -46,6 +46,20 @@ struct ModelState {
   std::string reason;   // why it is not READY
 };
 
+// What the V2 metadata endpoints (REST and gRPC) report for a model.
+struct TensorMetadata {
+  std::string name;
+  DataType datatype = DataType::kFp32;
+  std::vector<int64_t> shape;  // -1 for a variable dim, batch dim included
+};
+struct ModelMetadata {
+  std::string name;
+  std::vector<std::string> versions;  // every loaded version, ascending
+  std::string platform;               // platform as configured, else the backend
+  std::vector<TensorMetadata> inputs, outputs;
+  std::shared_ptr<LoadedModel> model;  // the version asked for
+};
+
 class InferenceService {
  public:
   struct Options {
@@ -70,6 +84,15 @@ class InferenceService {
   absl::StatusOr<std::shared_ptr<LoadedModel>> FindModel(std::string_view name,
                                                          std::string_view version) const;
   std::vector<ModelState> Index() const;
+  // Metadata of the version FindModel would use.
+  absl::StatusOr<ModelMetadata> Metadata(std::string_view name, std::string_view version) const;
+  // Whether the model version is ready; NotFound for an unknown model or
+  // version (a known but unavailable one is simply not ready).
+  absl::StatusOr<bool> ModelReady(std::string_view name, std::string_view version) const;
+  // Counts a request that never reached Infer (it could not be decoded)
+  // against its model, if that model exists.
+  void CountRejected(std::string_view name, std::string_view version,
+                     const absl::Status& why) const;
   std::vector<std::shared_ptr<LoadedModel>> Models() const;
 
   bool IsLive() const { return true; }

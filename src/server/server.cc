@@ -175,8 +175,8 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
   std::fflush(stdout);
   spdlog::info("serving: HTTP on {}:{}, gRPC {}, metrics on {}:{}/metrics; ready={}", o.host,
                (*http_server)->port(),
-               grpc_server ? absl::StrCat("on ", o.host, ":", grpc_port) : std::string("off"), o.host,
-               (*metrics_server)->port(), service.IsReady());
+               grpc_server ? absl::StrCat("on ", o.host, ":", grpc_port) : std::string("off"),
+               o.host, (*metrics_server)->port(), service.IsReady());
 
   int sig = WaitForSignal(absl::InfiniteDuration());
   absl::Time start = absl::Now();

@@ -80,9 +80,10 @@ TEST(ServeLifecycle, SigtermDrainsWithoutLosingAcceptedRequests) {
   EXPECT_EQ(refused.headers["retry-after"], "1");
   EXPECT_EQ(refused.body, R"({"error":"server is shutting down; retry on another replica"})");
   EXPECT_LT(Seconds(refused_at), 0.2);
-  EXPECT_EQ(MetricValue(Http(server.metrics_port(), "GET", "/metrics").body,
-                        R"(tide_inference_requests_total{model="slow",version="1",outcome="rejected"})"),
-            1);
+  EXPECT_EQ(
+      MetricValue(Http(server.metrics_port(), "GET", "/metrics").body,
+                  R"(tide_inference_requests_total{model="slow",version="1",outcome="rejected"})"),
+      1);
   for (auto& t : in_flight) t.join();
   late.join();
   EXPECT_EQ(ok.load(), 5) << "every accepted request completes with 200";

@@ -39,9 +39,9 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
                                        const inference::ModelReadyRequest* req,
                                        inference::ModelReadyResponse* resp) override {
     if (absl::Status s = core::ValidateModelName(req->name()); !s.ok()) return Done(ctx, s);
-    auto m = o_.service->FindModel(req->name(), req->version());
-    if (!m.ok() && m.status().code() == absl::StatusCode::kNotFound) return Done(ctx, m.status());
-    resp->set_ready(m.ok() && (*m)->ready);
+    auto ready = o_.service->ModelReady(req->name(), req->version());
+    if (!ready.ok()) return Done(ctx, ready.status());
+    resp->set_ready(*ready);
     return Done(ctx, absl::OkStatus());
   }
 
@@ -58,25 +58,21 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
                                           const inference::ModelMetadataRequest* req,
                                           inference::ModelMetadataResponse* resp) override {
     if (absl::Status s = core::ValidateModelName(req->name()); !s.ok()) return Done(ctx, s);
-    auto m = o_.service->FindModel(req->name(), req->version());
-    if (!m.ok()) return Done(ctx, m.status());
-    const core::ModelSpec& spec = (*m)->spec;
-    resp->set_name(spec.name);
-    for (const auto& other : o_.service->Models()) {
-      if (other->spec.name == spec.name) resp->add_versions(absl::StrCat(other->version));
-    }
-    resp->set_platform(spec.platform.empty() ? spec.backend : spec.platform);
-    auto fill = [&](const std::vector<core::TensorSpec>& ts, auto add) {
-      for (const core::TensorSpec& t : ts) {
-        auto* md = add();
-        md->set_name(t.name);
-        md->set_datatype(core::V2Name(t.datatype));
-        if (spec.max_batch_size > 0) md->add_shape(-1);
-        for (int64_t d : t.dims) md->add_shape(d);
+    auto md = o_.service->Metadata(req->name(), req->version());
+    if (!md.ok()) return Done(ctx, md.status());
+    resp->set_name(md->name);
+    for (const std::string& v : md->versions) resp->add_versions(v);
+    resp->set_platform(md->platform);
+    auto fill = [](const std::vector<core::TensorMetadata>& ts, auto add) {
+      for (const core::TensorMetadata& t : ts) {
+        auto* out = add();
+        out->set_name(t.name);
+        out->set_datatype(core::V2Name(t.datatype));
+        for (int64_t d : t.shape) out->add_shape(d);
       }
     };
-    fill(spec.inputs, [&] { return resp->add_inputs(); });
-    fill(spec.outputs, [&] { return resp->add_outputs(); });
+    fill(md->inputs, [&] { return resp->add_inputs(); });
+    fill(md->outputs, [&] { return resp->add_outputs(); });
     return Done(ctx, absl::OkStatus());
   }
 
@@ -86,10 +82,7 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
     if (absl::Status s = core::ValidateModelName(req->model_name()); !s.ok()) return Done(ctx, s);
     auto decoded = FromProto(*req);
     if (!decoded.ok()) {
-      if (auto m = o_.service->FindModel(req->model_name(), req->model_version());
-          m.ok() && (*m)->observer) {
-        (*m)->observer->OnRejected(decoded.status());
-      }
+      o_.service->CountRejected(req->model_name(), req->model_version(), decoded.status());
       return Done(ctx, decoded.status());
     }
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();

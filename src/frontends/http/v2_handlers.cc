@@ -20,14 +20,12 @@ HttpResponse Json(int status, std::string body) {
   return r;
 }
 
-std::string TensorMetadata(const std::vector<core::TensorSpec>& tensors, bool batching) {
+std::string TensorsJson(const std::vector<core::TensorMetadata>& tensors) {
   std::string out = "[";
   for (size_t i = 0; i < tensors.size(); ++i) {
-    std::vector<int64_t> shape = tensors[i].dims;
-    if (batching) shape.insert(shape.begin(), -1);
     absl::StrAppend(&out, i ? "," : "", "{\"name\":\"", JsonEscape(tensors[i].name),
                     "\",\"datatype\":\"", core::V2Name(tensors[i].datatype),
-                    "\",\"shape\":", core::ShapeToString(shape), "}");
+                    "\",\"shape\":", core::ShapeToString(tensors[i].shape), "}");
   }
   return out + "]";
 }
@@ -87,11 +85,9 @@ void V2Handlers::Handle(HttpRequest request, Responder respond) {
     case RouteKind::kModelMetadata:
       return respond(ModelMetadata(route.model, route.version));
     case RouteKind::kModelReady: {
-      auto m = svc.FindModel(route.model, route.version);
-      if (!m.ok() && m.status().code() == absl::StatusCode::kNotFound) {
-        return respond(StatusResponse(m.status()));
-      }
-      bool ready = m.ok() && (*m)->ready;
+      auto r = svc.ModelReady(route.model, route.version);
+      if (!r.ok()) return respond(StatusResponse(r.status()));
+      bool ready = *r;
       return respond(
           Json(ready ? 200 : 503, absl::StrCat("{\"name\":\"", JsonEscape(route.model),
                                                "\",\"ready\":", ready ? "true" : "false", "}")));
@@ -122,9 +118,7 @@ void V2Handlers::Infer(HttpRequest request, const std::string& model, const std:
   }
   auto decoded = DecodeInferRequest(std::move(request.body), header_length);
   if (!decoded.ok()) {
-    if (auto m = options_.service->FindModel(model, version); m.ok() && (*m)->observer) {
-      (*m)->observer->OnRejected(decoded.status());
-    }
+    options_.service->CountRejected(model, version, decoded.status());
     return respond(StatusResponse(decoded.status()));
   }
   decoded->model_name = model;
@@ -145,23 +139,18 @@ void V2Handlers::Infer(HttpRequest request, const std::string& model, const std:
 }
 
 HttpResponse V2Handlers::ModelMetadata(const std::string& model, const std::string& version) {
-  auto m = options_.service->FindModel(model, version);
-  if (!m.ok()) return StatusResponse(m.status());
-  const core::LoadedModel& lm = **m;
+  auto md = options_.service->Metadata(model, version);
+  if (!md.ok()) return StatusResponse(md.status());
   std::vector<std::string> versions;
-  for (const auto& other : options_.service->Models()) {
-    if (other->spec.name == model) versions.push_back(absl::StrCat("\"", other->version, "\""));
-  }
-  const core::ModelSpec& spec = lm.spec;
-  std::string platform = spec.platform.empty() ? spec.backend : spec.platform;
-  return Json(200,
-              absl::StrCat("{\"name\":\"", JsonEscape(spec.name), "\",\"versions\":[",
-                           absl::StrJoin(versions, ","), "],\"platform\":\"", JsonEscape(platform),
-                           "\",\"inputs\":", TensorMetadata(spec.inputs, spec.max_batch_size > 0),
-                           ",\"outputs\":", TensorMetadata(spec.outputs, spec.max_batch_size > 0),
-                           ",\"parameters\":{\"max_batch_size\":", spec.max_batch_size,
-                           ",\"instance_count\":", spec.instance_count,
-                           ",\"memory_bytes\":", lm.memory_bytes, "}}"));
+  for (const std::string& v : md->versions) versions.push_back(absl::StrCat("\"", v, "\""));
+  const core::LoadedModel& lm = *md->model;
+  return Json(200, absl::StrCat("{\"name\":\"", JsonEscape(md->name), "\",\"versions\":[",
+                                absl::StrJoin(versions, ","), "],\"platform\":\"",
+                                JsonEscape(md->platform), "\",\"inputs\":", TensorsJson(md->inputs),
+                                ",\"outputs\":", TensorsJson(md->outputs),
+                                ",\"parameters\":{\"max_batch_size\":", lm.spec.max_batch_size,
+                                ",\"instance_count\":", lm.spec.instance_count,
+                                ",\"memory_bytes\":", lm.memory_bytes, "}}"));
 }
 
 HttpResponse V2Handlers::Stats(const std::string& model, const std::string& version) {
