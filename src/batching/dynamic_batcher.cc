@@ -107,6 +107,18 @@ void DynamicBatcher::AnswerExpired(std::vector<std::unique_ptr<core::PendingRequ
   }
 }
 
+void DynamicBatcher::AwaitPushUntil(absl::Time until, absl::Time now) {
+  uint64_t seen = generation_;
+  auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return generation_ != seen || stopping_;
+  };
+  if (until == absl::InfiniteFuture()) {
+    mu_.Await(absl::Condition(&changed));
+  } else {
+    mu_.AwaitWithTimeout(absl::Condition(&changed), until - now);
+  }
+}
+
 void DynamicBatcher::ReaperLoop() {
   for (;;) {
     std::vector<std::unique_ptr<core::PendingRequest>> expired;
@@ -116,15 +128,7 @@ void DynamicBatcher::ReaperLoop() {
       absl::Time now = options_.clock->Now();
       absl::Time next = TakeExpired(now, &expired);
       if (expired.empty()) {
-        uint64_t seen = generation_;
-        auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-          return generation_ != seen || stopping_;
-        };
-        if (next == absl::InfiniteFuture()) {
-          mu_.Await(absl::Condition(&changed));
-        } else {
-          mu_.AwaitWithTimeout(absl::Condition(&changed), next - now);
-        }
+        AwaitPushUntil(next, now);
         continue;
       }
     }
@@ -148,11 +152,7 @@ void DynamicBatcher::WorkerLoop(core::ModelInstance* instance) {
         if (!expired.empty()) break;
         if (queue_.empty()) {
           if (stopping_) return;
-          uint64_t seen = generation_;
-          auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-            return generation_ != seen || stopping_;
-          };
-          mu_.Await(absl::Condition(&changed));
+          AwaitPushUntil(absl::InfiniteFuture(), now);
           continue;
         }
         head.clear();
@@ -167,12 +167,7 @@ void DynamicBatcher::WorkerLoop(core::ModelInstance* instance) {
           }
           break;
         }
-        absl::Time wake = std::min(d.wait_until, next_deadline);
-        uint64_t seen = generation_;
-        auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-          return generation_ != seen || stopping_;
-        };
-        mu_.AwaitWithTimeout(absl::Condition(&changed), wake - now);
+        AwaitPushUntil(std::min(d.wait_until, next_deadline), now);
       }
     }
     AnswerExpired(std::move(expired));

@@ -58,6 +58,9 @@ class DynamicBatcher final : public core::Scheduler {
   absl::Time TakeExpired(absl::Time now,
                          std::vector<std::unique_ptr<core::PendingRequest>>* expired)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Waits (mu_ held) until a request is pushed, shutdown starts, or `until`
+  // (on the injected clock, whose `now` the caller read) passes.
+  void AwaitPushUntil(absl::Time until, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AnswerExpired(std::vector<std::unique_ptr<core::PendingRequest>> expired);
   void RunBatch(core::ModelInstance* instance,
                 std::vector<std::unique_ptr<core::PendingRequest>> batch);
