@@ -48,7 +48,7 @@ printf '%s' "$header" > "$work/body.bin"
 head -c 3136 "$build/model_fixtures/mlp/input.bin" >> "$work/body.bin"
 
 ${PIN_SERVER:-} "$build/apps/tide/tide" serve --model-repository "$work/repo" --host 127.0.0.1 --http-port 0 \
-  --metrics-port 0 --http-threads "$http_threads" --drain-delay 0 >"$work/serve.out" 2>"$work/serve.log" &
+  --metrics-port 0 --http-threads "$http_threads" --drain-delay 0 ${SERVE_ARGS:-} >"$work/serve.out" 2>"$work/serve.log" &
 server=$!
 for _ in $(seq 100); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
 http_port=$(sed -n 's/.*"http_port":\([0-9]*\).*/\1/p' "$work/serve.out")

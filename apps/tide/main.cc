@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   // ---- tide serve ----
   tide::server::ServeOptions serve;
   double drain_delay_s = 5, shutdown_timeout_s = 30, read_timeout_s = 30;
+  int64_t worker_spin_us = 0;
   CLI::App* serve_cmd = app.add_subcommand(
       "serve",
       "Serve the models of a Triton-style model repository over the KServe V2 protocol\n"
@@ -93,6 +94,14 @@ int main(int argc, char** argv) {
                    "Requests a model may queue when its config sets no max_queue_size; "
                    "beyond it requests get 503 + Retry-After at once")
       ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--worker-spin-us", worker_spin_us,
+                   "Microseconds a model's idle worker keeps polling its queue before it "
+                   "sleeps. A request arriving meanwhile starts at once on hot caches (lower "
+                   "latency at low concurrency); the time spun counts as CPU use, which "
+                   "CPU-based autoscaling sees. 0 = sleep at once")
+      ->check(CLI::Range(int64_t{0}, int64_t{100000}))
       ->capture_default_str();
   serve_cmd
       ->add_option("--max-body-bytes", serve.max_body_bytes,
@@ -136,6 +145,7 @@ int main(int argc, char** argv) {
     serve.drain_delay = absl::Seconds(drain_delay_s);
     serve.shutdown_timeout = absl::Seconds(shutdown_timeout_s);
     serve.read_timeout = absl::Seconds(read_timeout_s);
+    serve.worker_spin = absl::Microseconds(worker_spin_us);
     run = [&] {
       auto code = tide::server::RunServe(serve);
       if (!code.ok()) {

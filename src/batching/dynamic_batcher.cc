@@ -52,8 +52,10 @@ absl::Status DynamicBatcher::Enqueue(std::unique_ptr<core::PendingRequest> reque
                                                     "' queue is full (", options_.max_queue_size,
                                                     " requests waiting); retry later"));
     } else {
+      earliest_pushed_deadline_ = std::min(earliest_pushed_deadline_, request->deadline);
       queue_.push_back(std::move(request));
       ++generation_;
+      pushes_.store(generation_, std::memory_order_release);
     }
   }
   if (!refused.ok()) {
@@ -73,6 +75,7 @@ void DynamicBatcher::Shutdown() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
+    stopping_flag_.store(true, std::memory_order_release);
   }
   for (std::thread& t : workers_) {
     if (t.joinable()) t.join();
@@ -119,6 +122,20 @@ void DynamicBatcher::AwaitPushUntil(absl::Time until, absl::Time now) {
   }
 }
 
+void DynamicBatcher::SpinForPush(uint64_t seen) {
+  const absl::Time end = options_.clock->Now() + options_.idle_spin;
+  for (int i = 0;; ++i) {
+    if (pushes_.load(std::memory_order_acquire) != seen ||
+        stopping_flag_.load(std::memory_order_acquire)) {
+      return;
+    }
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+    if ((i & 63) == 63 && options_.clock->Now() >= end) return;
+  }
+}
+
 void DynamicBatcher::ReaperLoop() {
   for (;;) {
     std::vector<std::unique_ptr<core::PendingRequest>> expired;
@@ -126,9 +143,18 @@ void DynamicBatcher::ReaperLoop() {
       absl::MutexLock lock(&mu_);
       if (stopping_) return;  // while draining, the workers flush the queue themselves
       absl::Time now = options_.clock->Now();
+      earliest_pushed_deadline_ = absl::InfiniteFuture();
       absl::Time next = TakeExpired(now, &expired);
       if (expired.empty()) {
-        AwaitPushUntil(next, now);
+        // Wake at `next`, or when a push brings an earlier deadline.
+        auto sooner = [this, next]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return earliest_pushed_deadline_ < next || stopping_;
+        };
+        if (next == absl::InfiniteFuture()) {
+          mu_.Await(absl::Condition(&sooner));
+        } else {
+          mu_.AwaitWithTimeout(absl::Condition(&sooner), next - now);
+        }
         continue;
       }
     }
@@ -144,6 +170,7 @@ void DynamicBatcher::WorkerLoop(core::ModelInstance* instance) {
   std::vector<QueuedItem> head;
   for (;;) {
     std::vector<std::unique_ptr<core::PendingRequest>> batch, expired;
+    bool spun = options_.idle_spin <= absl::ZeroDuration();
     {
       absl::MutexLock lock(&mu_);
       for (;;) {
@@ -152,6 +179,14 @@ void DynamicBatcher::WorkerLoop(core::ModelInstance* instance) {
         if (!expired.empty()) break;
         if (queue_.empty()) {
           if (stopping_) return;
+          if (!spun) {  // once per idle period, then sleep
+            spun = true;
+            const uint64_t seen = generation_;
+            mu_.Unlock();
+            SpinForPush(seen);
+            mu_.Lock();
+            continue;
+          }
           AwaitPushUntil(absl::InfiniteFuture(), now);
           continue;
         }

@@ -12,6 +12,7 @@
 // Thread-safe. Shutdown() stops accepting, runs everything queued (without
 // waiting for batching delays), then joins the workers.
 
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <thread>
@@ -37,6 +38,13 @@ class DynamicBatcher final : public core::Scheduler {
     std::vector<std::unique_ptr<core::ModelInstance>> instances;  // one worker each
     std::shared_ptr<core::RequestObserver> observer;              // may be null
     const common::Clock* clock = common::MonotonicClock::Get();
+    // How long an idle worker polls the queue before it sleeps. Spinning
+    // keeps the worker's core out of idle states, so a request arriving
+    // within the window starts at once on hot caches instead of paying a
+    // wake-up and cold weights (measured: mlp's batch-1 forward() takes
+    // 230 us back to back and ~360 us after 300 us asleep). The time spun is
+    // CPU time: it shows in CPU utilisation at low and medium load.
+    absl::Duration idle_spin = absl::ZeroDuration();
   };
 
   static absl::StatusOr<std::unique_ptr<DynamicBatcher>> Create(Options options);
@@ -61,6 +69,9 @@ class DynamicBatcher final : public core::Scheduler {
   // Waits (mu_ held) until a request is pushed, shutdown starts, or `until`
   // (on the injected clock, whose `now` the caller read) passes.
   void AwaitPushUntil(absl::Time until, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Polls (mu_ not held) for up to options_.idle_spin for a push after
+  // generation `seen`, or shutdown.
+  void SpinForPush(uint64_t seen) ABSL_LOCKS_EXCLUDED(mu_);
   void AnswerExpired(std::vector<std::unique_ptr<core::PendingRequest>> expired);
   void RunBatch(core::ModelInstance* instance,
                 std::vector<std::unique_ptr<core::PendingRequest>> batch);
@@ -70,7 +81,13 @@ class DynamicBatcher final : public core::Scheduler {
   mutable absl::Mutex mu_;
   std::deque<std::unique_ptr<core::PendingRequest>> queue_ ABSL_GUARDED_BY(mu_);
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;  // bumped on every push
+  std::atomic<uint64_t> pushes_{0};               // generation_, readable without mu_
+  // The earliest deadline pushed since the reaper last looked at the queue:
+  // the reaper sleeps until a push would make it wake earlier, so pushes
+  // without a deadline (most of them) never wake it.
+  absl::Time earliest_pushed_deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::atomic<bool> stopping_flag_{false};  // stopping_, readable without mu_
   std::vector<std::thread> workers_;
   std::thread reaper_;
 };

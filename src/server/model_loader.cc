@@ -1,5 +1,6 @@
 #include "server/model_loader.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "batching/dynamic_batcher.h"
 #include "core/model_repository.h"
@@ -10,10 +11,28 @@
 namespace tide::server {
 namespace {
 
+constexpr char kSpinParameter[] = "TIDE_WORKER_SPIN_MICROSECONDS";
+
+// The model's `parameters { key: "TIDE_WORKER_SPIN_MICROSECONDS" ... }`, or
+// the server's --worker-spin-us when absent.
+absl::StatusOr<absl::Duration> WorkerSpin(const LoadOptions& o, const core::ModelSpec& spec) {
+  auto it = spec.parameters.find(kSpinParameter);
+  if (it == spec.parameters.end()) return o.worker_idle_spin;
+  int64_t us = 0;
+  if (!absl::SimpleAtoi(it->second, &us) || us < 0 || us > 100000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(spec.path, ": parameter '", kSpinParameter, "': '", it->second,
+                     "' is not a whole number of microseconds from 0 to 100000"));
+  }
+  return absl::Microseconds(us);
+}
+
 absl::StatusOr<std::shared_ptr<core::LoadedModel>> LoadVersion(const LoadOptions& o,
                                                                const core::ModelSpec& spec,
                                                                const std::string& model_dir,
                                                                int64_t version) {
+  absl::StatusOr<absl::Duration> spin = WorkerSpin(o, spec);
+  if (!spin.ok()) return spin.status();
   absl::Time start = absl::Now();
   int64_t rss_before = metrics::ResidentMemoryBytes();
   auto lm = std::make_shared<core::LoadedModel>();
@@ -43,6 +62,7 @@ absl::StatusOr<std::shared_ptr<core::LoadedModel>> LoadVersion(const LoadOptions
       spec.batching.max_queue_size ? spec.batching.max_queue_size : o.default_max_queue_size;
   bo.instances = std::move(instances);
   bo.observer = lm->observer;
+  bo.idle_spin = *spin;
   auto batcher = batching::DynamicBatcher::Create(std::move(bo));
   if (!batcher.ok()) return batcher.status();
   lm->scheduler = *std::move(batcher);

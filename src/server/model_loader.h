@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "backends/backend.h"
 #include "core/inference_service.h"
 #include "server/server_metrics.h"
@@ -21,6 +22,7 @@ struct LoadOptions {
   backends::BackendRegistry* backends = nullptr;  // may load plugins
   const ServerMetrics* metrics = nullptr;
   int cpu_count = 1;
+  absl::Duration worker_idle_spin = absl::ZeroDuration();  // DynamicBatcher::Options::idle_spin
 };
 
 struct LoadResult {

@@ -72,6 +72,7 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
   lo.default_max_queue_size = o.max_queue_size;
   lo.backends = &backends;
   lo.metrics = &sm;
+  lo.worker_idle_spin = o.worker_spin;
   lo.cpu_count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   spdlog::info("loading models from {}", o.model_repository);
   auto loaded = LoadRepository(lo);

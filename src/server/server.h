@@ -30,6 +30,8 @@ struct ServeOptions {
   int max_connections = 1024;
   absl::Duration read_timeout = absl::Seconds(30);
   size_t max_queue_size = 256;
+  // How long a model's idle worker polls its queue before sleeping.
+  absl::Duration worker_spin = absl::ZeroDuration();
   absl::Duration drain_delay = absl::Seconds(5);
   absl::Duration shutdown_timeout = absl::Seconds(30);
   bool strict_readiness = true;

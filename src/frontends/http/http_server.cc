@@ -1,13 +1,30 @@
 #include "frontends/http/http_server.h"
 
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <cerrno>
+#include <cstring>
 #include <limits>
+#include <mutex>
 #include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -16,10 +33,7 @@
 
 namespace tide::http {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
-using tcp = asio::ip::tcp;
 
 const std::string& HttpRequest::Header(const std::string& name) const {
   static const std::string kEmpty;
@@ -38,223 +52,656 @@ HttpResponse ErrorResponse(int status, const std::string& message, int retry_aft
   return r;
 }
 
-struct HttpServer::Impl {
-  // Declared before the io_context: sessions destroyed with it still use them.
-  Options options;
-  std::atomic<int> connections{0};
-  std::atomic<int> pending{0};  // requests handed to the handler, response not yet written
-  std::atomic<bool> stopped{false};
-  uint16_t port = 0;
-  asio::io_context ioc;
-  tcp::acceptor acceptor{ioc};
-  std::vector<std::thread> threads;
-
-  void Accept();
-};
+// How the transport works. Each I/O thread runs its own edge-triggered epoll
+// loop and owns the connections it accepted: it reads, parses (Beast's
+// parser, fed by hand) and hands each complete request to the handler. A
+// connection has at most one request in flight; pipelined requests wait in
+// its input buffer, so responses leave in order. The response is written by
+// whichever thread completes it (usually a model worker), straight to the
+// socket: no hop back to the I/O thread, no wake-up. Only what cannot be done
+// there goes back to the I/O thread as a task: finishing a write the kernel
+// did not take at once, reading requests that arrived meanwhile, closing.
+// Deadlines are checked by a sweep a few times a second instead of a timer
+// per request.
 
 namespace {
 
-class Session : public std::enable_shared_from_this<Session> {
- public:
-  Session(tcp::socket socket, HttpServer::Impl* server)
-      : stream_(std::move(socket)), server_(server) {}
-  ~Session() {
-    WriteDone();
-    server_->connections.fetch_sub(1);
+constexpr size_t kReadChunk = 64 << 10;
+
+int64_t MonotonicNanos() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+const char* Reason(int status) {
+  switch (status) {
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Payload Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 422:
+      return "Unprocessable Entity";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 499:
+      return "Client Closed Request";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return status < 400 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+  }
+}
+
+struct Loop;
+
+// One client connection. The fd stays open until the last reference goes,
+// so a late responder can never write into a recycled descriptor.
+struct Conn {
+  Conn(int f, std::shared_ptr<Loop> l) : fd(f), loop(std::move(l)) {}
+  ~Conn() { ::close(fd); }
+
+  const int fd;
+  const std::shared_ptr<Loop> loop;
+
+  // Owned by the I/O thread.
+  std::string in;
+  size_t in_off = 0;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser;
+  bool sent_continue = false;
+
+  std::mutex mu;
+  // Guarded by mu.
+  bool closed = false;
+  bool awaiting = false;     // a request is with the handler or its response is being written
+  bool read_ready = false;   // the socket may hold unread bytes (edge-triggered epoll)
+  bool peer_closed = false;  // the client shut down its side: read until EOF
+  bool buffered = false;     // pipelined bytes wait in `in` (set when a request is dispatched)
+  bool close_after_write = false;
+  bool keep_alive = true;
+  bool head = false;  // the request in flight is a HEAD
+  unsigned version = 11;
+  std::string out;  // response bytes the kernel has not taken yet
+  size_t out_off = 0;
+  int64_t deadline = 0;  // monotonic ns by which the next request must have arrived
+};
+
+struct Shared {
+  HttpServer::Options options;
+  int64_t read_timeout_ns = 0;
+  std::atomic<int> connections{0};
+  std::atomic<int> pending{0};  // requests handed to the handler, response not yet written
+  std::atomic<bool> stopped{false};
+};
+
+// An I/O thread: its epoll set, a wake-up eventfd and a queue of tasks that
+// other threads hand it.
+struct Loop : std::enable_shared_from_this<Loop> {
+  explicit Loop(std::shared_ptr<Shared> s) : shared(std::move(s)) {
+    epfd = epoll_create1(EPOLL_CLOEXEC);
+    wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = nullptr;  // the wake-up fd
+    epoll_ctl(epfd, EPOLL_CTL_ADD, wakefd, &ev);
+  }
+  ~Loop() {
+    ::close(wakefd);
+    ::close(epfd);
   }
 
-  void Start() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
-  }
-
-  // Answers and closes a connection refused for being over the limit.
-  void Refuse() {
-    auto self = shared_from_this();
-    HttpResponse r = ErrorResponse(503, "too many connections; retry later", 1);
-    r.close = true;
-    asio::dispatch(stream_.get_executor(),
-                   [self, r = std::move(r)]() mutable { self->Write(std::move(r)); });
-  }
-
- private:
-  void ReadHeader() {
-    parser_.emplace();
-    parser_->header_limit(static_cast<uint32_t>(server_->options.max_header_bytes));
-    // The body limit is applied after the header, so that a declared
-    // Content-Length over it gets a message naming the size.
-    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-    stream_.expires_after(
-        std::chrono::nanoseconds(absl::ToInt64Nanoseconds(server_->options.read_timeout)));
-    bhttp::async_read_header(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
-  }
-
-  void OnHeader(beast::error_code ec) {
-    if (ec) return FailRead(ec);
-    auto& req = parser_->get();
-    if (auto len = parser_->content_length(); len && *len > server_->options.max_body_bytes) {
-      return Reject(413,
-                    absl::StrCat("request body of ", *len, " bytes is over the limit of ",
-                                 server_->options.max_body_bytes, " bytes (--max-body-bytes)"));
+  // Runs `conn`'s pending work on this loop's thread.
+  void Post(std::shared_ptr<Conn> conn) {
+    bool wake;
+    {
+      std::lock_guard<std::mutex> lock(tasks_mu);
+      if (stopped) return;
+      wake = tasks.empty();
+      tasks.push_back(std::move(conn));
     }
-    parser_->body_limit(server_->options.max_body_bytes);
-    if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
-      auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_,
-                                                                       req.version());
-      bhttp::async_write(stream_, *cont,
-                         [self = shared_from_this(), cont](beast::error_code ec, size_t) {
-                           if (ec) return self->Close();
-                           self->ReadBody();
-                         });
+    if (wake && std::this_thread::get_id() != thread_id) {
+      uint64_t one = 1;
+      [[maybe_unused]] ssize_t n = ::write(wakefd, &one, sizeof(one));
+    }
+  }
+
+  // Kept alive by every loop, so that a responder finishing after Stop() (or
+  // after the server is gone) still finds what it touches.
+  const std::shared_ptr<Shared> shared;
+  int epfd = -1;
+  int wakefd = -1;
+  int listenfd = -1;
+  std::thread::id thread_id;
+  std::mutex tasks_mu;
+  std::vector<std::shared_ptr<Conn>> tasks;  // guarded by tasks_mu
+  bool stopped = false;                      // guarded by tasks_mu
+  // I/O thread only. Keyed by address so that an event is matched without
+  // touching the connection it names.
+  std::unordered_map<Conn*, std::shared_ptr<Conn>> conns;
+};
+
+std::string SerializeHead(const HttpResponse& r, unsigned version, bool close, size_t body_size) {
+  std::string h;
+  h.reserve(160);
+  absl::StrAppend(&h, version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ", r.status, " ", Reason(r.status),
+                  "\r\nServer: tide\r\nContent-Type: ", r.content_type,
+                  "\r\nContent-Length: ", body_size, "\r\n");
+  if (close) {
+    h += "Connection: close\r\n";
+  } else if (version == 10) {
+    h += "Connection: keep-alive\r\n";
+  }
+  for (const auto& [k, v] : r.headers) absl::StrAppend(&h, k, ": ", v, "\r\n");
+  h += "\r\n";
+  return h;
+}
+
+// Writes what the kernel takes now; returns false on a broken connection.
+// Whatever is left stays in conn.out (mu held).
+bool SendPending(Conn& c, const std::string& head, const std::string& body) {
+  if (!c.out.empty()) {  // earlier bytes still queued: keep the order
+    c.out.append(head).append(body);
+    return true;
+  }
+  iovec iov[2];
+  int n = 0;
+  if (!head.empty()) iov[n++] = {const_cast<char*>(head.data()), head.size()};
+  if (!body.empty()) iov[n++] = {const_cast<char*>(body.data()), body.size()};
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = static_cast<size_t>(n);
+  size_t total = head.size() + body.size(), sent = 0;
+  while (sent < total) {
+    ssize_t w = ::sendmsg(c.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      return false;
+    }
+    sent += static_cast<size_t>(w);
+    // Advance the iovecs past what was written.
+    size_t skip = static_cast<size_t>(w);
+    while (msg.msg_iovlen > 0 && skip >= msg.msg_iov[0].iov_len) {
+      skip -= msg.msg_iov[0].iov_len;
+      ++msg.msg_iov;
+      --msg.msg_iovlen;
+    }
+    if (msg.msg_iovlen > 0) {
+      msg.msg_iov[0].iov_base = static_cast<char*>(msg.msg_iov[0].iov_base) + skip;
+      msg.msg_iov[0].iov_len -= skip;
+    }
+  }
+  if (sent < total) {
+    std::string rest;
+    rest.reserve(total - sent);
+    for (size_t i = 0; i < msg.msg_iovlen; ++i) {
+      rest.append(static_cast<const char*>(msg.msg_iov[i].iov_base), msg.msg_iov[i].iov_len);
+    }
+    c.out = std::move(rest);
+    c.out_off = 0;
+  }
+  return true;
+}
+
+// Retries conn.out (mu held). False on a broken connection.
+bool FlushOut(Conn& c) {
+  while (c.out_off < c.out.size()) {
+    ssize_t w = ::send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off,
+                       MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
+      return false;
+    }
+    c.out_off += static_cast<size_t>(w);
+  }
+  c.out.clear();
+  c.out_off = 0;
+  return true;
+}
+
+class Transport {
+ public:
+  // mu held. The response to the request in flight has been fully written
+  // (or the connection broke): decide what comes next.
+  static void AfterWrite(Conn& c, const std::shared_ptr<Conn>& self, bool broken) {
+    Shared& s = *c.loop->shared;
+    c.awaiting = false;
+    s.pending.fetch_sub(1);
+    if (broken || c.close_after_write) {
+      if (!broken) ::shutdown(c.fd, SHUT_WR);  // the response, then FIN
+      c.closed = true;
+      c.loop->Post(self);  // the I/O thread forgets it
       return;
     }
-    ReadBody();
+    c.deadline = MonotonicNanos() + s.read_timeout_ns;
+    // Pipelined bytes or bytes that arrived meanwhile: parse them there.
+    if (c.read_ready || c.buffered) c.loop->Post(self);
   }
 
-  void ReadBody() {
-    bhttp::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
-  }
-
-  void FailRead(beast::error_code ec) {
-    if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
-        ec == beast::error::timeout || ec == asio::error::eof ||
-        ec == asio::error::connection_reset) {
-      return Close();
+  // Completes the request in flight on `self` from any thread.
+  static void Respond(const std::shared_ptr<Conn>& self, HttpResponse r) {
+    Conn& c = *self;
+    Shared& s = *c.loop->shared;
+    std::lock_guard<std::mutex> lock(c.mu);
+    if (!c.awaiting) return;  // answered already (or never asked)
+    if (c.closed) {
+      c.awaiting = false;
+      s.pending.fetch_sub(1);
+      return;
     }
-    if (ec == bhttp::error::header_limit) {
-      return Reject(431, absl::StrCat("request headers are over the limit of ",
-                                      server_->options.max_header_bytes, " bytes"));
-    }
-    if (ec == bhttp::error::body_limit) {
-      return Reject(
-          413, absl::StrCat("request body is over the limit of ", server_->options.max_body_bytes,
-                            " bytes (--max-body-bytes)"));
-    }
-    if (ec == bhttp::error::partial_message) return Close();
-    Reject(400, absl::StrCat("malformed HTTP request: ", ec.message()));
+    bool close = r.close || !c.keep_alive || s.stopped.load(std::memory_order_relaxed);
+    c.close_after_write = close;
+    std::string head = SerializeHead(r, c.version, close, r.body.size());
+    static const std::string kNone;
+    bool ok = SendPending(c, head, c.head ? kNone : r.body);
+    if (ok && !c.out.empty()) return;  // the I/O thread finishes on EPOLLOUT
+    AfterWrite(c, self, !ok);
   }
 
-  void Reject(int status, const std::string& message) {
-    HttpResponse r = ErrorResponse(status, message);
-    r.close = true;
-    Write(std::move(r));
+  // --- I/O thread ---------------------------------------------------------
+
+  static void Run(Loop* loop) {
+    pthread_setname_np(pthread_self(), "tide-http");
+    loop->thread_id = std::this_thread::get_id();
+    Shared& s = *loop->shared;
+    const int64_t sweep_every =
+        std::clamp<int64_t>(s.read_timeout_ns / 4, 1'000'000, 100'000'000);  // 1..100 ms
+    int64_t next_sweep = MonotonicNanos() + sweep_every;
+    epoll_event events[128];
+    std::vector<std::shared_ptr<Conn>> tasks;
+    while (!s.stopped.load(std::memory_order_acquire)) {
+      int timeout_ms = static_cast<int>(sweep_every / 1'000'000);
+      int n = epoll_wait(loop->epfd, events, 128, timeout_ms);
+      for (int i = 0; i < n; ++i) {
+        void* p = events[i].data.ptr;
+        if (p == nullptr) {  // wake-up
+          uint64_t v;
+          [[maybe_unused]] ssize_t r = ::read(loop->wakefd, &v, sizeof(v));
+          continue;
+        }
+        if (p == loop) {
+          Accept(loop);
+          continue;
+        }
+        auto it = loop->conns.find(static_cast<Conn*>(p));
+        if (it == loop->conns.end()) continue;
+        std::shared_ptr<Conn> conn = it->second;  // keeps it alive through this event
+        OnEvents(loop, conn, events[i].events);
+      }
+      {
+        std::lock_guard<std::mutex> lock(loop->tasks_mu);
+        tasks.swap(loop->tasks);
+      }
+      for (auto& conn : tasks) Resume(loop, conn);
+      tasks.clear();
+      int64_t now = MonotonicNanos();
+      if (now >= next_sweep) {
+        Sweep(loop, now);
+        next_sweep = now + sweep_every;
+      }
+    }
   }
 
-  void OnRead(beast::error_code ec) {
-    if (ec) return FailRead(ec);
-    // The handler may take as long as inference takes; no read deadline meanwhile.
-    stream_.expires_never();
-    auto& req = parser_->get();
-    keep_alive_ = req.keep_alive();
-    version_ = req.version();
+  static void Accept(Loop* loop) {
+    Shared& s = *loop->shared;
+    for (;;) {
+      int fd = ::accept4(loop->listenfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED) {
+          spdlog::warn("{}: accept failed: {}", s.options.name, std::strerror(errno));
+        }
+        if (errno == ECONNABORTED) continue;
+        return;
+      }
+      int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      auto conn = std::make_shared<Conn>(fd, loop->shared_from_this());
+      int count = s.connections.fetch_add(1) + 1;
+      conn->deadline = MonotonicNanos() + s.read_timeout_ns;
+      conn->parser.emplace();
+      Configure(*conn);
+      loop->conns[conn.get()] = conn;
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+      ev.data.ptr = conn.get();
+      epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev);
+      if (count > s.options.max_connections) {
+        HttpResponse r = ErrorResponse(503, "too many connections; retry later", 1);
+        r.close = true;
+        Reject(conn, std::move(r));
+      }
+    }
+  }
+
+  static void OnEvents(Loop* loop, const std::shared_ptr<Conn>& conn, uint32_t events) {
+    Conn& c = *conn;
+    {
+      std::unique_lock<std::mutex> lock(c.mu);
+      if (c.closed) return Forget(loop, conn);
+      if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c.read_ready = true;
+      if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c.peer_closed = true;
+      if ((events & EPOLLOUT) && !c.out.empty()) {
+        if (!FlushOut(c)) {
+          if (c.awaiting) AfterWrite(c, conn, true);
+          c.closed = true;
+        } else if (c.out.empty() && c.awaiting) {
+          AfterWrite(c, conn, false);
+        }
+        if (c.closed) return Forget(loop, conn);
+      }
+      if (c.awaiting) return;  // read on when the response has gone
+    }
+    ReadAndDispatch(loop, conn);
+  }
+
+  // A task posted for `conn`: forget it if closed, else continue reading.
+  static void Resume(Loop* loop, const std::shared_ptr<Conn>& conn) {
+    {
+      std::lock_guard<std::mutex> lock(conn->mu);
+      if (conn->closed) return Forget(loop, conn);
+      if (conn->awaiting) return;
+    }
+    ReadAndDispatch(loop, conn);
+  }
+
+  // Reads what the socket holds and dispatches the next complete request,
+  // as long as none is in flight.
+  static void ReadAndDispatch(Loop* loop, const std::shared_ptr<Conn>& conn) {
+    Conn& c = *conn;
+    static thread_local std::string chunk(kReadChunk, '\0');
+    for (;;) {
+      // Parse what is buffered first.
+      if (c.in_off < c.in.size()) {
+        switch (Parse(loop, conn)) {
+          case ParseResult::kDispatched:
+          case ParseResult::kClosed:
+            return;
+          case ParseResult::kNeedMore:
+            break;
+        }
+      }
+      bool ready;
+      {
+        std::lock_guard<std::mutex> lock(c.mu);
+        if (c.closed) return Forget(loop, conn);
+        ready = c.read_ready;
+      }
+      if (!ready) return;
+      ssize_t r = ::recv(c.fd, chunk.data(), chunk.size(), 0);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        std::lock_guard<std::mutex> lock(c.mu);
+        c.read_ready = false;
+        return;
+      }
+      if (r <= 0) {  // EOF or error: nothing more will come
+        return Close(loop, conn);
+      }
+      if (c.in_off == c.in.size()) {
+        c.in.clear();
+        c.in_off = 0;
+      } else if (c.in_off > (1 << 16)) {
+        c.in.erase(0, c.in_off);
+        c.in_off = 0;
+      }
+      c.in.append(chunk.data(), static_cast<size_t>(r));
+      if (static_cast<size_t>(r) < chunk.size()) {
+        // A short read drained the socket; the next arrival raises a new
+        // edge. After the client's FIN no edge comes: read on to the EOF.
+        std::lock_guard<std::mutex> lock(c.mu);
+        if (!c.peer_closed) c.read_ready = false;
+      }
+    }
+  }
+
+  enum class ParseResult { kNeedMore, kDispatched, kClosed };
+
+  static ParseResult Parse(Loop* loop, const std::shared_ptr<Conn>& conn) {
+    Conn& c = *conn;
+    Shared& s = *loop->shared;
+    auto& p = *c.parser;
+    while (c.in_off < c.in.size()) {
+      bool header_was_done = p.is_header_done();
+      boost::system::error_code ec;
+      size_t used =
+          p.put(boost::asio::const_buffer(c.in.data() + c.in_off, c.in.size() - c.in_off), ec);
+      c.in_off += used;
+      if (ec == bhttp::error::need_more) {
+        if (c.in.size() - c.in_off > s.options.max_header_bytes && !p.is_header_done()) {
+          RejectLimit(conn, bhttp::error::header_limit);
+          return ParseResult::kClosed;
+        }
+        break;
+      }
+      if (ec) {
+        RejectLimit(conn, ec);
+        return ParseResult::kClosed;
+      }
+      if (!header_was_done && p.is_header_done()) {
+        if (auto len = p.content_length(); len && *len > s.options.max_body_bytes) {
+          Reject(conn,
+                 WithClose(ErrorResponse(
+                     413, absl::StrCat("request body of ", *len, " bytes is over the limit of ",
+                                       s.options.max_body_bytes, " bytes (--max-body-bytes)"))));
+          return ParseResult::kClosed;
+        }
+        p.body_limit(s.options.max_body_bytes);
+      }
+      if (p.is_done()) return Dispatch(loop, conn);
+      if (used == 0) break;
+    }
+    // Waiting for more of the request: say 100 Continue if asked to.
+    if (p.is_header_done() && !p.is_done() && !c.sent_continue &&
+        boost::beast::iequals(p.get()[bhttp::field::expect], "100-continue")) {
+      c.sent_continue = true;
+      static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      std::lock_guard<std::mutex> lock(c.mu);
+      static const std::string kNone;
+      if (!SendPending(c, kContinue, kNone)) {
+        c.closed = true;
+      }
+    }
+    return ParseResult::kNeedMore;
+  }
+
+  static ParseResult Dispatch(Loop* loop, const std::shared_ptr<Conn>& conn) {
+    Conn& c = *conn;
+    Shared& s = *loop->shared;
+    auto& req = c.parser->get();
     HttpRequest r;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
     std::string_view path(r.target);
     if (size_t q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
     r.path = std::string(path);
+    r.headers.reserve(8);
     for (const auto& f : req) {
       r.headers.emplace_back(absl::AsciiStrToLower(std::string(f.name_string())),
                              std::string(f.value()));
     }
     r.body = std::move(req.body());
-    auto self = shared_from_this();
-    server_->pending.fetch_add(1);
-    awaiting_write_ = true;
-    server_->options.handler(std::move(r), [self](HttpResponse resp) {
-      asio::post(self->stream_.get_executor(),
-                 [self, resp = std::move(resp)]() mutable { self->Write(std::move(resp)); });
-    });
-  }
-
-  void Write(HttpResponse r) {
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
-    res->version(version_);
-    res->result(static_cast<unsigned>(r.status));
-    res->set(bhttp::field::server, "tide");
-    res->set(bhttp::field::content_type, r.content_type);
-    for (auto& [k, v] : r.headers) res->set(k, v);
-    res->body() = std::move(r.body);
-    bool close = r.close || !keep_alive_ || server_->stopped;
-    res->keep_alive(!close);
-    res->prepare_payload();
-    bhttp::async_write(stream_, *res,
-                       [self = shared_from_this(), res, close](beast::error_code ec, size_t) {
-                         self->WriteDone();
-                         if (ec || close) return self->Close();
-                         self->ReadHeader();
-                       });
-  }
-
-  void WriteDone() {
-    if (awaiting_write_) {
-      awaiting_write_ = false;
-      server_->pending.fetch_sub(1);
+    {
+      std::lock_guard<std::mutex> lock(c.mu);
+      c.keep_alive = req.keep_alive();
+      c.version = req.version();
+      c.head = req.method() == bhttp::verb::head;
+      c.buffered = c.in_off < c.in.size();
+      c.awaiting = true;
     }
+    c.parser.emplace();
+    Configure(c);
+    c.sent_continue = false;
+    s.pending.fetch_add(1);
+    s.options.handler(std::move(r), [conn](HttpResponse resp) { Respond(conn, std::move(resp)); });
+    return ParseResult::kDispatched;
   }
 
-  void Close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
+  static void Configure(Conn& c) {
+    Shared& s = *c.loop->shared;
+    c.parser->header_limit(static_cast<uint32_t>(
+        std::min<size_t>(s.options.max_header_bytes, std::numeric_limits<uint32_t>::max())));
+    // The body limit is applied after the header, so that a declared
+    // Content-Length over it gets a message naming the size.
+    c.parser->body_limit(std::numeric_limits<std::uint64_t>::max());
   }
 
-  beast::tcp_stream stream_;
-  HttpServer::Impl* server_;
-  beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  bool keep_alive_ = true;
-  bool awaiting_write_ = false;
-  unsigned version_ = 11;
+  static HttpResponse WithClose(HttpResponse r) {
+    r.close = true;
+    return r;
+  }
+
+  static void RejectLimit(const std::shared_ptr<Conn>& conn, boost::system::error_code ec) {
+    Shared& s = *conn->loop->shared;
+    if (ec == bhttp::error::header_limit) {
+      return Reject(
+          conn, WithClose(ErrorResponse(431, absl::StrCat("request headers are over the limit of ",
+                                                          s.options.max_header_bytes, " bytes"))));
+    }
+    if (ec == bhttp::error::body_limit) {
+      return Reject(conn,
+                    WithClose(ErrorResponse(
+                        413, absl::StrCat("request body is over the limit of ",
+                                          s.options.max_body_bytes, " bytes (--max-body-bytes)"))));
+    }
+    Reject(conn,
+           WithClose(ErrorResponse(400, absl::StrCat("malformed HTTP request: ", ec.message()))));
+  }
+
+  // Answers an error the transport found itself, then closes.
+  static void Reject(const std::shared_ptr<Conn>& conn, HttpResponse r) {
+    Shared& s = *conn->loop->shared;
+    {
+      std::lock_guard<std::mutex> lock(conn->mu);
+      if (conn->closed) return;
+      conn->awaiting = true;
+    }
+    s.pending.fetch_add(1);
+    Respond(conn, std::move(r));
+  }
+
+  static void Close(Loop* loop, const std::shared_ptr<Conn>& conn) {
+    {
+      std::lock_guard<std::mutex> lock(conn->mu);
+      conn->closed = true;
+    }
+    Forget(loop, conn);
+  }
+
+  // Drops the I/O thread's reference (mu may be held by the caller).
+  static void Forget(Loop* loop, const std::shared_ptr<Conn>& conn) {
+    auto it = loop->conns.find(conn.get());
+    if (it == loop->conns.end()) return;
+    epoll_ctl(loop->epfd, EPOLL_CTL_DEL, conn->fd, nullptr);
+    ::shutdown(conn->fd, SHUT_RDWR);
+    loop->shared->connections.fetch_sub(1);
+    loop->conns.erase(it);
+  }
+
+  // Closes connections whose next request is overdue (slow or idle clients).
+  static void Sweep(Loop* loop, int64_t now) {
+    std::vector<std::shared_ptr<Conn>> overdue;
+    for (auto& [raw, conn] : loop->conns) {
+      std::lock_guard<std::mutex> lock(conn->mu);
+      if (conn->closed || (!conn->awaiting && conn->deadline <= now)) overdue.push_back(conn);
+    }
+    for (auto& conn : overdue) Close(loop, conn);
+  }
 };
 
 }  // namespace
 
-void HttpServer::Impl::Accept() {
-  acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
-    if (stopped) return;
-    if (!ec) {
-      socket.set_option(tcp::no_delay(true), ec);
-      int n = connections.fetch_add(1) + 1;
-      auto session = std::make_shared<Session>(std::move(socket), this);
-      if (n > options.max_connections) {
-        session->Refuse();
-      } else {
-        session->Start();
-      }
-    }
-    Accept();
-  });
-}
+struct HttpServer::Impl {
+  std::shared_ptr<Shared> shared = std::make_shared<Shared>();
+  int listenfd = -1;
+  uint16_t port = 0;
+  std::vector<std::shared_ptr<Loop>> loops;
+  std::vector<std::thread> threads;
+};
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(Options options) {
   if (!options.handler) return absl::InvalidArgumentError("HttpServer needs a handler");
   if (options.threads < 1) return absl::InvalidArgumentError("--http-threads must be at least 1");
   auto impl = std::make_unique<Impl>();
-  impl->options = std::move(options);
-  beast::error_code ec;
-  auto address = asio::ip::make_address(impl->options.host, ec);
-  if (ec) {
+  impl->shared->options = std::move(options);
+  const Options& o = impl->shared->options;
+  impl->shared->read_timeout_ns = absl::ToInt64Nanoseconds(o.read_timeout);
+
+  addrinfo hints{};
+  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  std::string port_str = absl::StrCat(o.port);
+  if (int rc = getaddrinfo(o.host.c_str(), port_str.c_str(), &hints, &res); rc != 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--host '", impl->options.host, "' is not an IP address: ", ec.message()));
+        absl::StrCat("--host '", o.host, "' is not an IP address: ", gai_strerror(rc)));
   }
-  tcp::endpoint endpoint(address, impl->options.port);
-  impl->acceptor.open(endpoint.protocol(), ec);
-  if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) impl->acceptor.bind(endpoint, ec);
-  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", impl->options.host, ":",
-                                               impl->options.port, " (", impl->options.name,
-                                               "): ", ec.message()));
+  int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int one = 1;
+  std::string error;
+  if (fd < 0) {
+    error = std::strerror(errno);
+  } else if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+             ::bind(fd, res->ai_addr, res->ai_addrlen) != 0 || ::listen(fd, SOMAXCONN) != 0) {
+    error = std::strerror(errno);
+    ::close(fd);
   }
-  impl->port = impl->acceptor.local_endpoint().port();
-  impl->Accept();
-  for (int i = 0; i < impl->options.threads; ++i) {
-    impl->threads.emplace_back([raw = impl.get()] { raw->ioc.run(); });
+  freeaddrinfo(res);
+  if (!error.empty()) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", o.host, ":", o.port, " (", o.name, "): ", error));
+  }
+  sockaddr_storage bound{};
+  socklen_t len = sizeof(bound);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  impl->port =
+      ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                        : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  impl->listenfd = fd;
+  for (int i = 0; i < o.threads; ++i) {
+    auto loop = std::make_shared<Loop>(impl->shared);
+    loop->listenfd = fd;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;  // one loop wakes per new connection
+    ev.data.ptr = loop.get();
+    epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev);
+    impl->loops.push_back(std::move(loop));
+  }
+  for (auto& loop : impl->loops) {
+    impl->threads.emplace_back([raw = loop.get()] { Transport::Run(raw); });
   }
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
@@ -264,11 +711,11 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpServer::~HttpServer() { Stop(); }
 
 uint16_t HttpServer::port() const { return impl_->port; }
-int HttpServer::connections() const { return impl_->connections.load(); }
+int HttpServer::connections() const { return impl_->shared->connections.load(); }
 
 bool HttpServer::WaitForResponses(absl::Duration timeout) {
   absl::Time end = absl::Now() + timeout;
-  while (impl_->pending.load() > 0) {
+  while (impl_->shared->pending.load() > 0) {
     if (absl::Now() >= end) return false;
     absl::SleepFor(absl::Milliseconds(1));
   }
@@ -276,14 +723,27 @@ bool HttpServer::WaitForResponses(absl::Duration timeout) {
 }
 
 void HttpServer::Stop() {
-  if (impl_->stopped.exchange(true)) return;
-  asio::post(impl_->ioc, [this] {
-    beast::error_code ec;
-    impl_->acceptor.close(ec);
-  });
-  impl_->ioc.stop();
+  if (impl_->shared->stopped.exchange(true)) return;
+  for (auto& loop : impl_->loops) {
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(loop->wakefd, &one, sizeof(one));
+  }
   for (std::thread& t : impl_->threads) {
     if (t.joinable()) t.join();
+  }
+  ::close(impl_->listenfd);
+  // Connections and loops refer to each other through the task queue and
+  // the connection table: clear both so that everything is freed.
+  for (auto& loop : impl_->loops) {
+    for (auto& [raw, conn] : loop->conns) {
+      std::lock_guard<std::mutex> lock(conn->mu);
+      conn->closed = true;
+      ::shutdown(conn->fd, SHUT_RDWR);
+    }
+    loop->conns.clear();
+    std::lock_guard<std::mutex> lock(loop->tasks_mu);
+    loop->stopped = true;
+    loop->tasks.clear();
   }
 }
 
