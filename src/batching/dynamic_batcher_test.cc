@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstring>
 #include <future>
+#include <thread>
 
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
@@ -152,6 +153,27 @@ TEST(DynamicBatcher, ShutdownFinishesEverythingQueued) {
   for (int i = 0; i < 20; ++i) EXPECT_EQ(First(p[i].get_future().get()), 2 * i);
   std::promise<absl::StatusOr<core::InferResponse>> after;
   EXPECT_EQ((*b)->Enqueue(Request(1, 1, &after)).code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(DynamicBatcher, SpinningWorkerTakesPushesAndStopsAtShutdown) {
+  auto inst = std::make_unique<FakeInstance>();
+  FakeInstance* fake = inst.get();
+  DynamicBatcher::Options o{Spec(""), 64, {}, nullptr};
+  o.instances.push_back(std::move(inst));
+  o.idle_spin = absl::Seconds(30);  // longer than the test: every wait below is the spin
+  auto b = DynamicBatcher::Create(std::move(o));
+  for (int i = 0; i < 5; ++i) {
+    std::promise<absl::StatusOr<core::InferResponse>> p;
+    auto f = p.get_future();
+    ASSERT_TRUE((*b)->Enqueue(Request(i, 1, &p)).ok());
+    ASSERT_EQ(f.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+    EXPECT_EQ(First(f.get()), 2 * i);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // the worker is spinning again
+  }
+  absl::Time start = absl::Now();
+  (*b)->Shutdown();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_EQ(fake->batches, (std::vector<int>{1, 1, 1, 1, 1}));
 }
 
 }  // namespace

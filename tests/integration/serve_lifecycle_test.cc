@@ -155,6 +155,27 @@ TEST(ServeLifecycle, CpuModelUsesFiftyMillisecondsOfCpuPerRequest) {
   EXPECT_LT(per_request, 0.050 * 1.15);
 }
 
+TEST(ServeLifecycle, WorkerSpinParameterIsCheckedAtLoad) {
+  TempDir repo;
+  repo.Write("spin/config.pbtxt",
+             SleepModel("spin", 0, 1, 8) + "parameters [ { key: \"TIDE_WORKER_SPIN_MICROSECONDS\" value { "
+                    "string_value: \"100\" } } ]\n");
+  repo.MakeDir("spin/1");
+  repo.Write("badspin/config.pbtxt",
+             SleepModel("badspin", 0, 1, 8) + "parameters [ { key: \"TIDE_WORKER_SPIN_MICROSECONDS\" value { "
+                 "string_value: \"1e3\" } } ]\n");
+  repo.MakeDir("badspin/1");
+  TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0",
+                      "--metrics-port", "0", "--host", "127.0.0.1", "--worker-spin-us", "50"});
+  ASSERT_TRUE(server.started()) << server.Log();
+  EXPECT_EQ(Http(server.http_port(), "POST", "/v2/models/spin/infer", kOneInput).status, 200);
+  EXPECT_EQ(Http(server.http_port(), "GET", "/v2/repository/index").body,
+            R"([{"name":"badspin","version":"1","state":"UNAVAILABLE","reason":")" + repo.path() +
+                R"(/badspin/config.pbtxt: parameter 'TIDE_WORKER_SPIN_MICROSECONDS': '1e3' is )"
+                R"(not a whole number of microseconds from 0 to 100000"},)"
+                R"({"name":"spin","version":"1","state":"READY"}])");
+}
+
 TEST(ServeLifecycle, BrokenConfigIsReportedAndReadinessReflectsIt) {
   TempDir repo;
   repo.Write("good/config.pbtxt", SleepModel("good", 0, 1, 8));

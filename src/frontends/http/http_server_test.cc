@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -49,6 +50,29 @@ class Raw {
         break;
       }
       out.append(buf, n);
+    }
+    return out;
+  }
+  // Sends what the peer has not shut down yet, then half-closes.
+  void ShutdownWrite() { shutdown(fd_, SHUT_WR); }
+  // Reads exactly `n` bytes (or until the peer closes or 5 s pass), slowly
+  // if `pause_ms` > 0 so that the server's socket buffer fills up.
+  std::string ReadBytes(size_t n, int pause_ms = 0) {
+    std::string out;
+    for (int waited = 0; out.size() < n && waited < 5000;) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) == 0) {
+        waited += 50;
+        continue;
+      }
+      char buf[65536];
+      ssize_t got = recv(fd_, buf, std::min(sizeof(buf), n - out.size()), 0);
+      if (got <= 0) {
+        closed_ = true;
+        break;
+      }
+      out.append(buf, got);
+      if (pause_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
     }
     return out;
   }
@@ -182,6 +206,93 @@ TEST(HttpServer, ConnectionLimitRefusesWith503) {
   std::string out = second.ReadUntil("}");
   EXPECT_EQ(out.rfind("HTTP/1.1 503", 0), 0u) << out;
   EXPECT_NE(out.find("Retry-After: 1"), std::string::npos);
+}
+
+TEST(HttpServer, LargeResponseToASlowReaderArrivesWholeAndInOrder) {
+  // 8 MiB does not fit the socket buffers: the worker thread's write stops
+  // part-way and the I/O thread finishes it when the client reads on.
+  const std::string big(8 << 20, 'x');
+  HttpServer::Options o;
+  o.handler = [&big](HttpRequest r, Responder respond) {
+    std::thread([&big, path = r.path, respond = std::move(respond)] {
+      HttpResponse resp;
+      resp.content_type = "text/plain";
+      resp.body = path == "/big" ? big : "small " + path;
+      respond(std::move(resp));
+    }).detach();
+  };
+  auto server = Start(std::move(o));
+  Raw c(server->port());
+  c.Send("GET /big HTTP/1.1\r\nHost: x\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string head = c.ReadUntil("\r\n\r\n");
+  size_t end = head.find("\r\n\r\n");
+  ASSERT_NE(end, std::string::npos) << head;
+  EXPECT_NE(head.find("Content-Length: 8388608\r\n"), std::string::npos) << head;
+  std::string body = head.substr(end + 4);
+  body += c.ReadBytes(big.size() - body.size(), /*pause_ms=*/1);
+  ASSERT_EQ(body.size(), big.size());
+  EXPECT_EQ(body, big);
+  EXPECT_NE(c.ReadUntil("small /after").find("small /after"), std::string::npos);
+  EXPECT_TRUE(server->WaitForResponses(absl::Seconds(5)));
+}
+
+TEST(HttpServer, HeadHasNoBodyAndHttp10KeepsAliveOnlyWhenAsked) {
+  auto server = Start();
+  {
+    Raw c(server->port());
+    c.Send("HEAD /h HTTP/1.1\r\nHost: x\r\n\r\nGET /g HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::string out = c.ReadUntil("GET /g ");
+    // HEAD /h's length is announced, its body is not sent: the next response follows at once.
+    EXPECT_EQ(out.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << out;
+    EXPECT_NE(out.find("Content-Length: 8\r\n\r\nHTTP/1.1 200 OK\r\n"), std::string::npos)
+        << out;
+  }
+  {
+    Raw c(server->port());
+    c.Send("GET /ka HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    std::string out = c.ReadUntil("GET /ka ");
+    EXPECT_EQ(out.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << out;
+    EXPECT_NE(out.find("Connection: keep-alive\r\n"), std::string::npos) << out;
+    c.Send("GET /once HTTP/1.0\r\n\r\n");
+    out = c.ReadUntil("never");
+    EXPECT_NE(out.find("Connection: close\r\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("GET /once "), std::string::npos) << out;
+    EXPECT_TRUE(c.closed());
+  }
+}
+
+TEST(HttpServer, HalfClosedClientGetsItsAnswerThenTheServerCloses) {
+  auto server = Start();
+  Raw c(server->port());
+  c.Send("POST /hc HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok");
+  c.ShutdownWrite();
+  absl::Time start = absl::Now();
+  std::string out = c.ReadUntil("never");
+  EXPECT_NE(out.find("POST /hc ok"), std::string::npos) << out;
+  EXPECT_TRUE(c.closed());
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));  // not the 30 s read timeout
+}
+
+TEST(HttpServer, ClientGoneBeforeItsAnswerIsNotPendingForever) {
+  HttpServer::Options o;
+  o.handler = [](HttpRequest, Responder respond) {
+    std::thread([respond = std::move(respond)] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      respond(HttpResponse{});
+    }).detach();
+  };
+  auto server = Start(std::move(o));
+  {
+    Raw c(server->port());
+    c.Send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }  // closed while the handler works
+  EXPECT_FALSE(server->WaitForResponses(absl::Milliseconds(20)));
+  EXPECT_TRUE(server->WaitForResponses(absl::Seconds(5)));
+  for (int i = 0; i < 100 && server->connections() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(server->connections(), 0);
 }
 
 TEST(HttpServer, PathKeepsEscapesAndDropsQuery) {
