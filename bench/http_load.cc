@@ -7,6 +7,9 @@
 //             [--warmup S] [--duration S] [--repeat R] [--forward-table TSV]
 //             [--label TEXT]
 //
+// --metrics-port 0 drives a server that is not tide (the fixed-response
+// baseline): requests are counted by the driver, batch columns are 0.
+//
 // --body is the whole request body; --header-length makes it a binary-tensor
 // request (Inference-Header-Content-Length). For each of R windows it
 // measures: throughput, latency percentiles, the server's CPU time per
@@ -170,6 +173,9 @@ int main(int argc, char** argv) {
   const double warmup = std::stod(flag("--warmup", "1")),
                duration = std::stod(flag("--duration", "5"));
   const int repeat = std::stoi(flag("--repeat", "3"));
+  // --metrics-port 0: a server without tide's metrics (the fixed-response
+  // baseline); requests are counted here instead.
+  const bool fixed = metrics_port == 0;
   const std::string label = flag("--label", "");
   std::ifstream bf(flag("--body", ""), std::ios::binary);
   std::string body((std::istreambuf_iterator<char>(bf)), std::istreambuf_iterator<char>());
@@ -265,7 +271,7 @@ int main(int argc, char** argv) {
   for (int w = 0; w < repeat; ++w) {
     latencies.clear();
     errors = 0;
-    std::string m0 = Get(metrics_port, "/metrics");
+    std::string m0 = fixed ? "" : Get(metrics_port, "/metrics");
     auto [w0, o0] = ThreadCpu(pid);
     double t0 = Now(), s0 = ProcCpu(pid), c0 = SelfCpu();
     recording = true;
@@ -273,7 +279,7 @@ int main(int argc, char** argv) {
     recording = false;
     double t1 = Now(), s1 = ProcCpu(pid), c1 = SelfCpu();
     auto [w1, o1] = ThreadCpu(pid);
-    std::string m1 = Get(metrics_port, "/metrics");
+    std::string m1 = fixed ? "" : Get(metrics_port, "/metrics");
     double items =
         Metric(m1, "tide_inference_count_total" + l) - Metric(m0, "tide_inference_count_total" + l);
     double execs = Metric(m1, "tide_inference_executions_total" + l) -
@@ -282,6 +288,7 @@ int main(int argc, char** argv) {
                                  "\",version=\"1\",outcome=\"success\"}") -
                   Metric(m0, "tide_inference_requests_total{model=\"" + model +
                                  "\",version=\"1\",outcome=\"success\"}");
+    if (fixed) reqs = static_cast<double>(latencies.size());
     Window win;
     win.rps = static_cast<double>(latencies.size()) / (t1 - t0);
     win.p50 = Percentile(latencies, 0.5) * 1e6;

@@ -12,7 +12,15 @@
 # Environment: BUILD_DIR (default build/), DURATION (s per window, default 5),
 # REPEAT (windows per point, default 3; medians are reported), CONCURRENCY
 # (default "1 8 64"), MODES (default "binary json"), HTTP_THREADS (default 1),
-# QUEUE_DELAY_US (overrides the config's max_queue_delay_microseconds).
+# QUEUE_DELAY_US (overrides the config's max_queue_delay_microseconds),
+# SPIN_US (overrides the config's TIDE_WORKER_SPIN_MICROSECONDS), SERVE_ARGS
+# (more `tide serve` flags), FIXED=0 (skip the fixed-response baseline).
+#
+# 3. The fixed-response limit: Debian's nginx answering every request with a
+#    fixed body of the size of tide's binary response, one worker process,
+#    driven by the same http_load at the same concurrencies: the CPU any
+#    HTTP/1.1 server spends per request on this machine (mostly the kernel's
+#    loopback TCP), measured in the same run.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${BUILD_DIR:-$root/build}"
@@ -33,12 +41,19 @@ if [ -n "${QUEUE_DELAY_US:-}" ]; then
   sed -i "s/max_queue_delay_microseconds: [0-9]*/max_queue_delay_microseconds: $QUEUE_DELAY_US/" \
     "$work/repo/mlp/config.pbtxt"
 fi
-echo "mlp: $(grep -o 'max_queue_delay_microseconds: [0-9]*' "$work/repo/mlp/config.pbtxt"), $(nproc) cores"
+if [ -n "${SPIN_US:-}" ]; then
+  sed -i "/TIDE_WORKER_SPIN_MICROSECONDS/s/string_value: \"[0-9]*\"/string_value: \"$SPIN_US\"/" \
+    "$work/repo/mlp/config.pbtxt"
+fi
+echo "mlp: $(grep -o 'max_queue_delay_microseconds: [0-9]*' "$work/repo/mlp/config.pbtxt"), worker spin $(sed -n 's/.*TIDE_WORKER_SPIN_MICROSECONDS.*string_value: "\([0-9]*\)".*/\1/p' "$work/repo/mlp/config.pbtxt") us, $(nproc) cores"
 
 echo "== in-process: libtorch forward() of mlp, 1 intra-op thread (${PIN_SERVER:-unpinned})"
 ${PIN_SERVER:-} "$build/bench/torch_forward_bench" "$work/repo/mlp/1/model.pt" --shape 784 --threads 1 \
   --max-batch 32 --out "$work/forward.tsv" --model-dir "$work/repo/mlp" |
   awk 'NR<=2 || $1==1 || $1==8 || $1==16 || $1==32'
+echo "== in-process, batch 1 after 300 us asleep between calls (what a lone request meets when the worker sleeps)"
+${PIN_SERVER:-} "$build/bench/torch_forward_bench" "$work/repo/mlp/1/model.pt" --shape 784 --threads 1 \
+  --max-batch 1 --gap-us 300 2>/dev/null | awk '$1==1'
 
 # Request bodies: the first row of the generator's fixture, as JSON (the
 # sample request) and as a binary tensor; the output comes back the same way.
@@ -64,3 +79,45 @@ for mode in $modes; do
       --forward-table "$work/forward.tsv" --label "$mode c=$c" | tail -1
   done
 done
+kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true
+server=""
+
+if [ "${FIXED:-1}" = 1 ] && [ -x /usr/sbin/nginx ]; then
+  echo "== fixed-response limit: nginx, one worker, a fixed 200 of the binary response's size"
+  # tide's binary mlp response: its JSON header plus 10 FP32 values.
+  fixed_body=$(printf '{"model_name":"mlp","model_version":"1","outputs":[{"name":"OUTPUT__0","datatype":"FP32","shape":[1,10],"parameters":{"binary_data_size":40}}]}%040d' 0)
+  mkdir -p "$work/nginx/tmp"
+  nport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+  cat > "$work/nginx/nginx.conf" <<CONF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 100000000;
+  client_body_temp_path $work/nginx/tmp/body;
+  proxy_temp_path $work/nginx/tmp/proxy;
+  fastcgi_temp_path $work/nginx/tmp/fastcgi;
+  uwsgi_temp_path $work/nginx/tmp/uwsgi;
+  scgi_temp_path $work/nginx/tmp/scgi;
+  server {
+    listen 127.0.0.1:$nport;
+    location / { default_type application/octet-stream; return 200 '$fixed_body'; }
+  }
+}
+CONF
+  ${PIN_SERVER:-} /usr/sbin/nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" -e "$work/nginx/error.log" &
+  server=$!
+  for _ in $(seq 100); do
+    python3 -c "import socket; socket.create_connection(('127.0.0.1',$nport),0.2)" 2>/dev/null && break
+    sleep 0.05
+  done
+  for c in $concurrency; do
+    ${PIN_LOAD:-} "$build/bench/http_load" --port "$nport" --metrics-port 0 --server-pid "$server" \
+      --model mlp --body "$work/body.bin" --header-length "${#header}" --concurrency "$c" --warmup 1 \
+      --duration "$duration" --repeat "$repeat" --label "nginx fixed c=$c" | tail -1
+  done
+fi

@@ -158,11 +158,13 @@ TEST(ServeLifecycle, CpuModelUsesFiftyMillisecondsOfCpuPerRequest) {
 TEST(ServeLifecycle, WorkerSpinParameterIsCheckedAtLoad) {
   TempDir repo;
   repo.Write("spin/config.pbtxt",
-             SleepModel("spin", 0, 1, 8) + "parameters [ { key: \"TIDE_WORKER_SPIN_MICROSECONDS\" value { "
-                    "string_value: \"100\" } } ]\n");
+             SleepModel("spin", 0, 1, 8) +
+                 "parameters [ { key: \"TIDE_WORKER_SPIN_MICROSECONDS\" value { "
+                 "string_value: \"100\" } } ]\n");
   repo.MakeDir("spin/1");
   repo.Write("badspin/config.pbtxt",
-             SleepModel("badspin", 0, 1, 8) + "parameters [ { key: \"TIDE_WORKER_SPIN_MICROSECONDS\" value { "
+             SleepModel("badspin", 0, 1, 8) +
+                 "parameters [ { key: \"TIDE_WORKER_SPIN_MICROSECONDS\" value { "
                  "string_value: \"1e3\" } } ]\n");
   repo.MakeDir("badspin/1");
   TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0",

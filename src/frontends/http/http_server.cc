@@ -67,6 +67,8 @@ HttpResponse ErrorResponse(int status, const std::string& message, int retry_aft
 namespace {
 
 constexpr size_t kReadChunk = 64 << 10;
+constexpr int64_t kLingerNs = 2'000'000'000;  // drain a closing connection at most 2 s
+constexpr size_t kLingerBytes = 8 << 20;      // ... or until 8 MiB were discarded
 
 int64_t MonotonicNanos() {
   timespec ts;
@@ -135,12 +137,14 @@ struct Conn {
 
   const int fd;
   const std::shared_ptr<Loop> loop;
+  int64_t write_timeout_ns = 0;  // a stalled response write is given up after this
 
   // Owned by the I/O thread.
   std::string in;
   size_t in_off = 0;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser;
   bool sent_continue = false;
+  size_t drained = 0;  // bytes discarded while lingering
 
   std::mutex mu;
   // Guarded by mu.
@@ -155,7 +159,14 @@ struct Conn {
   unsigned version = 11;
   std::string out;  // response bytes the kernel has not taken yet
   size_t out_off = 0;
-  int64_t deadline = 0;  // monotonic ns by which the next request must have arrived
+  // Monotonic ns by which the next request must have arrived, the pending
+  // response must have made progress, or a lingering close must be over.
+  int64_t deadline = 0;
+  // The response that closes the connection has gone and the write side is
+  // shut: unread request bytes are drained (not reset) until the client
+  // closes, so that it reads the response before any RST.
+  bool lingering = false;
+  uint64_t seq = 0;  // requests dispatched: a responder answers only its own
 };
 
 struct Shared {
@@ -204,6 +215,8 @@ struct Loop : std::enable_shared_from_this<Loop> {
   int wakefd = -1;
   int listenfd = -1;
   std::thread::id thread_id;
+  bool accept_paused = false;  // out of descriptors: the listening socket is unwatched
+  int64_t last_accept_warning = 0;
   std::mutex tasks_mu;
   std::vector<std::shared_ptr<Conn>> tasks;  // guarded by tasks_mu
   bool stopped = false;                      // guarded by tasks_mu
@@ -264,6 +277,7 @@ bool SendPending(Conn& c, const std::string& head, const std::string& body) {
     }
   }
   if (sent < total) {
+    c.deadline = MonotonicNanos() + c.write_timeout_ns;
     std::string rest;
     rest.reserve(total - sent);
     for (size_t i = 0; i < msg.msg_iovlen; ++i) {
@@ -286,6 +300,7 @@ bool FlushOut(Conn& c) {
       return false;
     }
     c.out_off += static_cast<size_t>(w);
+    c.deadline = MonotonicNanos() + c.write_timeout_ns;
   }
   c.out.clear();
   c.out_off = 0;
@@ -300,10 +315,16 @@ class Transport {
     Shared& s = *c.loop->shared;
     c.awaiting = false;
     s.pending.fetch_sub(1);
-    if (broken || c.close_after_write) {
-      if (!broken) ::shutdown(c.fd, SHUT_WR);  // the response, then FIN
+    if (broken) {
       c.closed = true;
       c.loop->Post(self);  // the I/O thread forgets it
+      return;
+    }
+    if (c.close_after_write) {
+      ::shutdown(c.fd, SHUT_WR);  // the response, then FIN
+      c.lingering = true;
+      c.deadline = MonotonicNanos() + kLingerNs;
+      c.loop->Post(self);  // the I/O thread drains what the client still sends
       return;
     }
     c.deadline = MonotonicNanos() + s.read_timeout_ns;
@@ -312,11 +333,11 @@ class Transport {
   }
 
   // Completes the request in flight on `self` from any thread.
-  static void Respond(const std::shared_ptr<Conn>& self, HttpResponse r) {
+  static void Respond(const std::shared_ptr<Conn>& self, uint64_t seq, HttpResponse r) {
     Conn& c = *self;
     Shared& s = *c.loop->shared;
     std::lock_guard<std::mutex> lock(c.mu);
-    if (!c.awaiting) return;  // answered already (or never asked)
+    if (!c.awaiting || c.seq != seq) return;  // answered already (a handler bug)
     if (c.closed) {
       c.awaiting = false;
       s.pending.fetch_sub(1);
@@ -344,6 +365,11 @@ class Transport {
     std::vector<std::shared_ptr<Conn>> tasks;
     while (!s.stopped.load(std::memory_order_acquire)) {
       int timeout_ms = static_cast<int>(sweep_every / 1'000'000);
+      {
+        // Tasks this thread posted to itself (after the last swap) run now.
+        std::lock_guard<std::mutex> lock(loop->tasks_mu);
+        if (!loop->tasks.empty()) timeout_ms = 0;
+      }
       int n = epoll_wait(loop->epfd, events, 128, timeout_ms);
       for (int i = 0; i < n; ++i) {
         void* p = events[i].data.ptr;
@@ -380,16 +406,24 @@ class Transport {
     for (;;) {
       int fd = ::accept4(loop->listenfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED) {
-          spdlog::warn("{}: accept failed: {}", s.options.name, std::strerror(errno));
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        // Out of descriptors or memory: the listening socket stays readable,
+        // so stop watching it until the next sweep instead of spinning.
+        int64_t now = MonotonicNanos();
+        if (now - loop->last_accept_warning > 1'000'000'000) {
+          loop->last_accept_warning = now;
+          spdlog::warn("{}: cannot accept connections: {} (open connections: {})", s.options.name,
+                       std::strerror(errno), s.connections.load());
         }
-        if (errno == ECONNABORTED) continue;
+        epoll_ctl(loop->epfd, EPOLL_CTL_DEL, loop->listenfd, nullptr);
+        loop->accept_paused = true;
         return;
       }
       int one = 1;
       setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
       auto conn = std::make_shared<Conn>(fd, loop->shared_from_this());
+      conn->write_timeout_ns = s.read_timeout_ns;
       int count = s.connections.fetch_add(1) + 1;
       conn->deadline = MonotonicNanos() + s.read_timeout_ns;
       conn->parser.emplace();
@@ -424,16 +458,37 @@ class Transport {
         if (c.closed) return Forget(loop, conn);
       }
       if (c.awaiting) return;  // read on when the response has gone
+      if (c.lingering) {
+        lock.unlock();
+        return Drain(loop, conn);
+      }
     }
     ReadAndDispatch(loop, conn);
+  }
+
+  // Reads and discards until the client closes (or the linger ends).
+  static void Drain(Loop* loop, const std::shared_ptr<Conn>& conn) {
+    static thread_local std::string sink(kReadChunk, '\0');
+    for (;;) {
+      ssize_t r = ::recv(conn->fd, sink.data(), sink.size(), 0);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      if (r <= 0) return Close(loop, conn);
+      conn->drained += static_cast<size_t>(r);
+      if (conn->drained > kLingerBytes) return Close(loop, conn);
+    }
   }
 
   // A task posted for `conn`: forget it if closed, else continue reading.
   static void Resume(Loop* loop, const std::shared_ptr<Conn>& conn) {
     {
-      std::lock_guard<std::mutex> lock(conn->mu);
+      std::unique_lock<std::mutex> lock(conn->mu);
       if (conn->closed) return Forget(loop, conn);
       if (conn->awaiting) return;
+      if (conn->lingering) {
+        lock.unlock();
+        return Drain(loop, conn);
+      }
     }
     ReadAndDispatch(loop, conn);
   }
@@ -525,7 +580,7 @@ class Transport {
       if (used == 0) break;
     }
     // Waiting for more of the request: say 100 Continue if asked to.
-    if (p.is_header_done() && !p.is_done() && !c.sent_continue &&
+    if (p.is_header_done() && !p.is_done() && !c.sent_continue && p.get().version() >= 11 &&
         boost::beast::iequals(p.get()[bhttp::field::expect], "100-continue")) {
       c.sent_continue = true;
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -542,6 +597,7 @@ class Transport {
     Conn& c = *conn;
     Shared& s = *loop->shared;
     auto& req = c.parser->get();
+    uint64_t seq;
     HttpRequest r;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
@@ -561,12 +617,14 @@ class Transport {
       c.head = req.method() == bhttp::verb::head;
       c.buffered = c.in_off < c.in.size();
       c.awaiting = true;
+      seq = ++c.seq;
+      s.pending.fetch_add(1);
     }
     c.parser.emplace();
     Configure(c);
     c.sent_continue = false;
-    s.pending.fetch_add(1);
-    s.options.handler(std::move(r), [conn](HttpResponse resp) { Respond(conn, std::move(resp)); });
+    s.options.handler(std::move(r),
+                      [conn, seq](HttpResponse resp) { Respond(conn, seq, std::move(resp)); });
     return ParseResult::kDispatched;
   }
 
@@ -604,13 +662,18 @@ class Transport {
   // Answers an error the transport found itself, then closes.
   static void Reject(const std::shared_ptr<Conn>& conn, HttpResponse r) {
     Shared& s = *conn->loop->shared;
+    uint64_t seq;
     {
       std::lock_guard<std::mutex> lock(conn->mu);
       if (conn->closed) return;
       conn->awaiting = true;
+      conn->head = false;
+      conn->version =
+          conn->parser && conn->parser->is_header_done() ? conn->parser->get().version() : 11;
+      seq = ++conn->seq;
+      s.pending.fetch_add(1);
     }
-    s.pending.fetch_add(1);
-    Respond(conn, std::move(r));
+    Respond(conn, seq, std::move(r));
   }
 
   static void Close(Loop* loop, const std::shared_ptr<Conn>& conn) {
@@ -633,10 +696,21 @@ class Transport {
 
   // Closes connections whose next request is overdue (slow or idle clients).
   static void Sweep(Loop* loop, int64_t now) {
+    if (loop->accept_paused) {
+      loop->accept_paused = false;
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+      ev.data.ptr = loop;
+      epoll_ctl(loop->epfd, EPOLL_CTL_ADD, loop->listenfd, &ev);
+    }
     std::vector<std::shared_ptr<Conn>> overdue;
     for (auto& [raw, conn] : loop->conns) {
       std::lock_guard<std::mutex> lock(conn->mu);
-      if (conn->closed || (!conn->awaiting && conn->deadline <= now)) overdue.push_back(conn);
+      if (conn->closed || conn->deadline > now) continue;
+      if (conn->awaiting && conn->out.empty()) continue;  // the handler is working on it
+      // A client that stopped reading its response: give the response up.
+      if (conn->awaiting) AfterWrite(*conn, conn, /*broken=*/true);
+      overdue.push_back(conn);
     }
     for (auto& conn : overdue) Close(loop, conn);
   }
@@ -737,8 +811,10 @@ void HttpServer::Stop() {
   for (auto& loop : impl_->loops) {
     for (auto& [raw, conn] : loop->conns) {
       std::lock_guard<std::mutex> lock(conn->mu);
+      if (conn->awaiting && !conn->out.empty()) Transport::AfterWrite(*conn, conn, /*broken=*/true);
       conn->closed = true;
       ::shutdown(conn->fd, SHUT_RDWR);
+      impl_->shared->connections.fetch_sub(1);
     }
     loop->conns.clear();
     std::lock_guard<std::mutex> lock(loop->tasks_mu);

@@ -244,8 +244,7 @@ TEST(HttpServer, HeadHasNoBodyAndHttp10KeepsAliveOnlyWhenAsked) {
     std::string out = c.ReadUntil("GET /g ");
     // HEAD /h's length is announced, its body is not sent: the next response follows at once.
     EXPECT_EQ(out.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << out;
-    EXPECT_NE(out.find("Content-Length: 8\r\n\r\nHTTP/1.1 200 OK\r\n"), std::string::npos)
-        << out;
+    EXPECT_NE(out.find("Content-Length: 8\r\n\r\nHTTP/1.1 200 OK\r\n"), std::string::npos) << out;
   }
   {
     Raw c(server->port());
@@ -293,6 +292,63 @@ TEST(HttpServer, ClientGoneBeforeItsAnswerIsNotPendingForever) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(server->connections(), 0);
+}
+
+// Answers on the I/O thread itself, as health and metadata handlers do.
+void InlineEcho(HttpRequest r, Responder respond) {
+  HttpResponse resp;
+  resp.content_type = "text/plain";
+  resp.body = absl::StrCat(r.method, " ", r.path, " ", r.body);
+  respond(std::move(resp));
+}
+
+TEST(HttpServer, PipelinedRequestsAnsweredInlineDoNotWaitForTheSweep) {
+  HttpServer::Options o;
+  o.handler = InlineEcho;
+  auto server = Start(std::move(o));
+  Raw c(server->port());
+  std::string reqs;
+  for (int i = 0; i < 20; ++i) reqs += absl::StrCat("GET /", i, " HTTP/1.1\r\nHost: x\r\n\r\n");
+  absl::Time start = absl::Now();
+  c.Send(reqs);
+  std::string out = c.ReadUntil("GET /19 ");
+  EXPECT_EQ(Count(out, "HTTP/1.1 200 OK"), 20u) << out;
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(500));  // not 100 ms per request
+}
+
+TEST(HttpServer, ErrorAfterAHeadRequestKeepsItsBody) {
+  HttpServer::Options o;
+  o.handler = InlineEcho;
+  o.max_body_bytes = 10;
+  auto server = Start(std::move(o));
+  Raw c(server->port());
+  c.Send("HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n");
+  c.ReadUntil("\r\n\r\n");
+  c.Send("POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n");
+  std::string out = c.ReadUntil("}");
+  EXPECT_EQ(out.rfind("HTTP/1.1 413", 0), 0u) << out;
+  EXPECT_NE(out.find(R"({"error":"request body of 11 bytes)"), std::string::npos) << out;
+}
+
+TEST(HttpServer, ClientThatNeverReadsItsResponseIsCutOff) {
+  HttpServer::Options o;
+  o.read_timeout = absl::Milliseconds(200);
+  o.handler = [](HttpRequest, Responder respond) {
+    HttpResponse resp;
+    resp.body = std::string(32 << 20, 'x');  // far more than the socket buffers hold
+    respond(std::move(resp));
+  };
+  auto server = Start(std::move(o));
+  Raw c(server->port());
+  c.Send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+  // Never read: the write stalls, and is given up a read timeout later.
+  bool gone = false;
+  for (int i = 0; i < 300 && !gone; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    gone = server->connections() == 0;
+  }
+  EXPECT_TRUE(gone);
+  EXPECT_TRUE(server->WaitForResponses(absl::Milliseconds(100)));
 }
 
 TEST(HttpServer, PathKeepsEscapesAndDropsQuery) {

@@ -1,0 +1,85 @@
+// Fuzzes the HTTP/1.1 transport end to end: each input is sent as the bytes
+// of one client connection (then the client half-closes) to a real
+// HttpServer on 127.0.0.1, whose handler answers some requests on the I/O
+// thread and others from a worker thread, as tide's handlers do. Whatever
+// the bytes, the server must answer or close, never crash (ASan/UBSan), and
+// never leave a response pending.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "frontends/http/http_server.h"
+
+namespace {
+
+tide::http::HttpServer* Server() {
+  static tide::http::HttpServer* server = [] {
+    tide::http::HttpServer::Options o;
+    o.host = "127.0.0.1";
+    o.port = 0;
+    o.threads = 1;
+    o.max_body_bytes = 2048;
+    o.max_header_bytes = 1024;
+    o.read_timeout = absl::Seconds(2);
+    o.handler = [](tide::http::HttpRequest r, tide::http::Responder respond) {
+      auto answer = [](const tide::http::HttpRequest& r) {
+        tide::http::HttpResponse resp;
+        resp.status = r.path.size() % 2 ? 200 : 404;
+        resp.body = absl::StrCat(r.method, " ", r.path, " ", r.body.size());
+        resp.close = r.Header("x-close") == "1";
+        return resp;
+      };
+      if (r.body.size() % 2) {
+        respond(answer(r));  // on the I/O thread
+      } else {
+        std::thread([r = std::move(r), respond = std::move(respond), answer] {
+          respond(answer(r));
+        }).detach();
+      }
+    };
+    auto s = tide::http::HttpServer::Create(std::move(o));
+    if (!s.ok()) std::abort();
+    return s->release();
+  }();
+  return server;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  tide::http::HttpServer* server = Server();
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(server->port());
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) std::abort();
+  size_t sent = 0;
+  while (sent < size) {
+    ssize_t n = send(fd, data + sent, size - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;  // the server may close early (413, 431, 400)
+    sent += static_cast<size_t>(n);
+  }
+  shutdown(fd, SHUT_WR);
+  // The server answers what it can, then closes: it has no reason to wait,
+  // since the client has half-closed. 5 s without EOF is a hang.
+  char buf[65536];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 5000) == 0) std::abort();
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+  }
+  close(fd);
+  if (!server->WaitForResponses(absl::Seconds(5))) std::abort();
+  return 0;
+}
