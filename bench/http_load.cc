@@ -180,13 +180,17 @@ int main(int argc, char** argv) {
   std::ifstream bf(flag("--body", ""), std::ios::binary);
   std::string body((std::istreambuf_iterator<char>(bf)), std::istreambuf_iterator<char>());
   std::map<int, double> table;
+  double inproc_b1_p50_us = 0;  // the table's batch-1 forward() p50
   if (flags.count("--forward-table")) {
     std::ifstream tf(flags["--forward-table"]);
     std::string line;
     std::getline(tf, line);
     int b;
     double p50, cpu, item;
-    while (tf >> b >> p50 >> cpu >> item) table[b] = item;
+    while (tf >> b >> p50 >> cpu >> item) {
+      table[b] = item;
+      if (b == 1) inproc_b1_p50_us = p50;
+    }
   }
   std::string request =
       "POST /v2/models/" + model +
@@ -307,13 +311,14 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"label\":\"%s\",\"window\":%d,\"concurrency\":%d,\"rps\":%.0f,\"p50_us\":%.0f,\"p90_"
         "us\":%.0f,"
-        "\"p99_us\":%.0f,\"server_cpu_us_per_req\":%.1f,\"forward_cpu_us_per_item\":%.1f,"
+        "\"p99_us\":%.0f,\"inproc_b1_p50_us\":%.0f,\"server_cpu_us_per_req\":%.1f,\"forward_cpu_us_"
+        "per_item\":%.1f,"
         "\"overhead_us\":%.1f,"
         "\"worker_cpu_us_per_req\":%.1f,\"other_threads_cpu_us_per_req\":%.1f,"
         "\"mean_batch\":%.2f,\"server_cores\":%.2f,\"client_cores\":%.2f,\"errors\":%ld}\n",
-        label.c_str(), w, concurrency, win.rps, win.p50, win.p90, win.p99, win.server_cpu_us,
-        win.forward_cpu_us, win.overhead_us, win.worker_cpu_us, win.other_cpu_us, win.mean_batch,
-        win.server_share, win.client_share, win.errors);
+        label.c_str(), w, concurrency, win.rps, win.p50, win.p90, win.p99, inproc_b1_p50_us,
+        win.server_cpu_us, win.forward_cpu_us, win.overhead_us, win.worker_cpu_us, win.other_cpu_us,
+        win.mean_batch, win.server_share, win.client_share, win.errors);
   }
   long total_errors = 0;
   for (const Window& w : windows) total_errors += w.errors;
@@ -326,12 +331,13 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"label\":\"%s\",\"median_of\":%d,\"concurrency\":%d,\"rps\":%.0f,\"p50_us\":%.0f,\"p90_"
       "us\":%.0f,"
-      "\"p99_us\":%.0f,\"server_cpu_us_per_req\":%.1f,\"forward_cpu_us_per_item\":%.1f,\"overhead_"
+      "\"p99_us\":%.0f,\"inproc_b1_p50_us\":%.0f,\"server_cpu_us_per_req\":%.1f,\"forward_cpu_us_"
+      "per_item\":%.1f,\"overhead_"
       "us\":%.1f,"
       "\"worker_cpu_us_per_req\":%.1f,\"other_threads_cpu_us_per_req\":%.1f,"
       "\"mean_batch\":%.2f,\"server_cores\":%.2f,\"client_cores\":%.2f,\"errors\":%ld}\n",
       label.c_str(), repeat, concurrency, median(&Window::rps), median(&Window::p50),
-      median(&Window::p90), median(&Window::p99), median(&Window::server_cpu_us),
+      median(&Window::p90), median(&Window::p99), inproc_b1_p50_us, median(&Window::server_cpu_us),
       median(&Window::forward_cpu_us), median(&Window::overhead_us), median(&Window::worker_cpu_us),
       median(&Window::other_cpu_us), median(&Window::mean_batch), median(&Window::server_share),
       median(&Window::client_share), total_errors);

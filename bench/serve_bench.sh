@@ -4,8 +4,11 @@
 #      model's thread settings (bench/torch_forward_bench.cc);
 #   2. `tide serve` over HTTP at concurrency 1, 8 and 64, with binary tensors
 #      and with JSON (bench/http_load.cc: one epoll thread, keep-alive).
-# Both run on this machine in the same invocation, so the ratios between them
-# hold even on a noisy machine. The load driver shares the machine's cores
+# Both run on this machine in the same invocation, and alternate: before
+# every served window the in-process limit is measured again (batch 1, 2, 4,
+# 8, 16, 32), and that window's overhead and latency gap are computed against
+# it, so a slow minute of the (shared, virtual) machine hits both sides of a
+# comparison. Each point prints the median over its windows. The load driver shares the machine's cores
 # with the server: each line reports its share ("client_cores") next to the
 # server's ("server_cores"). Pin them with PIN_SERVER / PIN_LOAD, e.g.
 #   PIN_SERVER="taskset -c 0" PIN_LOAD="taskset -c 1" bench/serve_bench.sh
@@ -14,7 +17,8 @@
 # (default "1 8 64"), MODES (default "binary json"), HTTP_THREADS (default 1),
 # QUEUE_DELAY_US (overrides the config's max_queue_delay_microseconds),
 # SPIN_US (overrides the config's TIDE_WORKER_SPIN_MICROSECONDS), SERVE_ARGS
-# (more `tide serve` flags), FIXED=0 (skip the fixed-response baseline).
+# (more `tide serve` flags), FIXED=0 (skip the fixed-response baseline),
+# WINDOWS_OUT (a file to append every window's line to).
 #
 # 3. The fixed-response limit: Debian's nginx answering every request with a
 #    fixed body of the size of tide's binary response, one worker process,
@@ -70,13 +74,34 @@ http_port=$(sed -n 's/.*"http_port":\([0-9]*\).*/\1/p' "$work/serve.out")
 metrics_port=$(sed -n 's/.*"metrics_port":\([0-9]*\).*/\1/p' "$work/serve.out")
 grep "loaded model 'mlp'" "$work/serve.log" | sed 's/^.*loaded/loaded/'
 
+# Medians, per field, of the JSON lines on stdin (one per window).
+median_lines() {
+  python3 -c '
+import json, statistics, sys
+rows = [json.loads(l) for l in sys.stdin if l.startswith("{")]
+out = {"label": rows[0]["label"], "windows": len(rows)}
+for k, v in rows[0].items():
+    if isinstance(v, (int, float)) and k not in ("window", "median_of"):
+        out[k] = round(statistics.median(r[k] for r in rows), 1)
+out["p50_minus_inproc_b1_us"] = round(statistics.median(r["p50_us"] - r["inproc_b1_p50_us"] for r in rows), 1)
+print(json.dumps(out, separators=(",", ":")))'
+}
+
+echo "== served, each window right after its own in-process measurement; medians of $repeat windows"
 for mode in $modes; do
   for c in $concurrency; do
     args=(--body "$work/body.json")
     [ "$mode" = binary ] && args=(--body "$work/body.bin" --header-length "${#header}")
-    ${PIN_LOAD:-} "$build/bench/http_load" --port "$http_port" --metrics-port "$metrics_port" --server-pid "$server" \
-      --model mlp "${args[@]}" --concurrency "$c" --warmup 1 --duration "$duration" --repeat "$repeat" \
-      --forward-table "$work/forward.tsv" --label "$mode c=$c" | tail -1
+    : > "$work/windows.jsonl"
+    for r in $(seq "$repeat"); do
+      ${PIN_SERVER:-} "$build/bench/torch_forward_bench" "$work/repo/mlp/1/model.pt" --shape 784 --threads 1 \
+        --batches 1,2,4,8,16,32 --min-time 0.15 --out "$work/forward_now.tsv" >/dev/null 2>&1
+      ${PIN_LOAD:-} "$build/bench/http_load" --port "$http_port" --metrics-port "$metrics_port" --server-pid "$server" \
+        --model mlp "${args[@]}" --concurrency "$c" --warmup 0.5 --duration "$duration" --repeat 1 \
+        --forward-table "$work/forward_now.tsv" --label "$mode c=$c" | tail -1 >> "$work/windows.jsonl"
+    done
+    [ -n "${WINDOWS_OUT:-}" ] && cat "$work/windows.jsonl" >> "$WINDOWS_OUT"
+    median_lines < "$work/windows.jsonl"
   done
 done
 kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true
@@ -118,6 +143,6 @@ CONF
   for c in $concurrency; do
     ${PIN_LOAD:-} "$build/bench/http_load" --port "$nport" --metrics-port 0 --server-pid "$server" \
       --model mlp --body "$work/body.bin" --header-length "${#header}" --concurrency "$c" --warmup 1 \
-      --duration "$duration" --repeat "$repeat" --label "nginx fixed c=$c" | tail -1
+      --duration "$duration" --repeat "$repeat" --label "nginx fixed c=$c" | grep "\"window\"" | median_lines
   done
 fi

@@ -5,7 +5,7 @@
 //
 //   torch_forward_bench MODEL.pt --shape 784 [--threads 1] [--max-batch 32]
 //                       [--min-time 0.2] [--gap-us 0] [--out table.tsv]
-//                       [--model-dir DIR]
+//                       [--model-dir DIR] [--batches 1,2,4,8,16,32]
 //
 // Prints, per batch size: median wall time per forward(), CPU time per
 // forward() (this thread's plus any intra-op threads': process CPU time), and
@@ -15,6 +15,8 @@
 // backend on the same model, interleaved with forward() so both see the same
 // machine noise: Execute() of `batch` one-row requests, as the dynamic
 // batcher hands them over (concatenate, forward(), split, checks).
+// --batches measures only the listed batch sizes (the serving benchmark
+// re-measures a few of them before every served window).
 // --gap-us sleeps between calls (outside the timed region), as a server
 // worker does between requests at low load: the weights then go cold in the
 // caches, which is part of what a lone served request costs.
@@ -61,6 +63,7 @@ int main(int argc, char** argv) {
   int threads = 1, max_batch = 32;
   double min_time = 0.2;
   int gap_us = 0;
+  std::vector<int> batches;  // --batches 1,4,32; default 1..--max-batch
   for (int i = 2; i + 1 < argc; i += 2) {
     std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--shape") {
@@ -79,6 +82,14 @@ int main(int argc, char** argv) {
       min_time = std::stod(value);
     } else if (flag == "--gap-us") {
       gap_us = std::stoi(value);
+    } else if (flag == "--batches") {
+      size_t pos = 0;
+      while (pos < value.size()) {
+        size_t comma = value.find(',', pos);
+        if (comma == std::string::npos) comma = value.size();
+        batches.push_back(std::stoi(value.substr(pos, comma - pos)));
+        pos = comma + 1;
+      }
     } else if (flag == "--model-dir") {
       model_dir = value;
     } else if (flag == "--out") {
@@ -121,7 +132,10 @@ int main(int argc, char** argv) {
     out.open(out_path);
     out << "batch\tp50_wall_us\tcpu_us_per_call\tcpu_us_per_item\n";
   }
-  for (int b = 1; b <= max_batch; ++b) {
+  if (batches.empty()) {
+    for (int b = 1; b <= max_batch; ++b) batches.push_back(b);
+  }
+  for (int b : batches) {
     std::vector<int64_t> s = shape;
     s.insert(s.begin(), b);
     at::Tensor x = at::rand(s);

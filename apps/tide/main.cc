@@ -118,7 +118,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd
       ->add_option("--read-timeout", read_timeout_s,
-                   "Seconds a client has to send a whole request; idle keep-alive "
+                   "Seconds a client has to send a whole request (and to read on from a response "
+                   "being written); idle keep-alive "
                    "connections close after it too")
       ->check(CLI::Range(0.01, 3600.0))
       ->capture_default_str();
