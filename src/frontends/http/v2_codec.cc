@@ -125,11 +125,49 @@ absl::Status AppendElement(dom::element e, DataType type, const std::string& nam
   return Bad("unsupported datatype");
 }
 
+// The common case, a flat array of plain numbers for a floating-point
+// input, in one tight loop. Returns false (and leaves `out` as it was) on
+// anything else, which the general path then handles or names the error of.
+template <typename T>
+bool AppendNumbersFast(dom::array a, int64_t* count, std::string* out) {
+  const size_t old = out->size();
+  out->resize(old + a.size() * sizeof(T));
+  char* p = out->data() + old;
+  for (dom::element c : a) {
+    double v;
+    switch (c.type()) {
+      case dom::element_type::DOUBLE:
+        v = double(c);
+        break;
+      case dom::element_type::INT64:
+        v = static_cast<double>(int64_t(c));
+        break;
+      case dom::element_type::UINT64:
+        v = static_cast<double>(uint64_t(c));
+        break;
+      default:
+        out->resize(old);
+        return false;
+    }
+    T t = static_cast<T>(v);
+    std::memcpy(p, &t, sizeof(T));
+    p += sizeof(T);
+  }
+  *count += static_cast<int64_t>(a.size());
+  return true;
+}
+
 // Flattens nested arrays (row-major) into `out`, counting elements.
 absl::Status AppendData(dom::element e, DataType type, const std::string& name, int depth,
                         int64_t* count, std::string* out) {
   if (depth > 32) return Bad(absl::StrCat("input '", name, "': data is nested too deeply"));
   if (e.is_array()) {
+    if (type == DataType::kFp32 && AppendNumbersFast<float>(dom::array(e), count, out)) {
+      return absl::OkStatus();
+    }
+    if (type == DataType::kFp64 && AppendNumbersFast<double>(dom::array(e), count, out)) {
+      return absl::OkStatus();
+    }
     for (dom::element child : dom::array(e)) {
       if (absl::Status s = AppendData(child, type, name, depth + 1, count, out); !s.ok()) return s;
     }
