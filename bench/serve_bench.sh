@@ -51,6 +51,18 @@ if [ -n "${SPIN_US:-}" ]; then
 fi
 echo "mlp: $(grep -o 'max_queue_delay_microseconds: [0-9]*' "$work/repo/mlp/config.pbtxt"), worker spin $(sed -n 's/.*TIDE_WORKER_SPIN_MICROSECONDS.*string_value: "\([0-9]*\)".*/\1/p' "$work/repo/mlp/config.pbtxt") us, $(nproc) cores"
 
+${PIN_SERVER:-} "$build/apps/tide/tide" serve --model-repository "$work/repo" --host 127.0.0.1 --http-port 0 \
+  --metrics-port 0 --http-threads "$http_threads" --drain-delay 0 ${SERVE_ARGS:-} >"$work/serve.out" 2>"$work/serve.log" &
+server=$!
+for _ in $(seq 100); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
+http_port=$(sed -n 's/.*"http_port":\([0-9]*\).*/\1/p' "$work/serve.out")
+metrics_port=$(sed -n 's/.*"metrics_port":\([0-9]*\).*/\1/p' "$work/serve.out")
+grep "loaded model 'mlp'" "$work/serve.log" | sed 's/^.*loaded/loaded/'
+# The in-process limit runs with the OpenBLAS kernels the server chose
+# (tide serve sets OPENBLAS_CORETYPE when unset: common/blas_env.h).
+coretype=$(sed -n 's/.*OPENBLAS_CORETYPE=\([A-Za-z0-9]*\).*/\1/p' "$work/serve.log" | head -1)
+[ -n "$coretype" ] && export OPENBLAS_CORETYPE="$coretype"
+echo "OpenBLAS kernels: ${OPENBLAS_CORETYPE:-as OpenBLAS detects them}"
 echo "== in-process: libtorch forward() of mlp, 1 intra-op thread (${PIN_SERVER:-unpinned})"
 ${PIN_SERVER:-} "$build/bench/torch_forward_bench" "$work/repo/mlp/1/model.pt" --shape 784 --threads 1 \
   --max-batch 32 --out "$work/forward.tsv" --model-dir "$work/repo/mlp" |
@@ -66,13 +78,6 @@ header='{"inputs":[{"name":"INPUT__0","datatype":"FP32","shape":[1,784],"paramet
 printf '%s' "$header" > "$work/body.bin"
 head -c 3136 "$build/model_fixtures/mlp/input.bin" >> "$work/body.bin"
 
-${PIN_SERVER:-} "$build/apps/tide/tide" serve --model-repository "$work/repo" --host 127.0.0.1 --http-port 0 \
-  --metrics-port 0 --http-threads "$http_threads" --drain-delay 0 ${SERVE_ARGS:-} >"$work/serve.out" 2>"$work/serve.log" &
-server=$!
-for _ in $(seq 100); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
-http_port=$(sed -n 's/.*"http_port":\([0-9]*\).*/\1/p' "$work/serve.out")
-metrics_port=$(sed -n 's/.*"metrics_port":\([0-9]*\).*/\1/p' "$work/serve.out")
-grep "loaded model 'mlp'" "$work/serve.log" | sed 's/^.*loaded/loaded/'
 
 # Medians, per field, of the JSON lines on stdin (one per window).
 median_lines() {

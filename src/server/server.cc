@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "backends/backend.h"
+#include "common/blas_env.h"
 #include "core/inference_service.h"
 #include "frontends/grpc/grpc_server.h"
 #include "frontends/http/http_server.h"
@@ -74,6 +75,10 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
   lo.metrics = &sm;
   lo.worker_idle_spin = o.worker_spin;
   lo.cpu_count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // Before any backend plugin (and the BLAS under it) is loaded.
+  if (std::string blas = common::PrepareOpenBlasCoreType(); !blas.empty()) {
+    spdlog::info("{}", blas);
+  }
   spdlog::info("loading models from {}", o.model_repository);
   auto loaded = LoadRepository(lo);
   if (!loaded.ok()) return loaded.status();
