@@ -98,9 +98,11 @@ int main(int argc, char** argv) {
   serve_cmd
       ->add_option("--worker-spin-us", worker_spin_us,
                    "Microseconds a model's idle worker keeps polling its queue before it "
-                   "sleeps. A request arriving meanwhile starts at once on hot caches (lower "
-                   "latency at low concurrency); the time spun counts as CPU use, which "
-                   "CPU-based autoscaling sees. 0 = sleep at once")
+                   "sleeps, for models whose config sets no TIDE_WORKER_SPIN_MICROSECONDS; it "
+                   "spins only while recent idle gaps were that short. A request arriving "
+                   "meanwhile starts at once on hot caches (lower latency for back-to-back "
+                   "clients); the time spun counts as CPU use, which CPU-based autoscaling "
+                   "sees (tide_worker_spin_seconds_total). 0 = sleep at once")
       ->check(CLI::Range(int64_t{0}, int64_t{100000}))
       ->capture_default_str();
   serve_cmd

@@ -168,6 +168,13 @@ void DynamicBatcher::WorkerLoop(core::ModelInstance* instance) {
   pthread_setname_np(pthread_self(), "tide-worker");
   const size_t lookahead = static_cast<size_t>(std::max(policy_.max_batch_size, 0)) + 1;
   std::vector<QueuedItem> head;
+  // The spin pays only when the next request comes within it (a client
+  // sending back to back); with sparser traffic it would burn CPU for
+  // nothing. So the worker spins only while the idle gaps it has seen lately
+  // (a moving average) are no longer than the spin.
+  absl::Duration recent_gap = absl::ZeroDuration();
+  bool idle = false;
+  absl::Time idle_since;
   for (;;) {
     std::vector<std::unique_ptr<core::PendingRequest>> batch, expired;
     bool spun = options_.idle_spin <= absl::ZeroDuration();
@@ -179,16 +186,26 @@ void DynamicBatcher::WorkerLoop(core::ModelInstance* instance) {
         if (!expired.empty()) break;
         if (queue_.empty()) {
           if (stopping_) return;
-          if (!spun) {  // once per idle period, then sleep
+          if (!idle) {
+            idle = true;
+            idle_since = now;
+          }
+          if (!spun && recent_gap <= options_.idle_spin) {  // once per idle period
             spun = true;
             const uint64_t seen = generation_;
             mu_.Unlock();
+            absl::Time spin_start = options_.clock->Now();
             SpinForPush(seen);
+            if (options_.observer) options_.observer->OnSpin(options_.clock->Now() - spin_start);
             mu_.Lock();
             continue;
           }
           AwaitPushUntil(absl::InfiniteFuture(), now);
           continue;
+        }
+        if (idle) {
+          idle = false;
+          recent_gap += (now - idle_since - recent_gap) / 8;
         }
         head.clear();
         for (size_t i = 0; i < queue_.size() && i < lookahead; ++i) {

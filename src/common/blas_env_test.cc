@@ -14,8 +14,12 @@ TEST(OpenBlasCoreType, FollowsTheInstructionSets) {
   EXPECT_EQ(OpenBlasCoreTypeFor(avx2), "Haswell");
   CpuSimd avx2_no_fma{.avx2 = true};
   EXPECT_EQ(OpenBlasCoreTypeFor(avx2_no_fma), std::nullopt);
-  CpuSimd avx512{.avx2 = true, .fma = true, .avx512f = true, .avx512bw = true,
-                 .avx512dq = true, .avx512vl = true};
+  CpuSimd avx512{.avx2 = true,
+                 .fma = true,
+                 .avx512f = true,
+                 .avx512bw = true,
+                 .avx512dq = true,
+                 .avx512vl = true};
   EXPECT_EQ(OpenBlasCoreTypeFor(avx512), "SkylakeX");
   CpuSimd avx512f_only{.avx2 = true, .fma = true, .avx512f = true};  // e.g. Knights Landing
   EXPECT_EQ(OpenBlasCoreTypeFor(avx512f_only), "Haswell");

@@ -40,6 +40,8 @@ class RequestObserver {
   // in the server; compute = total - queue.
   virtual void OnCompleted(const absl::Status& status, absl::Duration queue,
                            absl::Duration total) = 0;
+  // An idle worker polled its queue for `spun` before it found work or slept.
+  virtual void OnSpin(absl::Duration spun) { (void)spun; }
   virtual ModelStatistics Snapshot() const = 0;
 };
 

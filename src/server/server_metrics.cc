@@ -22,6 +22,11 @@ ServerMetrics ServerMetrics::Register(metrics::Registry* r) {
                                "Inferences performed: batch items (rows), not requests.", mv);
   m.executions = r->AddCounter("tide_inference_executions_total",
                                "Batches executed by the model's instances.", mv);
+  m.worker_spin = r->AddCounter(
+      "tide_worker_spin_seconds_total",
+      "CPU time the model's idle workers spent polling the queue before sleeping "
+      "(TIDE_WORKER_SPIN_MICROSECONDS / --worker-spin-us); part of the process's CPU use.",
+      mv);
   m.queue_depth =
       r->AddGauge("tide_inference_queue_depth",
                   "Requests waiting in the model's queue (pending, not executing).", mv);
@@ -57,6 +62,7 @@ MetricsObserver::MetricsObserver(const ServerMetrics& m, const std::string& mode
   rejected_ = m.requests->WithLabels({model, version, "rejected"});
   inferences_ = m.inferences->WithLabels(labels_);
   executions_ = m.executions->WithLabels(labels_);
+  worker_spin_ = m.worker_spin->WithLabels(labels_);
   queue_depth_ = m.queue_depth->WithLabels(labels_);
   in_flight_ = m.in_flight->WithLabels(labels_);
   request_duration_ = m.request_duration->WithLabels(labels_);
@@ -85,6 +91,10 @@ void MetricsObserver::OnEnqueued() {
 }
 
 void MetricsObserver::OnDequeued() { queue_depth_->Add(-1); }
+
+void MetricsObserver::OnSpin(absl::Duration spun) {
+  worker_spin_->Increment(absl::ToDoubleSeconds(spun));
+}
 
 void MetricsObserver::OnBatch(int64_t batch_size, int requests, const core::ExecuteTimings& t) {
   inferences_->Increment(static_cast<double>(batch_size));

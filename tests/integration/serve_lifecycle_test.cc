@@ -170,7 +170,15 @@ TEST(ServeLifecycle, WorkerSpinParameterIsCheckedAtLoad) {
   TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0",
                       "--metrics-port", "0", "--host", "127.0.0.1", "--worker-spin-us", "50"});
   ASSERT_TRUE(server.started()) << server.Log();
-  EXPECT_EQ(Http(server.http_port(), "POST", "/v2/models/spin/infer", kOneInput).status, 200);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(Http(server.http_port(), "POST", "/v2/models/spin/infer", kOneInput).status, 200);
+  }
+  // Idle periods: the one before the first request and one after each; each
+  // spins at most 100 us (plus a clock read), and at least one did spin.
+  double spun = MetricValue(Http(server.metrics_port(), "GET", "/metrics").body,
+                            R"(tide_worker_spin_seconds_total{model="spin",version="1"})");
+  EXPECT_GT(spun, 0);
+  EXPECT_LE(spun, 6 * 100e-6 + 0.002);
   EXPECT_EQ(Http(server.http_port(), "GET", "/v2/repository/index").body,
             R"([{"name":"badspin","version":"1","state":"UNAVAILABLE","reason":")" + repo.path() +
                 R"(/badspin/config.pbtxt: parameter 'TIDE_WORKER_SPIN_MICROSECONDS': '1e3' is )"
