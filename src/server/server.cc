@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <array>
+#include <atomic>
 #include <cstdio>
 #include <thread>
 
@@ -110,9 +112,18 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
   ho.max_connections = o.max_connections;
   ho.read_timeout = o.read_timeout;
   ho.name = "http";
-  ho.handler = [&v2, &sm](http::HttpRequest req, http::Responder respond) {
-    v2.Handle(std::move(req), [respond = std::move(respond), &sm](http::HttpResponse r) {
-      sm.http_responses->WithLabels({absl::StrCat(r.status)})->Increment();
+  // One counter per status code, looked up once (not per response).
+  auto by_code = std::make_shared<std::array<std::atomic<metrics::Counter*>, 600>>();
+  ho.handler = [&v2, &sm, by_code](http::HttpRequest req, http::Responder respond) {
+    v2.Handle(std::move(req), [respond = std::move(respond), &sm, by_code](http::HttpResponse r) {
+      metrics::Counter* c = nullptr;
+      if (r.status >= 0 && r.status < 600) c = (*by_code)[r.status].load(std::memory_order_acquire);
+      if (c == nullptr) {
+        c = sm.http_responses->WithLabels({absl::StrCat(r.status)});
+        if (r.status >= 0 && r.status < 600)
+          (*by_code)[r.status].store(c, std::memory_order_release);
+      }
+      c->Increment();
       respond(std::move(r));
     });
   };
