@@ -176,5 +176,38 @@ TEST(DynamicBatcher, SpinningWorkerTakesPushesAndStopsAtShutdown) {
   EXPECT_EQ(fake->batches, (std::vector<int>{1, 1, 1, 1, 1}));
 }
 
+// Counts the worker's spins; the rest is not needed here.
+class SpinCounter : public core::RequestObserver {
+ public:
+  void OnRejected(const absl::Status&) override {}
+  void OnEnqueued() override {}
+  void OnDequeued() override {}
+  void OnBatch(int64_t, int, const core::ExecuteTimings&) override {}
+  void OnCompleted(const absl::Status&, absl::Duration, absl::Duration) override {}
+  void OnSpin(absl::Duration) override { ++spins; }
+  core::ModelStatistics Snapshot() const override { return {}; }
+  std::atomic<int> spins{0};
+};
+
+TEST(DynamicBatcher, SparseTrafficStopsTheSpin) {
+  auto counter = std::make_shared<SpinCounter>();
+  DynamicBatcher::Options o{Spec(""), 64, {}, counter};
+  o.instances.push_back(std::make_unique<FakeInstance>());
+  o.idle_spin = absl::Milliseconds(1);
+  auto b = DynamicBatcher::Create(std::move(o));
+  // Requests 30 ms apart: the first idle period spins (no gap seen yet); its
+  // gap, ~30 ms, lifts the moving average (1/8 of it: ~4 ms) above the 1 ms
+  // spin, so no later idle period spins.
+  for (int i = 0; i < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    std::promise<absl::StatusOr<core::InferResponse>> p;
+    auto f = p.get_future();
+    ASSERT_TRUE((*b)->Enqueue(Request(i, 1, &p)).ok());
+    EXPECT_EQ(First(f.get()), 2 * i);
+  }
+  (*b)->Shutdown();
+  EXPECT_EQ(counter->spins.load(), 1);
+}
+
 }  // namespace
 }  // namespace tide::batching
