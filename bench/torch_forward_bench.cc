@@ -48,6 +48,17 @@ double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+std::vector<std::string> SplitCommas(const std::string& s) {
+  std::vector<std::string> out;
+  for (size_t pos = 0; pos < s.size();) {
+    size_t comma = s.find(',', pos);
+    if (comma == std::string::npos) comma = s.size();
+    out.push_back(s.substr(pos, comma - pos));
+    pos = comma + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -67,13 +78,7 @@ int main(int argc, char** argv) {
   for (int i = 2; i + 1 < argc; i += 2) {
     std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--shape") {
-      size_t pos = 0;
-      while (pos < value.size()) {
-        size_t comma = value.find(',', pos);
-        if (comma == std::string::npos) comma = value.size();
-        shape.push_back(std::stoll(value.substr(pos, comma - pos)));
-        pos = comma + 1;
-      }
+      for (const std::string& n : SplitCommas(value)) shape.push_back(std::stoll(n));
     } else if (flag == "--threads") {
       threads = std::stoi(value);
     } else if (flag == "--max-batch") {
@@ -83,13 +88,7 @@ int main(int argc, char** argv) {
     } else if (flag == "--gap-us") {
       gap_us = std::stoi(value);
     } else if (flag == "--batches") {
-      size_t pos = 0;
-      while (pos < value.size()) {
-        size_t comma = value.find(',', pos);
-        if (comma == std::string::npos) comma = value.size();
-        batches.push_back(std::stoi(value.substr(pos, comma - pos)));
-        pos = comma + 1;
-      }
+      for (const std::string& n : SplitCommas(value)) batches.push_back(std::stoi(n));
     } else if (flag == "--model-dir") {
       model_dir = value;
     } else if (flag == "--out") {

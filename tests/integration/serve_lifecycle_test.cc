@@ -157,16 +157,14 @@ TEST(ServeLifecycle, CpuModelUsesFiftyMillisecondsOfCpuPerRequest) {
 
 TEST(ServeLifecycle, WorkerSpinParameterIsCheckedAtLoad) {
   TempDir repo;
-  repo.Write("spin/config.pbtxt",
-             SleepModel("spin", 0, 1, 8) +
-                 "parameters [ { key: \"TIDE_WORKER_SPIN_MICROSECONDS\" value { "
-                 "string_value: \"100\" } } ]\n");
-  repo.MakeDir("spin/1");
-  repo.Write("badspin/config.pbtxt",
-             SleepModel("badspin", 0, 1, 8) +
-                 "parameters [ { key: \"TIDE_WORKER_SPIN_MICROSECONDS\" value { "
-                 "string_value: \"1e3\" } } ]\n");
-  repo.MakeDir("badspin/1");
+  for (auto [name, spin] : {std::pair{"spin", "100"}, std::pair{"badspin", "1e3"}}) {
+    repo.Write(std::string(name) + "/config.pbtxt",
+               SleepModel(name, 0, 1, 8) +
+                   "parameters [ { key: \"TIDE_WORKER_SPIN_MICROSECONDS\" value { "
+                   "string_value: \"" +
+                   spin + "\" } } ]\n");
+    repo.MakeDir(std::string(name) + "/1");
+  }
   TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0",
                       "--metrics-port", "0", "--host", "127.0.0.1", "--worker-spin-us", "50"});
   ASSERT_TRUE(server.started()) << server.Log();

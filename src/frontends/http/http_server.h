@@ -1,12 +1,15 @@
 #pragma once
 
-// The HTTP/1.1 transport: Boost.Beast over Asio, a pool of I/O threads,
-// keep-alive, pipelining (requests on one connection are answered in order),
-// chunked request bodies and `Expect: 100-continue`. It enforces the limits
-// that protect the server from clients: body and header size, connection
-// count, and a deadline for each request to arrive (slow clients are cut off).
-// Responses are produced asynchronously by the Handler: the I/O threads never
-// wait for inference.
+// The HTTP/1.1 transport: a pool of I/O threads, each an edge-triggered epoll
+// loop feeding Boost.Beast's request parser; keep-alive, pipelining (requests
+// on one connection are answered in order), chunked request bodies, HEAD,
+// HTTP/1.0 and `Expect: 100-continue`. It enforces the limits that protect
+// the server from clients: body and header size, connection count, a
+// deadline for each request to arrive (slow clients are cut off) and for a
+// response write to make progress (clients that stop reading). Responses are
+// produced asynchronously by the Handler, and the Responder writes them to the
+// socket on the thread that calls it: the I/O threads never wait for
+// inference, and a completed response needs no hop back to them.
 
 #include <atomic>
 #include <cstdint>
