@@ -9,6 +9,7 @@ namespace {
 // Splits on `sep` (std::string_view; Debian's Abseil has its own string_view).
 std::vector<std::string_view> Split(std::string_view s, std::string_view sep) {
   std::vector<std::string_view> out;
+  out.reserve(8);  // V2 paths have at most 7 segments: one allocation
   for (size_t start = 0;;) {
     size_t end = s.find(sep, start);
     out.push_back(
