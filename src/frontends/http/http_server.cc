@@ -35,23 +35,6 @@ namespace tide::http {
 
 namespace bhttp = boost::beast::http;
 
-const std::string& HttpRequest::Header(const std::string& name) const {
-  static const std::string kEmpty;
-  for (const auto& [k, v] : headers) {
-    if (k == name) return v;
-  }
-  return kEmpty;
-}
-
-HttpResponse ErrorResponse(int status, const std::string& message, int retry_after_seconds) {
-  HttpResponse r;
-  r.status = status;
-  r.body = absl::StrCat("{\"error\":\"", common::JsonEscape(message), "\"}");
-  if (retry_after_seconds > 0)
-    r.headers.emplace_back("Retry-After", absl::StrCat(retry_after_seconds));
-  return r;
-}
-
 // How the transport works. Each I/O thread runs its own edge-triggered epoll
 // loop and owns the connections it accepted: it reads, parses (Beast's
 // parser, fed by hand) and hands each complete request to the handler. A
@@ -74,57 +57,6 @@ int64_t MonotonicNanos() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
-const char* Reason(int status) {
-  switch (status) {
-    case 100:
-      return "Continue";
-    case 200:
-      return "OK";
-    case 201:
-      return "Created";
-    case 204:
-      return "No Content";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 408:
-      return "Request Timeout";
-    case 409:
-      return "Conflict";
-    case 411:
-      return "Length Required";
-    case 413:
-      return "Payload Too Large";
-    case 415:
-      return "Unsupported Media Type";
-    case 422:
-      return "Unprocessable Entity";
-    case 429:
-      return "Too Many Requests";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 499:
-      return "Client Closed Request";
-    case 500:
-      return "Internal Server Error";
-    case 501:
-      return "Not Implemented";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return status < 400 ? "OK" : status < 500 ? "Client Error" : "Server Error";
-  }
 }
 
 struct Loop;
@@ -224,22 +156,6 @@ struct Loop : std::enable_shared_from_this<Loop> {
   // touching the connection it names.
   std::unordered_map<Conn*, std::shared_ptr<Conn>> conns;
 };
-
-std::string SerializeHead(const HttpResponse& r, unsigned version, bool close, size_t body_size) {
-  std::string h;
-  h.reserve(160);
-  absl::StrAppend(&h, version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ", r.status, " ", Reason(r.status),
-                  "\r\nServer: tide\r\nContent-Type: ", r.content_type,
-                  "\r\nContent-Length: ", body_size, "\r\n");
-  if (close) {
-    h += "Connection: close\r\n";
-  } else if (version == 10) {
-    h += "Connection: keep-alive\r\n";
-  }
-  for (const auto& [k, v] : r.headers) absl::StrAppend(&h, k, ": ", v, "\r\n");
-  h += "\r\n";
-  return h;
-}
 
 // Writes what the kernel takes now; returns false on a broken connection.
 // Whatever is left stays in conn.out (mu held).
@@ -345,7 +261,7 @@ class Transport {
     }
     bool close = r.close || !c.keep_alive || s.stopped.load(std::memory_order_relaxed);
     c.close_after_write = close;
-    std::string head = SerializeHead(r, c.version, close, r.body.size());
+    std::string head = SerializeResponseHead(r, c.version, close, r.body.size());
     static const std::string kNone;
     bool ok = SendPending(c, head, c.head ? kNone : r.body);
     if (ok && !c.out.empty()) return;  // the I/O thread finishes on EPOLLOUT

@@ -351,6 +351,21 @@ TEST(HttpServer, ClientThatNeverReadsItsResponseIsCutOff) {
   EXPECT_TRUE(server->WaitForResponses(absl::Milliseconds(100)));
 }
 
+TEST(SerializeResponseHead, ExactBytes) {
+  HttpResponse r = ErrorResponse(503, "busy", 1);
+  EXPECT_EQ(SerializeResponseHead(r, 11, /*close=*/false, r.body.size()),
+            "HTTP/1.1 503 Service Unavailable\r\nServer: tide\r\nContent-Type: "
+            "application/json\r\nContent-Length: 16\r\nRetry-After: 1\r\n\r\n");
+  HttpResponse ok;
+  ok.content_type = "application/octet-stream";
+  EXPECT_EQ(SerializeResponseHead(ok, 10, /*close=*/false, 40),
+            "HTTP/1.0 200 OK\r\nServer: tide\r\nContent-Type: application/octet-stream\r\n"
+            "Content-Length: 40\r\nConnection: keep-alive\r\n\r\n");
+  EXPECT_EQ(SerializeResponseHead(ok, 11, /*close=*/true, 0),
+            "HTTP/1.1 200 OK\r\nServer: tide\r\nContent-Type: application/octet-stream\r\n"
+            "Content-Length: 0\r\nConnection: close\r\n\r\n");
+}
+
 TEST(HttpServer, PathKeepsEscapesAndDropsQuery) {
   auto server = Start();
   Raw c(server->port());

@@ -1,8 +1,9 @@
 #pragma once
 
-// Transport-neutral HTTP request/response values passed between the Beast
+// Transport-neutral HTTP request/response values passed between the
 // transport (http_server) and the handlers.
 
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <utility>
@@ -38,5 +39,11 @@ using Handler = std::function<void(HttpRequest, Responder)>;
 
 // {"error":"<message>"} with the status, plus Retry-After when given.
 HttpResponse ErrorResponse(int status, const std::string& message, int retry_after_seconds = 0);
+
+// The status line and headers of `r` (HTTP/1.0 or 1.1 per `version`, 10 or
+// 11), with Content-Length `body_size` and Connection: close when `close`
+// (keep-alive spelled out for HTTP/1.0), ending with the blank line.
+std::string SerializeResponseHead(const HttpResponse& r, unsigned version, bool close,
+                                  size_t body_size);
 
 }  // namespace tide::http
