@@ -5,6 +5,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "support/shared_serve.h"
 #include "support/tide_process.h"
 
 namespace tide::testing {
@@ -12,23 +13,12 @@ namespace {
 
 std::string Examples() { return std::string(TIDE_SOURCE_DIR) + "/examples/models"; }
 
-class ServeApi : public ::testing::Test {
+class ServeApi : public SharedServe<ServeApi> {
  protected:
   static void SetUpTestSuite() {
-    server_ = new TideProcess({"serve", "--model-repository", Examples(), "--http-port", "0",
-                               "--metrics-port", "0", "--host", "127.0.0.1", "--max-body-bytes",
-                               "100000", "--drain-delay", "0"});
-    ASSERT_TRUE(server_->started()) << server_->Log();
+    StartServe({"--model-repository", Examples(), "--max-body-bytes", "100000"});
   }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  static int port() { return server_->http_port(); }
-  static std::string Metrics() { return Http(server_->metrics_port(), "GET", "/metrics").body; }
-  static TideProcess* server_;
 };
-TideProcess* ServeApi::server_ = nullptr;
 
 std::string Row(int start, int step) {
   std::string s = "[";

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "support/shared_serve.h"
 #include "support/tide_process.h"
 
 namespace tide::testing {
@@ -102,22 +103,10 @@ void ExpectNear(const std::vector<float>& got, const float* want, size_t n) {
   }
 }
 
-class TorchModels : public ::testing::Test {
+class TorchModels : public SharedServe<TorchModels> {
  protected:
-  static void SetUpTestSuite() {
-    server_ = new TideProcess({"serve", "--model-repository", kExamples, "--http-port", "0",
-                               "--metrics-port", "0", "--host", "127.0.0.1", "--drain-delay", "0"});
-    ASSERT_TRUE(server_->started()) << server_->Log();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  static int port() { return server_->http_port(); }
-  static std::string Metrics() { return Http(server_->metrics_port(), "GET", "/metrics").body; }
-  static TideProcess* server_;
+  static void SetUpTestSuite() { StartServe({"--model-repository", kExamples}); }
 };
-TideProcess* TorchModels::server_ = nullptr;
 
 TEST_F(TorchModels, LoadLogNamesBlasAndThreads) {
   std::string log = server_->Log();

@@ -77,7 +77,8 @@ const char* Reason(int status) {
 
 }  // namespace
 
-std::string SerializeResponseHead(const HttpResponse& r, unsigned version, bool close, size_t body_size) {
+std::string SerializeResponseHead(const HttpResponse& r, unsigned version, bool close,
+                                  size_t body_size) {
   std::string h;
   h.reserve(160);
   absl::StrAppend(&h, version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ", r.status, " ", Reason(r.status),
