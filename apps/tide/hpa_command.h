@@ -10,7 +10,7 @@
 namespace tide::app {
 
 struct HpaDecideOptions {
-  // Snapshot files (hpa_spec.md section 13); "-" reads stdin.
+  // Snapshot files (docs/hpa-semantics.md §13); "-" reads stdin.
   std::vector<std::string> files;
   bool compact = false;  // one line of JSON instead of indented output
 };

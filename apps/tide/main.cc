@@ -167,9 +167,9 @@ int main(int argc, char** argv) {
   CLI::App* decide = hpa->add_subcommand(
       "decide",
       "Make the replica decision Kubernetes' HPA controller would make for each snapshot "
-      "(hpa_spec.md section 13) and print a JSON array, one decision per snapshot. Exit 0 "
-      "(an errored decision is still a decision), 2 if an input is not valid JSON or not the "
-      "schema.");
+      "(docs/hpa-semantics.md section 13) and print a JSON array, one decision per "
+      "snapshot. Exit 0 (an errored decision is still a decision), 2 if an input is not "
+      "valid JSON or not the schema.");
   decide
       ->add_option("FILE", hpa_decide.files,
                    "Snapshot file(s): one snapshot object or a JSON array of them; - reads stdin")

@@ -1,6 +1,6 @@
 // The reconcile flow of Decide(): early exits, combining metrics, partial
 // failures, history seeding and scale events. Expected values worked out by
-// hand from hpa_spec.md sections 3, 4 and 10.
+// hand from docs/hpa-semantics.md §3, §4 and §10.
 
 #include "autoscaler/decision.h"
 

@@ -1,5 +1,5 @@
 // Legacy and behavior normalization, at the edges. Expected numbers are
-// worked out from hpa_spec.md sections 8 and 9 by hand.
+// worked out from docs/hpa-semantics.md §8 and §9 by hand.
 
 #include "autoscaler/normalization.h"
 

@@ -17,7 +17,7 @@
 namespace tide::autoscaler {
 
 // kube-controller-manager's HPA flags and gates, with Kubernetes' defaults
-// (hpa_spec.md section 2).
+// (docs/hpa-semantics.md §2).
 struct ControllerConfig {
   // --horizontal-pod-autoscaler-tolerance
   double tolerance = 0.1;

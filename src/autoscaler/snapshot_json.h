@@ -1,6 +1,6 @@
 #pragma once
 
-// The decision snapshot JSON of hpa_spec.md section 13 (the input of
+// The decision snapshot JSON of docs/hpa-semantics.md §13 (the input of
 // `tide hpa decide`) and the decision JSON it prints. Unknown fields
 // (`expect`, `note`, `source`, ...) are ignored by the parser; `expect` is
 // kept raw so tests can compare against it.

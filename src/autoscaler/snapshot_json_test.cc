@@ -1,4 +1,4 @@
-// The snapshot schema of hpa_spec.md section 13: defaults, conventions and
+// The snapshot schema of docs/hpa-semantics.md §13: defaults, conventions and
 // errors that name the JSON path.
 
 #include "autoscaler/snapshot_json.h"

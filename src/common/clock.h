@@ -1,6 +1,6 @@
 #pragma once
 
-// Time is injected (STYLE.md habit 4). Decision code takes `now` as an
+// Time is injected (docs/design.md, coding habit 4). Decision code takes `now` as an
 // argument; loops that must wait take a Clock so tests can drive them without
 // sleeping.
 

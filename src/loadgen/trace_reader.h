@@ -1,7 +1,7 @@
 #pragma once
 
-// Readers for the request-arrival traces of /work/shared/traces (and the
-// project's trace format, DESIGN.md "Traces"), shared by `tide load` (replay)
+// Readers for request-arrival traces such as those of examples/traces (and
+// the project's trace format, docs/design.md), shared by `tide load` (replay)
 // and `tide sim`. Pure: text in, arrival times out; seeded randomness only.
 //
 // Formats (auto-detected from the header / first character):

@@ -150,22 +150,28 @@ TEST(ReplayOffsets, RejectsBadScales) {
   EXPECT_FALSE(ReplayOffsets(t, o).ok());
 }
 
-// The shipped traces parse to the row counts their README states.
-TEST(ReadTrace, SharedTracesWhenPresent) {
+// The traces shipped in examples/traces parse to the row counts its README
+// states: one file per format tide load auto-detects there (the Mooncake JSONL
+// format is not shipped; ParseTrace.MooncakeJsonlTimestampsAreMilliseconds
+// covers it). The files are part of the repository, so a missing one fails.
+TEST(ReadTrace, ExampleTracesHaveTheirDocumentedRowCounts) {
   struct Case {
     std::string path;
+    TraceFormat format;
     size_t rows;
   };
-  const std::string root = TIDE_SHARED_TRACES;
+  const std::string root = TIDE_EXAMPLE_TRACES;
   const Case cases[] = {
-      {root + "/derived/azure_llm_2023_conv_requests.csv", 19366},
-      {root + "/azure_llm_2023/AzureLLMInferenceTrace_code.csv", 8819},
-      {root + "/mooncake_fast25/conversation_trace.jsonl", 12031},
+      {root + "/derived/azure_llm_2023_conv_requests.csv", TraceFormat::kRequests, 19366},
+      {root + "/derived/azure_llm_2023_conv_per_second.csv", TraceFormat::kIntervals, 19366},
+      {root + "/derived/mooncake_conversation_requests.csv", TraceFormat::kRequests, 12031},
+      {root + "/azure_llm_2023/AzureLLMInferenceTrace_code.csv", TraceFormat::kAzureRaw, 8819},
   };
   for (const Case& c : cases) {
-    if (!std::ifstream(c.path)) GTEST_SKIP() << "shared traces not present at " << root;
+    ASSERT_TRUE(std::ifstream(c.path).good()) << "missing from the repository: " << c.path;
     auto t = ReadTrace(c.path, {});
     ASSERT_TRUE(t.ok()) << t.status();
+    EXPECT_EQ(t->format, c.format) << c.path;
     EXPECT_EQ(t->arrivals_s.size(), c.rows) << c.path;
   }
   EXPECT_EQ(ReadTrace("/nonexistent/trace.csv", {}).status().code(), absl::StatusCode::kNotFound);

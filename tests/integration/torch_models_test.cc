@@ -4,6 +4,7 @@
 // errors inside a batch, real batching under 32 concurrent clients with no
 // request lost or duplicated, and configs that disagree with their model.
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -234,9 +235,19 @@ TEST_F(TorchModels, BinaryAndJsonRequestsGiveTheSameOutputs) {
   }
 }
 
-TEST_F(TorchModels, SampleRequestsAreAnswered) {
-  for (const std::string m : {"simple", "mlp", "cnn"}) {
+// Every model folder in examples/models has a sample_request.json (the README
+// says so and shows it with curl), and the served model answers it.
+TEST_F(TorchModels, EveryExampleModelsSampleRequestIsAnswered) {
+  std::vector<std::string> models;
+  for (const auto& entry : std::filesystem::directory_iterator(kExamples)) {
+    if (entry.is_directory()) models.push_back(entry.path().filename().string());
+  }
+  std::sort(models.begin(), models.end());
+  ASSERT_GE(models.size(), 4u);  // cnn, mlp, simple, simulated
+  EXPECT_TRUE(std::binary_search(models.begin(), models.end(), "simulated"));
+  for (const std::string& m : models) {
     std::ifstream f(kExamples + "/" + m + "/sample_request.json");
+    ASSERT_TRUE(f.good()) << m << " has no sample_request.json";
     std::string body((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
     auto r = Http(port(), "POST", "/v2/models/" + m + "/infer", body);
     EXPECT_EQ(r.status, 200) << m << ": " << r.body;

@@ -6,7 +6,7 @@ pkg/controller/podautoscaler/replica_calculator_test.go or horizontal_test.go):
 its fixture (pods, readiness, start times, metric levels, requests) and its
 expected numbers, copied from the upstream test. This script only expands the
 fixture the way upstream's fake clients do (two containers per pod, pod names
-test-pod-N, zero start times, ...) into the schema of hpa_spec.md section 13,
+test-pod-N, zero start times, ...) into the schema of docs/hpa-semantics.md §13,
 and derives `desiredReplicas` from the normalization rules where the upstream
 test checks only the calculator (see NOTE_* below). Run it to regenerate:
 
