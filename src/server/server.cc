@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -57,6 +58,13 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // glibc raises its mmap threshold to the size of the largest block freed
+  // (up to 32 MiB), after which large request bodies and decoded tensors come
+  // from per-thread arenas that are never given back: one 64 MiB request left
+  // ~830 MiB resident per I/O thread. A fixed threshold keeps blocks of 4 MiB
+  // and more in their own mappings, returned to the system when freed.
+  mallopt(M_MMAP_THRESHOLD, 4 << 20);
+  mallopt(M_TRIM_THRESHOLD, 16 << 20);
 
   metrics::Registry registry;
   ServerMetrics sm = ServerMetrics::Register(&registry);
@@ -112,18 +120,30 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
   ho.max_connections = o.max_connections;
   ho.read_timeout = o.read_timeout;
   ho.name = "http";
+  // Health checks are answered even over the connection cap (a flood of idle
+  // connections must not fail a healthy pod's liveness probe).
+  ho.reserved_paths = {"/v2/health/live", "/v2/health/ready"};
   // One counter per status code, looked up once (not per response).
   auto by_code = std::make_shared<std::array<std::atomic<metrics::Counter*>, 600>>();
-  ho.handler = [&v2, &sm, by_code](http::HttpRequest req, http::Responder respond) {
-    v2.Handle(std::move(req), [respond = std::move(respond), &sm, by_code](http::HttpResponse r) {
-      metrics::Counter* c = nullptr;
-      if (r.status >= 0 && r.status < 600) c = (*by_code)[r.status].load(std::memory_order_acquire);
-      if (c == nullptr) {
-        c = sm.http_responses->WithLabels({absl::StrCat(r.status)});
-        if (r.status >= 0 && r.status < 600)
-          (*by_code)[r.status].store(c, std::memory_order_release);
-      }
-      c->Increment();
+  auto count_response = [&sm, by_code](int status) {
+    metrics::Counter* c = nullptr;
+    if (status >= 0 && status < 600) c = (*by_code)[status].load(std::memory_order_acquire);
+    if (c == nullptr) {
+      c = sm.http_responses->WithLabels({absl::StrCat(status)});
+      if (status >= 0 && status < 600) (*by_code)[status].store(c, std::memory_order_release);
+    }
+    c->Increment();
+  };
+  ho.on_transport_response = count_response;
+  ho.on_timeout =
+      [timeouts = std::array<metrics::Counter*, 3>{
+           sm.http_timeouts->WithLabels({"idle"}), sm.http_timeouts->WithLabels({"read"}),
+           sm.http_timeouts->WithLabels({"write"})}](http::HttpServer::Options::Timeout t) {
+        timeouts[static_cast<int>(t)]->Increment();
+      };
+  ho.handler = [&v2, count_response](http::HttpRequest req, http::Responder respond) {
+    v2.Handle(std::move(req), [respond = std::move(respond), count_response](http::HttpResponse r) {
+      count_response(r.status);
       respond(std::move(r));
     });
   };
@@ -141,9 +161,16 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
   mo.max_connections = 64;
   mo.read_timeout = o.read_timeout;
   mo.name = "metrics";
-  mo.handler = [&registry](http::HttpRequest req, http::Responder respond) {
+  mo.reserved_paths = {"/metrics", "/v2/health/live", "/v2/health/ready"};
+  mo.handler = [&registry, &v2](http::HttpRequest req, http::Responder respond) {
+    // Health on the metrics port too: probes pointed here are unaffected by
+    // load or a connection flood on the inference port.
+    if (req.path == "/v2/health/live" || req.path == "/v2/health/ready") {
+      return v2.Handle(std::move(req), std::move(respond));
+    }
     if (req.path != "/metrics") {
-      return respond(http::ErrorResponse(404, "metrics are served at /metrics"));
+      return respond(http::ErrorResponse(
+          404, "the metrics port serves /metrics, /v2/health/live and /v2/health/ready"));
     }
     if (req.method != "GET" && req.method != "HEAD") {
       http::HttpResponse r = http::ErrorResponse(405, "use GET /metrics");
@@ -198,6 +225,10 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
   int sig = WaitForSignal(absl::InfiniteDuration());
   absl::Time start = absl::Now();
   service.SetNotReady();
+  // From now on every HTTP response closes its connection: keep-alive clients
+  // reconnect (to other replicas, once the endpoint is gone) instead of
+  // sending into a connection that is about to close.
+  (*http_server)->BeginDrain();
   spdlog::info(
       "received {}: readiness is now false; accepting requests for {} more (--drain-delay)",
       sig == SIGINT ? "SIGINT" : "SIGTERM", absl::FormatDuration(o.drain_delay));
@@ -214,10 +245,12 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
     std::fflush(nullptr);
     _exit(1);  // workers may be stuck in a backend: do not wait for them
   }
-  // Let the last responses leave before the listeners close.
-  (*http_server)->WaitForResponses(absl::Seconds(2));
+  // Let the last responses leave, answer (503) what clients still send on
+  // open connections, close idle ones and the listener, then stop.
   if (grpc_server) grpc_server->Shutdown(absl::Seconds(2));
-  (*http_server)->Stop();
+  if (!(*http_server)->Shutdown(absl::Seconds(2))) {
+    spdlog::warn("some HTTP responses were still being written when the server stopped");
+  }
   (*metrics_server)->Stop();
   service.Shutdown();
   spdlog::info("drained in {}; exiting", absl::FormatDuration(absl::Now() - start));

@@ -50,7 +50,15 @@ ServerMetrics ServerMetrics::Register(metrics::Registry* r) {
                                      "Time the model version took to load and warm up.", mv);
   m.http_responses =
       r->AddCounter("tide_http_responses_total",
-                    "HTTP responses on the inference port by status code.", {"code"});
+                    "HTTP responses on the inference port by status code, including those "
+                    "the transport answers itself (bad framing, limits, connection cap).",
+                    {"code"});
+  m.http_timeouts = r->AddCounter(
+      "tide_http_timeouts_total",
+      "Inference-port connections closed by a deadline: idle (keep-alive expiry, no request "
+      "begun), read (a request began but did not arrive within --read-timeout), write (a "
+      "response made no progress for --read-timeout: a client that stopped reading).",
+      {"kind"});
   return m;
 }
 

@@ -31,6 +31,7 @@ struct ServerMetrics {
   metrics::Family<metrics::Gauge>* model_memory;          // tide_model_memory_bytes
   metrics::Family<metrics::Gauge>* model_load_seconds;    // tide_model_load_duration_seconds
   metrics::Family<metrics::Counter>* http_responses;      // tide_http_responses_total{code}
+  metrics::Family<metrics::Counter>* http_timeouts;       // tide_http_timeouts_total{kind}
 
   static ServerMetrics Register(metrics::Registry* registry);
 };

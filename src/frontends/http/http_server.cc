@@ -28,6 +28,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/logging.h"
 #include "spdlog/spdlog.h"
 
@@ -52,6 +53,8 @@ namespace {
 constexpr size_t kReadChunk = 64 << 10;
 constexpr int64_t kLingerNs = 2'000'000'000;  // drain a closing connection at most 2 s
 constexpr size_t kLingerBytes = 8 << 20;      // ... or until 8 MiB were discarded
+// A connection over the cap must send its (health check) request within this.
+constexpr int64_t kLimitedReadNs = 2'000'000'000;
 
 int64_t MonotonicNanos() {
   timespec ts;
@@ -76,7 +79,9 @@ struct Conn {
   size_t in_off = 0;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser;
   bool sent_continue = false;
-  size_t drained = 0;  // bytes discarded while lingering
+  size_t drained = 0;            // bytes discarded while lingering
+  bool request_started = false;  // bytes of a request not yet dispatched have arrived
+  bool limited = false;          // accepted over the connection cap: health checks only
 
   std::mutex mu;
   // Guarded by mu.
@@ -98,7 +103,8 @@ struct Conn {
   // shut: unread request bytes are drained (not reset) until the client
   // closes, so that it reads the response before any RST.
   bool lingering = false;
-  uint64_t seq = 0;  // requests dispatched: a responder answers only its own
+  uint64_t seq = 0;        // requests dispatched: a responder answers only its own
+  int64_t idle_since = 0;  // when the connection last became idle (accepted, or answered)
 };
 
 struct Shared {
@@ -107,7 +113,65 @@ struct Shared {
   std::atomic<int> connections{0};
   std::atomic<int> pending{0};  // requests handed to the handler, response not yet written
   std::atomic<bool> stopped{false};
+  // Shutting down: every response closes its connection (BeginDrain) ...
+  std::atomic<bool> draining{false};
+  // ... and, after Shutdown, idle connections are closed and, once the
+  // first loop has accepted what was queued, the listening socket too.
+  std::atomic<bool> closing{false};
+  std::atomic<bool> listener_closed{false};
+  int64_t quiet_ns = 50'000'000;  // written before `closing` is set
+
+  void CountTransportResponse(int status) const {
+    if (options.on_transport_response) options.on_transport_response(status);
+  }
+  void CountTimeout(HttpServer::Options::Timeout t) const {
+    if (options.on_timeout) options.on_timeout(t);
+  }
 };
+
+// RFC 9112 §6: how a request's body is framed. Beast's parser reads a
+// Transfer-Encoding whose final coding is not chunked as "no body", which
+// would make the body the next request on the connection (a desync), and it
+// lets a Content-Length follow such a Transfer-Encoding. tide implements the
+// chunked coding only. Returns the reason to refuse the request (400, then
+// close), or "" when its framing is sound.
+std::string FramingError(const bhttp::request<bhttp::string_body>& req) {
+  bool has_te = false, has_cl = false;
+  std::vector<std::string> codings;
+  for (const auto& f : req) {
+    if (f.name() == bhttp::field::transfer_encoding) {
+      has_te = true;
+      absl::string_view value(f.value().data(), f.value().size());
+      for (absl::string_view piece : absl::StrSplit(value, ',')) {
+        absl::string_view coding = absl::StripAsciiWhitespace(piece);
+        if (!coding.empty())
+          codings.push_back(absl::AsciiStrToLower(coding));  // empty elements are allowed
+      }
+    } else if (f.name() == bhttp::field::content_length) {
+      has_cl = true;
+    }
+  }
+  if (!has_te) return "";
+  if (req.version() < 11) {
+    return "Transfer-Encoding in an HTTP/1.0 request: its framing cannot be trusted";
+  }
+  if (has_cl) return "both Transfer-Encoding and Content-Length: the body's length is ambiguous";
+  if (codings.empty()) return "empty Transfer-Encoding";
+  if (codings.back() != "chunked") {
+    return absl::StrCat("the final transfer coding is '", codings.back(),
+                        "', not chunked: the body's length cannot be determined");
+  }
+  for (size_t i = 0; i + 1 < codings.size(); ++i) {
+    if (codings[i] == "chunked") return "chunked applied more than once in Transfer-Encoding";
+    return absl::StrCat("transfer coding '", codings[i],
+                        "' is not supported (tide implements chunked only)");
+  }
+  return "";
+}
+
+bool Contains(const std::vector<std::string>& v, std::string_view x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
 
 // An I/O thread: its epoll set, a wake-up eventfd and a queue of tasks that
 // other threads hand it.
@@ -148,6 +212,8 @@ struct Loop : std::enable_shared_from_this<Loop> {
   int listenfd = -1;
   std::thread::id thread_id;
   bool accept_paused = false;  // out of descriptors: the listening socket is unwatched
+  bool first = false;          // closes the listening socket at shutdown
+  const std::vector<Loop*>* all_loops = nullptr;
   int64_t last_accept_warning = 0;
   std::mutex tasks_mu;
   std::vector<std::shared_ptr<Conn>> tasks;  // guarded by tasks_mu
@@ -243,7 +309,8 @@ class Transport {
       c.loop->Post(self);  // the I/O thread drains what the client still sends
       return;
     }
-    c.deadline = MonotonicNanos() + s.read_timeout_ns;
+    c.idle_since = MonotonicNanos();
+    c.deadline = c.idle_since + s.read_timeout_ns;
     // Pipelined bytes or bytes that arrived meanwhile: parse them there.
     if (c.read_ready || c.buffered) c.loop->Post(self);
   }
@@ -259,7 +326,8 @@ class Transport {
       s.pending.fetch_sub(1);
       return;
     }
-    bool close = r.close || !c.keep_alive || s.stopped.load(std::memory_order_relaxed);
+    bool close = r.close || !c.keep_alive || s.draining.load(std::memory_order_relaxed) ||
+                 s.stopped.load(std::memory_order_relaxed);
     c.close_after_write = close;
     std::string head = SerializeResponseHead(r, c.version, close, r.body.size());
     static const std::string kNone;
@@ -280,7 +348,8 @@ class Transport {
     epoll_event events[128];
     std::vector<std::shared_ptr<Conn>> tasks;
     while (!s.stopped.load(std::memory_order_acquire)) {
-      int timeout_ms = static_cast<int>(sweep_every / 1'000'000);
+      const bool closing = s.closing.load(std::memory_order_acquire);
+      int timeout_ms = static_cast<int>((closing ? 5'000'000 : sweep_every) / 1'000'000);
       {
         // Tasks this thread posted to itself (after the last swap) run now.
         std::lock_guard<std::mutex> lock(loop->tasks_mu);
@@ -310,11 +379,24 @@ class Transport {
       for (auto& conn : tasks) Resume(loop, conn);
       tasks.clear();
       int64_t now = MonotonicNanos();
-      if (now >= next_sweep) {
+      if (closing && loop->first && !s.listener_closed.load()) CloseListener(loop);
+      if (now >= next_sweep || closing) {
         Sweep(loop, now);
         next_sweep = now + sweep_every;
       }
     }
+  }
+
+  // Accepts what the kernel has queued (those clients may have sent their
+  // request already: they get an answer), then closes the listening socket
+  // at once, so that no connection is reset unanswered in between.
+  static void CloseListener(Loop* loop) {
+    Shared& s = *loop->shared;
+    Accept(loop);
+    for (Loop* other : *loop->all_loops)
+      epoll_ctl(other->epfd, EPOLL_CTL_DEL, loop->listenfd, nullptr);
+    ::close(loop->listenfd);
+    s.listener_closed.store(true);
   }
 
   static void Accept(Loop* loop) {
@@ -341,7 +423,8 @@ class Transport {
       auto conn = std::make_shared<Conn>(fd, loop->shared_from_this());
       conn->write_timeout_ns = s.read_timeout_ns;
       int count = s.connections.fetch_add(1) + 1;
-      conn->deadline = MonotonicNanos() + s.read_timeout_ns;
+      conn->idle_since = MonotonicNanos();
+      conn->deadline = conn->idle_since + s.read_timeout_ns;
       conn->parser.emplace();
       Configure(*conn);
       loop->conns[conn.get()] = conn;
@@ -349,10 +432,12 @@ class Transport {
       ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
       ev.data.ptr = conn.get();
       epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev);
-      if (count > s.options.max_connections) {
-        HttpResponse r = ErrorResponse(503, "too many connections; retry later", 1);
-        r.close = true;
-        Reject(conn, std::move(r));
+      if (count > s.options.max_connections + std::max(0, s.options.reserved_connections)) {
+        Reject(conn, TooManyConnections());
+      } else if (count > s.options.max_connections) {
+        // Read one request, with a short deadline: a health check is answered.
+        conn->limited = true;
+        conn->deadline = conn->idle_since + std::min<int64_t>(s.read_timeout_ns, kLimitedReadNs);
       }
     }
   }
@@ -450,6 +535,7 @@ class Transport {
         c.in_off = 0;
       }
       c.in.append(chunk.data(), static_cast<size_t>(r));
+      c.request_started = true;
       if (static_cast<size_t>(r) < chunk.size()) {
         // A short read drained the socket; the next arrival raises a new
         // edge. After the client's FIN no edge comes: read on to the EOF.
@@ -483,6 +569,11 @@ class Transport {
         return ParseResult::kClosed;
       }
       if (!header_was_done && p.is_header_done()) {
+        if (std::string why = FramingError(p.get()); !why.empty()) {
+          Reject(conn,
+                 WithClose(ErrorResponse(400, absl::StrCat("malformed HTTP request: ", why))));
+          return ParseResult::kClosed;
+        }
         if (auto len = p.content_length(); len && *len > s.options.max_body_bytes) {
           Reject(conn,
                  WithClose(ErrorResponse(
@@ -520,6 +611,11 @@ class Transport {
     std::string_view path(r.target);
     if (size_t q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
     r.path = std::string(path);
+    if (c.limited && !((req.method() == bhttp::verb::get || req.method() == bhttp::verb::head) &&
+                       Contains(s.options.reserved_paths, r.path))) {
+      Reject(conn, TooManyConnections());
+      return ParseResult::kClosed;
+    }
     r.headers.reserve(8);
     for (const auto& f : req) {
       r.headers.emplace_back(absl::AsciiStrToLower(std::string(f.name_string())),
@@ -528,7 +624,7 @@ class Transport {
     r.body = std::move(req.body());
     {
       std::lock_guard<std::mutex> lock(c.mu);
-      c.keep_alive = req.keep_alive();
+      c.keep_alive = req.keep_alive() && !c.limited;
       c.version = req.version();
       c.head = req.method() == bhttp::verb::head;
       c.buffered = c.in_off < c.in.size();
@@ -539,6 +635,7 @@ class Transport {
     c.parser.emplace();
     Configure(c);
     c.sent_continue = false;
+    c.request_started = c.in_off < c.in.size();
     s.options.handler(std::move(r),
                       [conn, seq](HttpResponse resp) { Respond(conn, seq, std::move(resp)); });
     return ParseResult::kDispatched;
@@ -556,6 +653,10 @@ class Transport {
   static HttpResponse WithClose(HttpResponse r) {
     r.close = true;
     return r;
+  }
+
+  static HttpResponse TooManyConnections() {
+    return WithClose(ErrorResponse(503, "too many connections; retry later", 1));
   }
 
   static void RejectLimit(const std::shared_ptr<Conn>& conn, boost::system::error_code ec) {
@@ -589,6 +690,7 @@ class Transport {
       seq = ++conn->seq;
       s.pending.fetch_add(1);
     }
+    s.CountTransportResponse(r.status);
     Respond(conn, seq, std::move(r));
   }
 
@@ -612,7 +714,9 @@ class Transport {
 
   // Closes connections whose next request is overdue (slow or idle clients).
   static void Sweep(Loop* loop, int64_t now) {
-    if (loop->accept_paused) {
+    Shared& s = *loop->shared;
+    const bool closing = s.closing.load(std::memory_order_acquire);
+    if (loop->accept_paused && !closing) {
       loop->accept_paused = false;
       epoll_event ev{};
       ev.events = EPOLLIN | EPOLLEXCLUSIVE;
@@ -622,10 +726,22 @@ class Transport {
     std::vector<std::shared_ptr<Conn>> overdue;
     for (auto& [raw, conn] : loop->conns) {
       std::lock_guard<std::mutex> lock(conn->mu);
-      if (conn->closed || conn->deadline > now) continue;
+      if (conn->closed) continue;
+      if (closing && !conn->awaiting && !conn->lingering && !conn->request_started &&
+          now - conn->idle_since >= s.quiet_ns) {
+        overdue.push_back(conn);  // idle while shutting down: no request is coming
+        continue;
+      }
+      if (conn->deadline > now) continue;
       if (conn->awaiting && conn->out.empty()) continue;  // the handler is working on it
-      // A client that stopped reading its response: give the response up.
-      if (conn->awaiting) AfterWrite(*conn, conn, /*broken=*/true);
+      if (conn->awaiting) {
+        // A client that stopped reading its response: give the response up.
+        AfterWrite(*conn, conn, /*broken=*/true);
+        s.CountTimeout(HttpServer::Options::Timeout::kWrite);
+      } else if (!conn->lingering) {
+        s.CountTimeout(conn->request_started ? HttpServer::Options::Timeout::kRead
+                                             : HttpServer::Options::Timeout::kIdle);
+      }
       overdue.push_back(conn);
     }
     for (auto& conn : overdue) Close(loop, conn);
@@ -639,6 +755,7 @@ struct HttpServer::Impl {
   int listenfd = -1;
   uint16_t port = 0;
   std::vector<std::shared_ptr<Loop>> loops;
+  std::vector<Loop*> raw_loops;
   std::vector<std::thread> threads;
 };
 
@@ -690,6 +807,9 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(Options options) 
     epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev);
     impl->loops.push_back(std::move(loop));
   }
+  for (auto& loop : impl->loops) impl->raw_loops.push_back(loop.get());
+  impl->loops.front()->first = true;
+  for (auto& loop : impl->loops) loop->all_loops = &impl->raw_loops;
   for (auto& loop : impl->loops) {
     impl->threads.emplace_back([raw = loop.get()] { Transport::Run(raw); });
   }
@@ -712,6 +832,28 @@ bool HttpServer::WaitForResponses(absl::Duration timeout) {
   return true;
 }
 
+void HttpServer::BeginDrain() { impl_->shared->draining.store(true); }
+
+bool HttpServer::Shutdown(absl::Duration timeout, absl::Duration quiet) {
+  Shared& s = *impl_->shared;
+  if (s.stopped.load()) return s.pending.load() == 0;
+  s.draining.store(true);
+  s.quiet_ns = absl::ToInt64Nanoseconds(quiet);
+  s.closing.store(true, std::memory_order_release);
+  for (auto& loop : impl_->loops) {
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(loop->wakefd, &one, sizeof(one));
+  }
+  absl::Time end = absl::Now() + timeout;
+  while (!(s.listener_closed.load() && s.pending.load() == 0 && s.connections.load() == 0)) {
+    if (absl::Now() >= end) break;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  bool clean = s.pending.load() == 0;
+  Stop();
+  return clean;
+}
+
 void HttpServer::Stop() {
   if (impl_->shared->stopped.exchange(true)) return;
   for (auto& loop : impl_->loops) {
@@ -721,7 +863,7 @@ void HttpServer::Stop() {
   for (std::thread& t : impl_->threads) {
     if (t.joinable()) t.join();
   }
-  ::close(impl_->listenfd);
+  if (!impl_->shared->listener_closed.exchange(true)) ::close(impl_->listenfd);
   // Connections and loops refer to each other through the task queue and
   // the connection table: clear both so that everything is freed.
   for (auto& loop : impl_->loops) {

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -36,8 +37,25 @@ class HttpServer {
     // A request (headers and body) must arrive within this time; an idle
     // keep-alive connection is closed after it too.
     absl::Duration read_timeout = absl::Seconds(30);
+    // Over max_connections, up to this many more connections are still read,
+    // and on them only GET/HEAD of `reserved_paths` (health checks) are
+    // answered; anything else gets 503. A flood of idle connections must not
+    // make a healthy server fail its liveness probe. Beyond both: 503 at once.
+    int reserved_connections = 64;
+    std::vector<std::string> reserved_paths;
     Handler handler;
     std::string name = "http";  // for logs
+    // Observers, called on the I/O thread; may be empty. Every response the
+    // transport writes on its own (400/413/431 for bad framing and limits,
+    // 503 over the connection cap), with its status: the handler's responses
+    // are counted by the handler.
+    std::function<void(int status)> on_transport_response;
+    // A connection closed by a deadline: kIdle (no request began within the
+    // read timeout: normal keep-alive expiry), kRead (a request began but did
+    // not arrive in time: a slow client), kWrite (a response made no progress:
+    // a client that stopped reading).
+    enum class Timeout { kIdle, kRead, kWrite };
+    std::function<void(Timeout)> on_timeout;
   };
 
   static absl::StatusOr<std::unique_ptr<HttpServer>> Create(Options options);
@@ -48,6 +66,18 @@ class HttpServer {
   // Waits until every request read so far has had its response written (or
   // its connection closed), for at most `timeout`. True if none is pending.
   bool WaitForResponses(absl::Duration timeout);
+  // Graceful shutdown, first step: from now on every response says
+  // `Connection: close` and its connection is closed after it, so that
+  // keep-alive clients move to other servers instead of racing a request
+  // into a socket this server is about to close. Still accepting.
+  void BeginDrain();
+  // Graceful shutdown, last step: stops accepting, then waits (at most
+  // `timeout`) until every request read has been answered and every open
+  // connection is idle, with no request begun, for at least `quiet`; then
+  // Stop(). A request that arrives meanwhile is still read and handed to the
+  // handler (which answers 503 when the server refuses work). True if
+  // nothing was pending when it stopped.
+  bool Shutdown(absl::Duration timeout, absl::Duration quiet = absl::Milliseconds(50));
   // Stops accepting, closes connections, joins the I/O threads. Responses
   // still pending are dropped, so call it after the work has drained.
   void Stop();

@@ -6,7 +6,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -198,6 +202,7 @@ TEST(HttpServer, SlowClientIsCutOff) {
 TEST(HttpServer, ConnectionLimitRefusesWith503) {
   HttpServer::Options o;
   o.max_connections = 1;
+  o.reserved_connections = 0;
   auto server = Start(std::move(o));
   Raw first(server->port());
   first.Send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -371,6 +376,254 @@ TEST(HttpServer, PathKeepsEscapesAndDropsQuery) {
   Raw c(server->port());
   c.Send("GET /v2/models/a%2Fb?q=1 HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_NE(c.ReadUntil("a%2Fb").find("GET /v2/models/a%2Fb "), std::string::npos);
+}
+
+// RFC 9112 §6: how a request's body is framed. Each case is followed on the
+// same connection by "GET /after": a request refused for its framing is
+// answered 400 and the connection closed, so nothing after it is read as a
+// request (no desync).
+TEST(HttpServer, MessageFramingFollowsRfc9112Section6) {
+  struct Case {
+    std::string name, head, body;
+    int status;               // 200: echoed, then /after answered too; 400: refused, then closed
+    std::string echoed = "";  // the body the handler saw (200 only)
+  };
+  const std::string chunked_abc = "3\r\nabc\r\n0\r\n\r\n";
+  const std::vector<Case> cases = {
+      {"content-length", "HTTP/1.1\r\nContent-Length: 3", "abc", 200, "abc"},
+      {"identical content-length list (RFC 9110 §8.6)", "HTTP/1.1\r\nContent-Length: 3, 3", "abc",
+       200, "abc"},
+      {"no framing: no body", "HTTP/1.1", "", 200, ""},
+      {"chunked", "HTTP/1.1\r\nTransfer-Encoding: chunked", chunked_abc, 200, "abc"},
+      {"chunked, any case", "HTTP/1.1\r\nTransfer-Encoding: ChUnKeD", chunked_abc, 200, "abc"},
+      {"chunked with OWS and empty list elements", "HTTP/1.1\r\nTransfer-Encoding: ,\tchunked ",
+       chunked_abc, 200, "abc"},
+      // §6.3 (4): chunked is not the final coding.
+      {"chunked, identity", "HTTP/1.1\r\nTransfer-Encoding: chunked, identity",
+       "GET /v2/models/smuggled/ready HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+      {"identity", "HTTP/1.1\r\nTransfer-Encoding: identity", "abc", 400},
+      {"gzip", "HTTP/1.1\r\nTransfer-Encoding: gzip", "abc", 400},
+      {"xchunked", "HTTP/1.1\r\nTransfer-Encoding: xchunked", "abc", 400},
+      {"chunked split over two fields, then identity",
+       "HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity", chunked_abc, 400},
+      {"empty transfer-encoding", "HTTP/1.1\r\nTransfer-Encoding: ", "abc", 400},
+      // §6.1: codings tide does not implement; chunked applied twice.
+      {"gzip, chunked", "HTTP/1.1\r\nTransfer-Encoding: gzip, chunked", chunked_abc, 400},
+      {"gzip then chunked in two fields",
+       "HTTP/1.1\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked", chunked_abc, 400},
+      {"chunked, chunked", "HTTP/1.1\r\nTransfer-Encoding: chunked, chunked", chunked_abc, 400},
+      // §6.3 (3): both Transfer-Encoding and Content-Length, in either order.
+      {"chunked then content-length", "HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3",
+       chunked_abc, 400},
+      {"content-length then chunked", "HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked",
+       chunked_abc, 400},
+      {"identity then content-length",
+       "HTTP/1.1\r\nTransfer-Encoding: identity\r\nContent-Length: 3", "abc", 400},
+      // §6.1: Transfer-Encoding in HTTP/1.0 means faulty framing.
+      {"HTTP/1.0 with chunked", "HTTP/1.0\r\nTransfer-Encoding: chunked", chunked_abc, 400},
+      // §6.3 (5): an invalid Content-Length.
+      {"differing content-length list", "HTTP/1.1\r\nContent-Length: 3, 4", "abcd", 400},
+      {"two differing content-length fields", "HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4",
+       "abcd", 400},
+      {"negative content-length", "HTTP/1.1\r\nContent-Length: -1", "abc", 400},
+      {"non-numeric content-length", "HTTP/1.1\r\nContent-Length: 3a", "abc", 400},
+      {"signed content-length", "HTTP/1.1\r\nContent-Length: +3", "abc", 400},
+      // §7.1: a bad chunk size.
+      {"bad chunk size", "HTTP/1.1\r\nTransfer-Encoding: chunked", "zz\r\nabc\r\n0\r\n\r\n", 400},
+      // §5.1: whitespace between a field name and the colon.
+      {"space before colon", "HTTP/1.1\r\nTransfer-Encoding : chunked", chunked_abc, 400},
+  };
+  std::atomic<int> smuggled{0};
+  HttpServer::Options o;
+  o.handler = [&smuggled](HttpRequest r, Responder respond) {
+    if (r.path.find("smuggled") != std::string::npos) smuggled.fetch_add(1);
+    InlineEcho(std::move(r), std::move(respond));
+  };
+  auto server = Start(std::move(o));
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Raw conn(server->port());
+    ASSERT_TRUE(conn.connected());
+    conn.Send("POST /v2/health/live " + c.head + "\r\nHost: x\r\n\r\n" + c.body +
+              "GET /after HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::string out = conn.ReadUntil(c.status == 200 ? "GET /after " : "never");
+    if (c.status == 200) {
+      EXPECT_EQ(out.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << out;
+      EXPECT_NE(out.find("POST /v2/health/live " + c.echoed + "HTTP/1.1 200"), std::string::npos)
+          << out;
+      EXPECT_EQ(Count(out, "HTTP/1.1 200 OK"), 2u) << out;
+    } else {
+      EXPECT_EQ(out.find(" 400 Bad Request\r\n"), 8u) << out;
+      EXPECT_NE(out.find("Connection: close\r\n"), std::string::npos) << out;
+      EXPECT_NE(out.find(R"({"error":"malformed HTTP request: )"), std::string::npos) << out;
+      EXPECT_EQ(Count(out, "Server: tide\r\n"), 1u) << out;  // nothing after it was answered
+      EXPECT_TRUE(conn.closed());
+    }
+  }
+  EXPECT_EQ(smuggled.load(), 0);
+}
+
+TEST(HttpServer, RefusedFramingNamesTheReason) {
+  auto server = Start();
+  Raw c(server->port());
+  c.Send("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\nabc");
+  std::string out = c.ReadUntil("}");
+  EXPECT_NE(
+      out.find(R"({"error":"malformed HTTP request: the final transfer coding is 'identity', )"
+               R"(not chunked: the body's length cannot be determined"})"),
+      std::string::npos)
+      << out;
+  Raw d(server->port());
+  d.Send("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
+  out = d.ReadUntil("}");
+  EXPECT_NE(out.find("transfer coding 'gzip' is not supported (tide implements chunked only)"),
+            std::string::npos)
+      << out;
+}
+
+TEST(HttpServer, HealthChecksAreAnsweredOverTheConnectionCap) {
+  HttpServer::Options o;
+  o.max_connections = 2;
+  o.reserved_connections = 2;
+  o.reserved_paths = {"/v2/health/live"};
+  o.handler = InlineEcho;
+  auto server = Start(std::move(o));
+  Raw a(server->port()), b(server->port());  // the cap, idle
+  for (int i = 0; i < 100 && server->connections() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  Raw probe(server->port());  // over the cap, in the reserve
+  probe.Send("GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string out = probe.ReadUntil("never");
+  EXPECT_EQ(out.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << out;
+  EXPECT_NE(out.find("Connection: close\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("GET /v2/health/live "), std::string::npos) << out;
+  EXPECT_TRUE(probe.closed());
+
+  Raw other(server->port());  // in the reserve, but not a health check
+  other.Send("POST /v2/models/m/infer HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+  out = other.ReadUntil("}");
+  EXPECT_EQ(out.rfind("HTTP/1.1 503", 0), 0u) << out;
+  EXPECT_NE(out.find("too many connections"), std::string::npos) << out;
+
+  Raw r1(server->port()), r2(server->port());  // fill the reserve
+  for (int i = 0; i < 100 && server->connections() < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  Raw beyond(server->port());  // beyond cap and reserve: refused without reading
+  out = beyond.ReadUntil("}");
+  EXPECT_EQ(out.rfind("HTTP/1.1 503", 0), 0u) << out;
+}
+
+TEST(HttpServer, TransportResponsesAndTimeoutsAreReported) {
+  std::mutex mu;
+  std::map<int, int> statuses;
+  std::map<HttpServer::Options::Timeout, int> timeouts;
+  HttpServer::Options o;
+  o.max_body_bytes = 10;
+  o.max_header_bytes = 256;
+  o.max_connections = 1;
+  o.reserved_connections = 0;
+  o.read_timeout = absl::Milliseconds(200);
+  o.handler = InlineEcho;
+  o.on_transport_response = [&](int status) {
+    std::lock_guard<std::mutex> lock(mu);
+    ++statuses[status];
+  };
+  o.on_timeout = [&](HttpServer::Options::Timeout t) {
+    std::lock_guard<std::mutex> lock(mu);
+    ++timeouts[t];
+  };
+  auto server = Start(std::move(o));
+  auto one = [&](const std::string& request) {
+    std::string out;
+    {
+      Raw c(server->port());
+      c.Send(request);
+      out = c.ReadUntil("never");
+    }
+    for (int i = 0; i < 200 && server->connections() > 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return out;
+  };
+  one("POST /x HTTP/1.1\r\nContent-Length: 11\r\n\r\n");                         // 413
+  one("GET /x HTTP/1.1\r\nX-Big: " + std::string(400, 'a') + "\r\n\r\n");        // 431
+  one("NOT HTTP\r\n\r\n");                                                       // 400
+  one("POST /x HTTP/1.1\r\nTransfer-Encoding: identity\r\n\r\n");                // 400
+  EXPECT_NE(one("GET /ok HTTP/1.1\r\n\r\n").find("200 OK"), std::string::npos);  // idle cut
+  {
+    Raw slow(server->port());
+    slow.Send("GET /slow HTTP/1.1\r\n");  // never finishes: read timeout
+    Raw extra(server->port());            // over the cap while `slow` is open: 503
+    extra.ReadUntil("never");
+    slow.ReadUntil("never");
+  }
+  for (int i = 0; i < 200 && server->connections() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(statuses, (std::map<int, int>{{400, 2}, {413, 1}, {431, 1}, {503, 1}}));
+  EXPECT_EQ(timeouts[HttpServer::Options::Timeout::kIdle], 1);
+  EXPECT_EQ(timeouts[HttpServer::Options::Timeout::kRead], 1);
+  EXPECT_EQ(timeouts[HttpServer::Options::Timeout::kWrite], 0);
+}
+
+TEST(HttpServer, DrainClosesEachConnectionAfterItsResponse) {
+  HttpServer::Options o;
+  o.handler = InlineEcho;
+  auto server = Start(std::move(o));
+  Raw c(server->port());
+  c.Send("GET /before HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string out = c.ReadUntil("GET /before ");
+  EXPECT_EQ(out.find("Connection: close"), std::string::npos) << out;
+  server->BeginDrain();
+  c.Send("GET /during HTTP/1.1\r\nHost: x\r\n\r\n");
+  out = c.ReadUntil("never");
+  EXPECT_NE(out.find("Connection: close\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("GET /during "), std::string::npos) << out;
+  EXPECT_TRUE(c.closed());
+}
+
+TEST(HttpServer, ShutdownAnswersInFlightAndLateRequestsThenCloses) {
+  HttpServer::Options o;
+  o.handler = [](HttpRequest r, Responder respond) {
+    std::thread([r = std::move(r), respond = std::move(respond)] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(r.path == "/slow" ? 300 : 0));
+      HttpResponse resp;
+      resp.content_type = "text/plain";
+      resp.body = absl::StrCat(r.method, " ", r.path, " ", r.body);
+      respond(std::move(resp));
+    }).detach();
+  };
+  auto server = Start(std::move(o));
+  const uint16_t port = server->port();
+  auto busy = std::make_unique<Raw>(port), idle = std::make_unique<Raw>(port),
+       late = std::make_unique<Raw>(port);
+  busy->Send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+  late->Send("GET /late HTTP/1.1\r\nHost: x\r");  // a request half-sent when shutdown begins
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  absl::Time start = absl::Now();
+  bool clean = false;
+  std::thread shutdown([&] { clean = server->Shutdown(absl::Seconds(3)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  late->Send("\nHost: x\r\n\r\n");
+  // Clients close once they have read a response that says Connection: close.
+  std::string out = busy->ReadUntil("never");
+  EXPECT_NE(out.find("GET /slow "), std::string::npos) << out;
+  EXPECT_NE(out.find("Connection: close\r\n"), std::string::npos) << out;
+  busy.reset();
+  out = late->ReadUntil("never");
+  EXPECT_NE(out.find("GET /late "), std::string::npos) << out;
+  late.reset();
+  EXPECT_EQ(idle->ReadUntil("never"), "");  // idle: closed without a word
+  EXPECT_TRUE(idle->closed());
+  idle.reset();
+  shutdown.join();
+  EXPECT_TRUE(clean);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  Raw after(port);  // the listener is closed
+  EXPECT_FALSE(after.connected());
 }
 
 }  // namespace

@@ -1,0 +1,314 @@
+// The real `tide serve` against hostile and unlucky clients: a request
+// desync attempt, a flood of idle connections, one very large body, and a
+// SIGTERM under keep-alive load counted by a client that checks every request
+// it wrote got an answer.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "support/tide_process.h"
+
+namespace tide::testing {
+namespace {
+
+std::string SleepModel(const std::string& name, int ms, int instances, int queue) {
+  return "name: \"" + name +
+         "\"\nbackend: \"simulated\"\nmax_batch_size: 0\n"
+         "input { name: \"INPUT0\" data_type: TYPE_FP32 dims: [ -1 ] }\n"
+         "output { name: \"OUTPUT0\" data_type: TYPE_FP32 dims: [ -1 ] }\n"
+         "instance_group { count: " +
+         std::to_string(instances) +
+         " }\n"
+         "dynamic_batching { default_queue_policy { max_queue_size: " +
+         std::to_string(queue) +
+         " } }\n"
+         "parameters { key: \"mode\" value { string_value: \"sleep\" } }\n"
+         "parameters { key: \"compute_ms\" value { string_value: \"" +
+         std::to_string(ms) + "\" } }\n";
+}
+
+const char kOneInput[] =
+    R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1],"data":[3]}]})";
+
+// A blocking client connection to 127.0.0.1 that reads whole HTTP/1.1
+// responses (Content-Length framed, as tide sends them).
+class Conn {
+ public:
+  explicit Conn(int port) {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+    int one = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  }
+  ~Conn() { close(fd_); }
+  bool connected() const { return connected_; }
+
+  bool Send(const std::string& s) {
+    size_t off = 0;
+    while (off < s.size()) {
+      ssize_t n = send(fd_, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      off += static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+  struct Response {
+    int status = 0;  // 0: the connection ended before a whole response
+    bool close = false;
+    bool retry_after = false;
+    std::string head, body;
+  };
+  // Reads one whole response (10 s at most).
+  Response Read() {
+    Response r;
+    size_t end;
+    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
+      if (!Fill()) return r;
+    }
+    std::string head = buf_.substr(0, end + 2);
+    size_t len_at = head.find("Content-Length: ");
+    if (len_at == std::string::npos) return r;
+    size_t len = std::stoul(head.substr(len_at + 16));
+    while (buf_.size() < end + 4 + len) {
+      if (!Fill()) return r;
+    }
+    r.status = std::stoi(head.substr(9, 3));
+    r.close = head.find("Connection: close\r\n") != std::string::npos;
+    r.retry_after = head.find("Retry-After: ") != std::string::npos;
+    r.head = head;
+    r.body = buf_.substr(end + 4, len);
+    buf_.erase(0, end + 4 + len);
+    return r;
+  }
+  // True when the peer has closed (EOF or reset) within `ms`.
+  bool ClosedWithin(int ms) {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, ms) <= 0) return false;
+    char c;
+    return recv(fd_, &c, 1, MSG_PEEK) <= 0;
+  }
+
+ private:
+  bool Fill() {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, 10000) <= 0) return false;
+    char chunk[65536];
+    ssize_t n = recv(fd_, chunk, sizeof(chunk), 0);
+    if (n <= 0) return false;
+    buf_.append(chunk, static_cast<size_t>(n));
+    return true;
+  }
+
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string buf_;
+};
+
+std::string Post(const std::string& path, const std::string& body) {
+  return "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
+
+std::unique_ptr<TideProcess> Serve(const std::string& repo, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {
+      "serve", "--model-repository", repo, "--http-port", "0",        "--metrics-port",
+      "0",     "--grpc-port",        "-1", "--host",      "127.0.0.1"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return std::make_unique<TideProcess>(std::move(args));
+}
+
+// VmRSS or VmHWM of a process, in MiB.
+double ProcMiB(pid_t pid, const std::string& key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key + ":", 0) == 0) return std::stod(line.substr(key.size() + 1)) / 1024.0;
+  }
+  return -1;
+}
+
+TEST(ServeLimits, TransferEncodingDesyncIsRefusedAndCounted) {
+  TempDir repo;
+  repo.Write("m/config.pbtxt", SleepModel("m", 1, 1, 16));
+  repo.MakeDir("m/1");
+  auto server = Serve(repo.path());
+  ASSERT_TRUE(server->started()) << server->Log();
+  const std::string smuggled = "GET /v2/models/smuggled/ready HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (const char* te : {"chunked, identity", "gzip", "identity", "xchunked"}) {
+    SCOPED_TRACE(te);
+    Conn c(server->http_port());
+    ASSERT_TRUE(
+        c.Send(std::string("POST /v2/health/live HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ") + te +
+               "\r\n\r\n" + smuggled));
+    Conn::Response r = c.Read();
+    EXPECT_EQ(r.status, 400) << r.head << r.body;
+    EXPECT_TRUE(r.close);
+    EXPECT_EQ(c.Read().status, 0);  // nothing more: the "body" was not taken as a request
+  }
+  std::string metrics = Http(server->metrics_port(), "GET", "/metrics").body;
+  EXPECT_EQ(MetricValue(metrics, R"(tide_http_responses_total{code="400"})"), 4) << metrics;
+  EXPECT_EQ(metrics.find("smuggled"), std::string::npos);
+}
+
+TEST(ServeLimits, HealthStaysReachableUnderAConnectionFlood) {
+  TempDir repo;
+  repo.Write("m/config.pbtxt", SleepModel("m", 1, 1, 16));
+  repo.MakeDir("m/1");
+  auto server = Serve(repo.path(), {"--max-connections", "32"});
+  ASSERT_TRUE(server->started()) << server->Log();
+  // The cap and the reserve above it (64), all held idle.
+  std::vector<std::unique_ptr<Conn>> flood;
+  for (int i = 0; i < 32 + 64; ++i) flood.push_back(std::make_unique<Conn>(server->http_port()));
+  for (int i = 0; i < 200; ++i) {
+    if (MetricValue(Http(server->metrics_port(), "GET", "/metrics").body,
+                    "tide_http_connections") >= 96)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  // The metrics port answers health whatever the inference port suffers.
+  EXPECT_EQ(Http(server->metrics_port(), "GET", "/v2/health/live").status, 200);
+  EXPECT_EQ(Http(server->metrics_port(), "GET", "/v2/health/ready").status, 200);
+  // Beyond cap and reserve the inference port refuses at once.
+  EXPECT_EQ(Http(server->http_port(), "GET", "/v2/health/live").status, 503);
+  // With the reserve free again (the idle flood at the cap only), liveness on
+  // the inference port is answered, and other work over the cap is refused.
+  flood.resize(32);
+  for (int i = 0; i < 200; ++i) {
+    if (MetricValue(Http(server->metrics_port(), "GET", "/metrics").body,
+                    "tide_http_connections") <= 32)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(Http(server->http_port(), "GET", "/v2/health/live").status, 200);
+  HttpResult infer = Http(server->http_port(), "POST", "/v2/models/m/infer", kOneInput);
+  EXPECT_EQ(infer.status, 503) << infer.body;
+  EXPECT_NE(infer.body.find("too many connections"), std::string::npos) << infer.body;
+}
+
+TEST(ServeLimits, OneLargeBodyDoesNotKeepItsMemory) {
+  TempDir repo;
+  repo.Write("m/config.pbtxt", SleepModel("m", 1, 1, 16));
+  repo.MakeDir("m/1");
+  auto server = Serve(repo.path());
+  ASSERT_TRUE(server->started()) << server->Log();
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(Http(server->http_port(), "POST", "/v2/models/m/infer", kOneInput).status, 200);
+  }
+  const double base = ProcMiB(server->pid(), "VmRSS");
+  // ~60 MiB of zeros: a valid request for `m` (15.7 M elements), and the same
+  // body for a model that does not exist. Several times, so that both I/O
+  // threads see one.
+  std::string zeros;
+  const size_t n = 30'000'000;
+  zeros.reserve(2 * n + 128);
+  zeros = R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[)" + std::to_string(n) +
+          R"(],"data":[)";
+  for (size_t i = 0; i < n; ++i) zeros += i == 0 ? "0" : ",0";
+  zeros += "]}]}";
+  ASSERT_LT(zeros.size(), size_t{64} << 20);
+  for (int i = 0; i < 4; ++i) {
+    Conn c(server->http_port());
+    ASSERT_TRUE(c.Send(Post(i % 2 ? "/v2/models/nosuch/infer" : "/v2/models/m/infer", zeros)));
+    Conn::Response r = c.Read();
+    EXPECT_EQ(r.status, i % 2 ? 404 : 200) << r.body.substr(0, 200);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const double after = ProcMiB(server->pid(), "VmRSS");
+  const double peak = ProcMiB(server->pid(), "VmHWM");
+  const double body_mib = static_cast<double>(zeros.size()) / (1 << 20);
+  std::printf("body %.0f MiB; RSS %.0f MiB before, %.0f MiB after, peak %.0f MiB\n", body_mib, base,
+              after, peak);
+  EXPECT_LT(after - base, 32) << "memory kept after the requests";
+  EXPECT_LT(peak - base, 6 * body_mib) << "memory per request is not a small multiple of its body";
+}
+
+// Keep-alive clients at several hundred requests per second while the server
+// gets SIGTERM: every request a client wrote is answered (200, or 503 with
+// Retry-After once the server refuses work), every response from the drain on
+// says Connection: close, and no connection ends with a request unanswered.
+TEST(ServeLimits, SigtermUnderKeepAliveLoadLosesNoRequest) {
+  TempDir repo;
+  repo.Write("m/config.pbtxt", SleepModel("m", 2, 4, 256));
+  repo.MakeDir("m/1");
+  auto server = Serve(repo.path(), {"--drain-delay", "0.5", "--shutdown-timeout", "10"});
+  ASSERT_TRUE(server->started()) << server->Log();
+  const int port = server->http_port();
+  std::atomic<bool> signalled{false};
+  std::atomic<int> sent{0}, ok{0}, refused{0}, lost{0}, open_after_close{0};
+  std::atomic<int> drain_without_close{0}, refused_without_retry{0}, after_signal{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 8; ++t) {
+    clients.emplace_back([&] {
+      std::unique_ptr<Conn> c;
+      const auto stop_at = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (std::chrono::steady_clock::now() < stop_at) {
+        if (!c) {
+          c = std::make_unique<Conn>(port);
+          if (!c->connected()) return;  // the listener is gone: the server has stopped
+        }
+        bool during_drain = signalled.load();
+        if (!c->Send(Post("/v2/models/m/infer", kOneInput))) {
+          c.reset();  // nothing was written: reconnect
+          continue;
+        }
+        ++sent;
+        if (during_drain) ++after_signal;
+        Conn::Response r = c->Read();
+        if (r.status == 200) {
+          ++ok;
+        } else if (r.status == 503) {
+          ++refused;
+          if (!r.retry_after) ++refused_without_retry;
+        } else {
+          ++lost;  // written, never answered
+          c.reset();
+          continue;
+        }
+        if (during_drain && !r.close) ++drain_without_close;
+        if (r.close) {
+          if (!c->ClosedWithin(2000)) ++open_after_close;
+          c.reset();
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(4));
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  const int before = sent.load();
+  signalled.store(true);
+  server->Signal(SIGTERM);
+  EXPECT_EQ(server->Wait(15), 0) << server->Log();
+  for (auto& t : clients) t.join();
+  std::printf("sent %d (%d before SIGTERM): %d ok, %d refused (503), %d lost\n", sent.load(),
+              before, ok.load(), refused.load(), lost.load());
+  EXPECT_GT(before, 200) << "the load was too light to mean anything";
+  EXPECT_GT(after_signal.load(), 50);
+  EXPECT_EQ(lost.load(), 0);
+  EXPECT_EQ(ok.load() + refused.load(), sent.load());
+  EXPECT_GT(refused.load(), 0) << "no request reached the refusing phase";
+  EXPECT_EQ(refused_without_retry.load(), 0);
+  EXPECT_EQ(drain_without_close.load(), 0);
+  EXPECT_EQ(open_after_close.load(), 0);
+}
+
+}  // namespace
+}  // namespace tide::testing
