@@ -28,6 +28,7 @@ cases=(
   'k8s/overlays/hpa-cpu/kustomization.yaml|s/^resources:/resourcez:/m|hpa-cpu: kubectl kustomize failed: '
   # The contract with tide serve.
   'k8s/base/deployment.yaml|s/path: \/v2\/health\/live/path: \/healthz/|base: Deployment/tide container tide: livenessProbe path is /healthz, tide serves /v2/health/live'
+  'k8s/base/deployment.yaml|s/path: \/v2\/health\/live\n              port: metrics/path: \/v2\/health\/live\n              port: http/|base: Deployment/tide container tide: livenessProbe port http is not tide'"'"'s metrics port 8002'
   'k8s/base/deployment.yaml|s/terminationGracePeriodSeconds: 45/terminationGracePeriodSeconds: 30/|base: Deployment/tide: terminationGracePeriodSeconds 30 must exceed --drain-delay + --shutdown-timeout = 35 s'
   'k8s/base/deployment.yaml|s/--metrics-port=8002/--metrics-port=9090/|base: Deployment/tide container tide: --metrics-port=9090 but the metrics port is 8002'
   'k8s/base/deployment.yaml|s/--log-format=json/--log-fmt=json/|base: Deployment/tide container tide: tide serve has no flag --log-fmt'

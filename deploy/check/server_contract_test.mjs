@@ -33,8 +33,12 @@ test("a server that honours the contract passes", async () => {
 });
 
 const cases = [
-  ["readiness probe fails", (p) => { p.ready = 503; }, "ready probe GET /v2/health/ready: HTTP 503"],
-  ["liveness probe missing", (p) => { p.live = 404; }, "live probe GET /v2/health/live: HTTP 404"],
+  ["readiness probe fails", (p) => { p.ready = 503; },
+   ["ready probe GET /v2/health/ready on the HTTP port: HTTP 503", "ready probe GET /v2/health/ready on the metrics port: HTTP 503"]],
+  ["liveness probe missing", (p) => { p.live = 404; },
+   ["live probe GET /v2/health/live on the HTTP port: HTTP 404", "live probe GET /v2/health/live on the metrics port: HTTP 404"]],
+  ["liveness missing on the metrics port", (p) => { p.metricsLive = 404; },
+   "live probe GET /v2/health/live on the metrics port: HTTP 404"],
   ["inference fails", (p) => { p.infer = 500; }, 'POST /v2/models/simulated/infer: HTTP 500 {"outputs":[{"name":"OUTPUT0","shape":[1,16],"datatype":"FP32","data":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}]}'],
   ["a metric is missing", (p) => { p.metrics = p.metrics.replace(/^.*tide_inference_queue_depth.*$/gm, ""); },
    ["/metrics has no tide_inference_queue_depth (# TYPE line)", '/metrics: no tide_inference_queue_depth{model="simulated"}']],

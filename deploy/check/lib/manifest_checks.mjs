@@ -26,15 +26,20 @@ function labelsMatch(selector, labels) {
   return Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v);
 }
 
-function checkProbe(probe, what, wantPath, portNames, contract) {
+// Liveness is probed on the metrics port, which a flood of connections or a
+// full queue on the inference port cannot starve; readiness on the HTTP port,
+// where the traffic it gates arrives.
+function checkProbe(probe, what, kind, portNames, contract) {
+  const wantPath = contract.probes[kind];
+  const wantPortName = contract.probePorts[kind];
   if (!probe) return [`${what} is missing`];
   const get = probe.httpGet;
   if (!get) return [`${what} must be an httpGet probe on ${wantPath}`];
   const problems = [];
   if (get.path !== wantPath) problems.push(`${what} path is ${get.path}, tide serves ${wantPath}`);
   const port = typeof get.port === "string" ? portNames.get(get.port) : get.port;
-  if (port !== contract.ports.http) {
-    problems.push(`${what} port ${get.port} is not tide's HTTP port ${contract.ports.http}`);
+  if (port !== contract.ports[wantPortName]) {
+    problems.push(`${what} port ${get.port} is not tide's ${wantPortName} port ${contract.ports[wantPortName]}`);
   }
   return problems;
 }
@@ -71,9 +76,9 @@ export function checkDeployment(dep, objects, contract) {
     problems.push(`${id(dep)}: terminationGracePeriodSeconds ${grace} must exceed --drain-delay + ` +
                   `--shutdown-timeout = ${needed} s, or the kubelet kills requests tide is finishing`);
   }
-  problems.push(...checkProbe(tide.readinessProbe, `${where}: readinessProbe`, contract.probes.ready, portNames, contract));
-  problems.push(...checkProbe(tide.livenessProbe, `${where}: livenessProbe`, contract.probes.live, portNames, contract));
-  problems.push(...checkProbe(tide.startupProbe, `${where}: startupProbe`, contract.probes.ready, portNames, contract));
+  problems.push(...checkProbe(tide.readinessProbe, `${where}: readinessProbe`, "ready", portNames, contract));
+  problems.push(...checkProbe(tide.livenessProbe, `${where}: livenessProbe`, "live", portNames, contract));
+  problems.push(...checkProbe(tide.startupProbe, `${where}: startupProbe`, "ready", portNames, contract));
   // Scrape annotations, for Prometheus' kubernetes-pods job; off where a
   // ServiceMonitor scrapes the pods (twice-scraped pods would double every
   // sum the adapter rules take).

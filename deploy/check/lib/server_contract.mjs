@@ -42,9 +42,12 @@ async function get(url, init) {
 // Returns a list of problems; empty when the server honours the contract.
 export async function checkServer({ http, metrics, model, contract }) {
   const problems = [];
+  // Both health paths answer on the HTTP port and on the metrics port.
   for (const [what, path] of Object.entries(contract.probes)) {
-    const r = await get(`${http}${path}`);
-    if (r.status !== 200) problems.push(`${what} probe GET ${path}: HTTP ${r.status} ${r.text.slice(0, 200)}`.trim());
+    for (const [port, base] of [["HTTP", http], ["metrics", metrics]]) {
+      const r = await get(`${base}${path}`);
+      if (r.status !== 200) problems.push(`${what} probe GET ${path} on the ${port} port: HTTP ${r.status} ${r.text.slice(0, 200)}`.trim());
+    }
   }
   if (model) {
     const spec = contract.models[model]?.request;

@@ -46,7 +46,10 @@ export async function startFakeTide(page = {}) {
     }
     return send(404, '{"error":"not found"}');
   });
+  // tide serves the health paths on its metrics port too (liveness is probed there).
   const metrics = http.createServer((req, res) => {
+    if (req.url === "/v2/health/live") { res.writeHead(p.metricsLive ?? p.live); return res.end(""); }
+    if (req.url === "/v2/health/ready") { res.writeHead(p.ready); return res.end(""); }
     res.writeHead(req.url === "/metrics" ? 200 : 404);
     res.end(req.url === "/metrics" ? p.metrics : "");
   });

@@ -21,6 +21,7 @@
 #include <cstring>
 #include <limits>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <thread>
 #include <unordered_map>
@@ -554,8 +555,16 @@ class Transport {
     while (c.in_off < c.in.size()) {
       bool header_was_done = p.is_header_done();
       boost::system::error_code ec;
-      size_t used =
-          p.put(boost::asio::const_buffer(c.in.data() + c.in_off, c.in.size() - c.in_off), ec);
+      size_t used = 0;
+      try {
+        used = p.put(boost::asio::const_buffer(c.in.data() + c.in_off, c.in.size() - c.in_off), ec);
+      } catch (const std::bad_alloc&) {
+        // The body did not fit in memory (an address-space limit, a small
+        // host): refuse this request, keep serving the others.
+        Reject(conn, WithClose(ErrorResponse(
+                         503, "out of memory while reading the request body; retry later", 1)));
+        return ParseResult::kClosed;
+      }
       c.in_off += used;
       if (ec == bhttp::error::need_more) {
         if (c.in.size() - c.in_off > s.options.max_header_bytes && !p.is_header_done()) {
@@ -636,8 +645,20 @@ class Transport {
     Configure(c);
     c.sent_continue = false;
     c.request_started = c.in_off < c.in.size();
-    s.options.handler(std::move(r),
-                      [conn, seq](HttpResponse resp) { Respond(conn, seq, std::move(resp)); });
+    try {
+      s.options.handler(std::move(r),
+                        [conn, seq](HttpResponse resp) { Respond(conn, seq, std::move(resp)); });
+    } catch (const std::exception& e) {
+      // A handler that throws (bad_alloc on a huge request, say) answers
+      // this request with an error instead of ending the process; if it had
+      // answered already, the sequence number drops this second answer.
+      bool oom = dynamic_cast<const std::bad_alloc*>(&e) != nullptr;
+      HttpResponse err =
+          oom ? ErrorResponse(503, "out of memory while handling the request; retry later", 1)
+              : ErrorResponse(500, absl::StrCat("internal error: ", e.what()));
+      s.CountTransportResponse(err.status);
+      Respond(conn, seq, std::move(err));
+    }
     return ParseResult::kDispatched;
   }
 
