@@ -8,7 +8,9 @@ BatchDecision DecideBatch(const BatchPolicyConfig& config, const std::vector<Que
                           absl::Time now, bool flush) {
   BatchDecision d;
   if (queue.empty()) return d;
-  if (config.max_batch_size <= 0) {
+  // A model that does not batch, or batches only what its clients send (no
+  // dynamic_batching, as in Triton): each request runs as it came.
+  if (config.max_batch_size <= 0 || !config.dynamic) {
     d.kind = BatchDecision::Kind::kDispatch;
     d.count = 1;
     d.rows = queue[0].rows;
@@ -44,7 +46,7 @@ BatchDecision DecideBatch(const BatchPolicyConfig& config, const std::vector<Que
     d.rows = r;
     return d;
   };
-  if (!config.dynamic || flush || blocked || rows >= config.max_batch_size) {
+  if (flush || blocked || rows >= config.max_batch_size) {
     return dispatch(count, rows);
   }
   if (preferred_count > 0) return dispatch(preferred_count, preferred_rows);

@@ -10,7 +10,8 @@
 //   from the head's (such requests are never merged) or whose rows would push
 //   the batch past max_batch_size.
 // - max_batch_size 0 (the model does not batch): one request at a time.
-// - No dynamic_batching: run what is already queued, at once.
+// - No dynamic_batching: one request at a time, at once, with whatever batch
+//   size its client sent (Triton: such a model is batched by its clients only).
 // - Dynamic batching: run at once when the batch is full, when it cannot
 //   grow (the next request does not fit), or when its rows reach a preferred
 //   batch size (the largest such prefix is taken); otherwise wait until the

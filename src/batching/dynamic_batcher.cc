@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <exception>
+#include <functional>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "core/response_builder.h"
@@ -54,6 +56,10 @@ absl::Status DynamicBatcher::Enqueue(std::unique_ptr<core::PendingRequest> reque
     } else {
       earliest_pushed_deadline_ = std::min(earliest_pushed_deadline_, request->deadline);
       queue_.push_back(std::move(request));
+      // Counted under the lock that makes the request visible to the
+      // workers, so the queue-depth gauge never reads below 0 (a worker's
+      // dequeue counted first) nor above the queue's length.
+      if (options_.observer) options_.observer->OnEnqueued();
       ++generation_;
       pushes_.store(generation_, std::memory_order_release);
     }
@@ -62,7 +68,6 @@ absl::Status DynamicBatcher::Enqueue(std::unique_ptr<core::PendingRequest> reque
     request->done(refused);
     return refused;
   }
-  if (options_.observer) options_.observer->OnEnqueued();
   return absl::OkStatus();
 }
 
@@ -90,6 +95,7 @@ absl::Time DynamicBatcher::TakeExpired(
     if ((*it)->deadline <= now) {
       expired->push_back(std::move(*it));
       it = queue_.erase(it);
+      if (options_.observer) options_.observer->OnDequeued();  // under mu_, as the pop
     } else {
       next_deadline = std::min(next_deadline, (*it)->deadline);
       ++it;
@@ -98,13 +104,30 @@ absl::Time DynamicBatcher::TakeExpired(
   return next_deadline;
 }
 
+void DynamicBatcher::TakeCancelled(size_t head,
+                                   std::vector<std::unique_ptr<core::PendingRequest>>* cancelled) {
+  for (size_t i = 0; i < queue_.size() && i < head;) {
+    const std::function<bool()>& gone = queue_[i]->request.cancelled;
+    if (gone && gone()) {
+      cancelled->push_back(std::move(queue_[i]));
+      queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(i));
+      if (options_.observer) options_.observer->OnDequeued();
+    } else {
+      ++i;
+    }
+  }
+}
+
 void DynamicBatcher::AnswerExpired(std::vector<std::unique_ptr<core::PendingRequest>> expired) {
   absl::Time now = options_.clock->Now();
   for (auto& r : expired) {
-    if (options_.observer) options_.observer->OnDequeued();
-    absl::Status s = absl::DeadlineExceededError(
-        absl::StrCat("request timed out after waiting ", absl::FormatDuration(now - r->arrival),
-                     " in model '", options_.spec.name, "' queue"));
+    const std::string waited = absl::StrCat(absl::FormatDuration(now - r->arrival), " in model '",
+                                            options_.spec.name, "' queue");
+    absl::Status s =
+        r->deadline <= now
+            ? absl::DeadlineExceededError(absl::StrCat("request timed out after waiting ", waited))
+            : absl::CancelledError(
+                  absl::StrCat("request cancelled by the client after waiting ", waited));
     if (options_.observer) options_.observer->OnCompleted(s, now - r->arrival, now - r->arrival);
     r->done(s);
   }
@@ -166,7 +189,10 @@ void DynamicBatcher::WorkerLoop(core::ModelInstance* instance) {
   // Named so that per-thread CPU (top -H, /proc/PID/task) tells the model's
   // compute apart from HTTP work; Linux keeps 15 characters.
   pthread_setname_np(pthread_self(), "tide-worker");
-  const size_t lookahead = static_cast<size_t>(std::max(policy_.max_batch_size, 0)) + 1;
+  // Nothing past the first max_batch_size + 1 requests can change the
+  // policy's decision (and a model without dynamic batching takes one).
+  const size_t lookahead =
+      policy_.dynamic ? static_cast<size_t>(std::max(policy_.max_batch_size, 0)) + 1 : 1;
   std::vector<QueuedItem> head;
   // The spin pays only when the next request comes within it (a client
   // sending back to back); with sparser traffic it would burn CPU for
@@ -207,6 +233,8 @@ void DynamicBatcher::WorkerLoop(core::ModelInstance* instance) {
           idle = false;
           recent_gap += (now - idle_since - recent_gap) / 8;
         }
+        TakeCancelled(lookahead, &expired);
+        if (!expired.empty()) break;
         head.clear();
         for (size_t i = 0; i < queue_.size() && i < lookahead; ++i) {
           head.push_back({queue_[i]->batch_size, queue_[i]->shape_key, queue_[i]->arrival});
@@ -216,6 +244,7 @@ void DynamicBatcher::WorkerLoop(core::ModelInstance* instance) {
           for (size_t i = 0; i < d.count; ++i) {
             batch.push_back(std::move(queue_.front()));
             queue_.pop_front();
+            if (options_.observer) options_.observer->OnDequeued();
           }
           break;
         }
@@ -235,7 +264,6 @@ void DynamicBatcher::RunBatch(core::ModelInstance* instance,
   for (auto& r : batch) {
     requests.push_back(&r->request);
     rows += r->batch_size;
-    if (options_.observer) options_.observer->OnDequeued();
   }
   core::ExecuteTimings timings;
   std::vector<core::ExecuteResult> results;

@@ -4,7 +4,8 @@
 // instance. Each free worker asks the pure BatchPolicy what to run, takes
 // that prefix of the queue, executes it on its instance and completes every
 // request exactly once (including requests whose deadline passed while
-// queued: DeadlineExceeded, without running them).
+// queued: DeadlineExceeded, and requests whose client has gone by the time
+// they reach the head of the queue: Cancelled; neither runs).
 //
 // A reaper thread answers requests whose deadline passes while every
 // instance is busy, at their deadline rather than when an instance frees up.
@@ -68,12 +69,18 @@ class DynamicBatcher final : public core::Scheduler {
   absl::Time TakeExpired(absl::Time now,
                          std::vector<std::unique_ptr<core::PendingRequest>>* expired)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves requests among the first `head` whose client has gone
+  // (InferRequest::cancelled) into `cancelled`.
+  void TakeCancelled(size_t head, std::vector<std::unique_ptr<core::PendingRequest>>* cancelled)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Waits (mu_ held) until a request is pushed, shutdown starts, or `until`
   // (on the injected clock, whose `now` the caller read) passes.
   void AwaitPushUntil(absl::Time until, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Polls (mu_ not held) for up to options_.idle_spin for a push after
   // generation `seen`, or shutdown.
   void SpinForPush(uint64_t seen) ABSL_LOCKS_EXCLUDED(mu_);
+  // Answers requests taken without running: DeadlineExceeded if their
+  // deadline has passed, else Cancelled.
   void AnswerExpired(std::vector<std::unique_ptr<core::PendingRequest>> expired);
   void RunBatch(core::ModelInstance* instance,
                 std::vector<std::unique_ptr<core::PendingRequest>> batch);

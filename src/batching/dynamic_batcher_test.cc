@@ -2,9 +2,11 @@
 
 #include <atomic>
 #include <cstring>
+#include <functional>
 #include <future>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 
@@ -28,6 +30,7 @@ class FakeInstance : public core::ModelInstance {
  public:
   std::vector<core::ExecuteResult> Execute(const std::vector<const core::InferRequest*>& batch,
                                            core::ExecuteTimings*) override {
+    started += static_cast<int>(batch.size());
     if (gate) gate->WaitForNotification();
     batches.push_back(static_cast<int>(batch.size()));
     std::vector<core::ExecuteResult> out;
@@ -48,6 +51,7 @@ class FakeInstance : public core::ModelInstance {
   }
   absl::Notification* gate = nullptr;
   std::vector<int> batches;
+  std::atomic<int> started{0};  // requests handed to Execute
 };
 
 std::unique_ptr<core::PendingRequest> Request(
@@ -74,7 +78,7 @@ TEST(DynamicBatcher, BatchesQueuedRequestsAndFailsOnlyTheBadOne) {
   FakeInstance* fake = inst.get();
   absl::Notification gate;
   fake->gate = &gate;
-  DynamicBatcher::Options o{Spec(""), 16, {}, nullptr};
+  DynamicBatcher::Options o{Spec("dynamic_batching { }"), 16, {}, nullptr};
   o.instances.push_back(std::move(inst));
   auto b = DynamicBatcher::Create(std::move(o));
   ASSERT_TRUE(b.ok());
@@ -207,6 +211,182 @@ TEST(DynamicBatcher, SparseTrafficStopsTheSpin) {
   }
   (*b)->Shutdown();
   EXPECT_EQ(counter->spins.load(), 1);
+}
+
+// Keeps the queue-depth gauge the way the server's observer does (+1 on
+// enqueue, -1 on dequeue) and checks it at every change against the queue's
+// real length, bounded from above by (requests submitted) - (requests handed
+// to Execute): a dequeued request leaves the queue before Execute sees it.
+class DepthObserver : public core::RequestObserver {
+ public:
+  void OnRejected(const absl::Status&) override {}
+  void OnEnqueued() override {
+    if (before_enqueue) before_enqueue();
+    Check(++depth);
+  }
+  void OnDequeued() override { Check(--depth); }
+  void OnBatch(int64_t, int, const core::ExecuteTimings&) override {}
+  void OnCompleted(const absl::Status&, absl::Duration, absl::Duration) override {}
+  core::ModelStatistics Snapshot() const override { return {}; }
+
+  void Check(int value) {
+    int bound = submitted->load();
+    for (const FakeInstance* i : instances) bound -= i->started.load();
+    if (value < 0 || value > bound) ++violations;
+    int low = lowest.load();
+    while (value < low && !lowest.compare_exchange_weak(low, value)) {
+    }
+  }
+
+  std::function<void()> before_enqueue;  // runs before the enqueue is counted
+  const std::atomic<int>* submitted = nullptr;
+  std::vector<const FakeInstance*> instances;
+  std::atomic<int> depth{0}, lowest{0}, violations{0};
+};
+
+TEST(DynamicBatcher, EnqueueIsCountedBeforeAWorkerCanDequeueIt) {
+  // The enqueue hook waits (up to 200 ms) for the worker to start executing the
+  // request. Counted after the push is visible, the worker dequeues it first
+  // and the gauge reads -1 (the bug the queue-depth HPA saw); counted under
+  // the queue's lock, the worker cannot take it until it has been counted.
+  auto inst = std::make_unique<FakeInstance>();
+  FakeInstance* fake = inst.get();
+  std::atomic<int> submitted{0};
+  auto depth = std::make_shared<DepthObserver>();
+  depth->submitted = &submitted;
+  depth->instances = {fake};
+  depth->before_enqueue = [fake] {
+    for (int i = 0; i < 200 && fake->started.load() == 0; ++i) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+  };
+  DynamicBatcher::Options o{Spec(""), 8, {}, depth};
+  o.instances.push_back(std::move(inst));
+  auto b = DynamicBatcher::Create(std::move(o));
+  ASSERT_TRUE(b.ok());
+  std::promise<absl::StatusOr<core::InferResponse>> p;
+  ++submitted;
+  ASSERT_TRUE((*b)->Enqueue(Request(1, 1, &p)).ok());
+  EXPECT_EQ(First(p.get_future().get()), 2);
+  (*b)->Shutdown();
+  EXPECT_EQ(depth->lowest.load(), 0);
+  EXPECT_EQ(depth->violations.load(), 0);
+  EXPECT_EQ(depth->depth.load(), 0);
+}
+
+TEST(DynamicBatcher, QueueDepthStaysWithinTheQueueUnderConcurrentTraffic) {
+  std::atomic<int> submitted{0};
+  auto depth = std::make_shared<DepthObserver>();
+  depth->submitted = &submitted;
+  DynamicBatcher::Options o{Spec("dynamic_batching { }"), 4096, {}, depth};
+  for (int i = 0; i < 2; ++i) {
+    auto inst = std::make_unique<FakeInstance>();
+    depth->instances.push_back(inst.get());
+    o.instances.push_back(std::move(inst));
+  }
+  auto b = DynamicBatcher::Create(std::move(o));
+  ASSERT_TRUE(b.ok());
+  constexpr int kThreads = 4, kPerThread = 300;
+  std::vector<std::promise<absl::StatusOr<core::InferResponse>>> p(kThreads * kPerThread);
+  std::vector<std::thread> clients;
+  for (int t = 0; t < kThreads; ++t) {
+    clients.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        int n = t * kPerThread + i;
+        auto r = Request(n, 1, &p[n]);
+        if (n % 3 == 0) r->deadline = r->arrival;  // some expire in the queue
+        ++submitted;
+        ASSERT_TRUE((*b)->Enqueue(std::move(r)).ok());
+      }
+    });
+  }
+  for (std::thread& c : clients) c.join();
+  int ok = 0, expired = 0;
+  for (auto& q : p) {
+    auto r = q.get_future().get();
+    if (r.ok()) ++ok;
+    if (r.status().code() == absl::StatusCode::kDeadlineExceeded) ++expired;
+  }
+  (*b)->Shutdown();
+  EXPECT_EQ(ok + expired, kThreads * kPerThread);
+  EXPECT_EQ(expired, kThreads * kPerThread / 3);
+  EXPECT_EQ(depth->violations.load(), 0);
+  EXPECT_EQ(depth->lowest.load(), 0);
+  EXPECT_EQ(depth->depth.load(), 0);
+  EXPECT_EQ((*b)->QueueDepth(), 0);
+}
+
+// Triton: without dynamic_batching a model runs each request as it came
+// (the client batches); with it, queued requests are merged.
+TEST(DynamicBatcher, WithoutDynamicBatchingEachExecutionHoldsOneRequest) {
+  for (const bool dynamic : {false, true}) {
+    SCOPED_TRACE(dynamic ? "dynamic_batching" : "no dynamic_batching");
+    auto inst = std::make_unique<FakeInstance>();
+    FakeInstance* fake = inst.get();
+    absl::Notification gate;
+    fake->gate = &gate;
+    DynamicBatcher::Options o{Spec(dynamic ? "dynamic_batching { }" : ""), 16, {}, nullptr};
+    o.instances.push_back(std::move(inst));
+    auto b = DynamicBatcher::Create(std::move(o));
+    ASSERT_TRUE(b.ok());
+    std::promise<absl::StatusOr<core::InferResponse>> first, p[8];
+    ASSERT_TRUE((*b)->Enqueue(Request(100, 1, &first)).ok());
+    while (fake->started.load() != 1) absl::SleepFor(absl::Milliseconds(1));
+    for (int i = 0; i < 8; ++i) {
+      auto r = Request(i, 1, &p[i]);
+      r->batch_size = i % 2 ? 2 : 1;  // 12 rows in all: more than max_batch_size 8
+      ASSERT_TRUE((*b)->Enqueue(std::move(r)).ok());
+    }
+    EXPECT_EQ((*b)->QueueDepth(), 8);
+    gate.Notify();
+    EXPECT_EQ(First(first.get_future().get()), 200);
+    for (int i = 0; i < 8; ++i) EXPECT_EQ(First(p[i].get_future().get()), 2 * i);
+    (*b)->Shutdown();
+    if (dynamic) {
+      // Rows 1+2+1+2+1 = 7 fit in 8; the sixth's 2 would not.
+      EXPECT_EQ(fake->batches, (std::vector<int>{1, 5, 3}));
+    } else {
+      EXPECT_EQ(fake->batches, (std::vector<int>{1, 1, 1, 1, 1, 1, 1, 1, 1}));
+    }
+  }
+}
+
+TEST(DynamicBatcher, RequestsWhoseClientHasGoneAreAnsweredWithoutRunning) {
+  auto inst = std::make_unique<FakeInstance>();
+  FakeInstance* fake = inst.get();
+  absl::Notification gate;
+  fake->gate = &gate;
+  auto depth = std::make_shared<DepthObserver>();
+  std::atomic<int> submitted{3};
+  depth->submitted = &submitted;
+  depth->instances = {fake};
+  DynamicBatcher::Options o{Spec("dynamic_batching { }"), 8, {}, depth};
+  o.instances.push_back(std::move(inst));
+  auto b = DynamicBatcher::Create(std::move(o));
+  ASSERT_TRUE(b.ok());
+  std::promise<absl::StatusOr<core::InferResponse>> p[3];
+  ASSERT_TRUE((*b)->Enqueue(Request(1, 1, &p[0])).ok());
+  while (fake->started.load() != 1) absl::SleepFor(absl::Milliseconds(1));
+  std::atomic<bool> gone{false};
+  auto cancelled = Request(2, 1, &p[1]);
+  cancelled->request.cancelled = [&gone] { return gone.load(); };
+  ASSERT_TRUE((*b)->Enqueue(std::move(cancelled)).ok());
+  auto stays = Request(3, 1, &p[2]);
+  stays->request.cancelled = [] { return false; };
+  ASSERT_TRUE((*b)->Enqueue(std::move(stays)).ok());
+  gone = true;  // the client of the first queued request hangs up
+  gate.Notify();
+  EXPECT_EQ(First(p[0].get_future().get()), 2);
+  auto r1 = p[1].get_future().get();
+  EXPECT_EQ(r1.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_TRUE(
+      absl::StartsWith(r1.status().message(), "request cancelled by the client after waiting "))
+      << r1.status();
+  EXPECT_EQ(First(p[2].get_future().get()), 6);
+  (*b)->Shutdown();
+  EXPECT_EQ(fake->batches, (std::vector<int>{1, 1}));
+  EXPECT_EQ(depth->depth.load(), 0);
+  EXPECT_EQ(depth->violations.load(), 0);
 }
 
 }  // namespace

@@ -23,9 +23,16 @@ struct InferRequest {
   std::string model_name;
   std::string model_version;  // "" = the model's default (latest) version
   std::vector<Tensor> inputs;
-  std::vector<RequestedOutput> outputs;           // empty = every output
-  bool binary_outputs = false;                    // request-level binary_data_output
-  absl::Duration timeout = absl::ZeroDuration();  // 0 = the model's default
+  std::vector<RequestedOutput> outputs;  // empty = every output
+  bool binary_outputs = false;           // request-level binary_data_output
+  // The V2 `timeout` parameter, or the client's own deadline where the
+  // transport carries one (gRPC), whichever is shorter. 0 = the model's default.
+  absl::Duration timeout = absl::ZeroDuration();
+  // Set by a transport that can tell (gRPC): whether the client has gone
+  // (cancelled the call, or its deadline passed). Thread-safe; called from
+  // worker threads only until the request's callback has run. A request whose
+  // client has gone is answered Cancelled without running.
+  std::function<bool()> cancelled;
 };
 
 struct InferResponse {

@@ -6,12 +6,24 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "core/model_instance.h"
 
 namespace tide::core {
+
+// Cumulative statistics of the executions of one batch size (rows): each
+// count is the number of executions, each ns their summed duration.
+struct BatchStatistics {
+  int64_t batch_size = 0;
+  uint64_t compute_input_count = 0, compute_input_ns = 0;
+  uint64_t compute_infer_count = 0, compute_infer_ns = 0;
+  uint64_t compute_output_count = 0, compute_output_ns = 0;
+
+  bool operator==(const BatchStatistics&) const = default;
+};
 
 // Cumulative statistics of one model version (Triton's statistics extension).
 struct ModelStatistics {
@@ -21,9 +33,10 @@ struct ModelStatistics {
   uint64_t compute_input_count = 0, compute_input_ns = 0;
   uint64_t compute_infer_count = 0, compute_infer_ns = 0;
   uint64_t compute_output_count = 0, compute_output_ns = 0;
-  uint64_t inference_count = 0;    // batch items
-  uint64_t execution_count = 0;    // batches
-  uint64_t last_inference_ms = 0;  // Unix ms of the last completed request
+  uint64_t inference_count = 0;              // batch items
+  uint64_t execution_count = 0;              // batches
+  uint64_t last_inference_ms = 0;            // Unix ms of the last completed request
+  std::vector<BatchStatistics> batch_stats;  // one per executed batch size, ascending
 };
 
 // Thread-safe; called from frontend and worker threads.
@@ -32,6 +45,10 @@ class RequestObserver {
   virtual ~RequestObserver() = default;
   // A request was refused before queueing (queue full, draining, bad input).
   virtual void OnRejected(const absl::Status& why) = 0;
+  // A request entered / left the queue (dequeued to run, timed out or
+  // cancelled). Called under the scheduler's queue lock, with the push or pop
+  // they count, so a depth kept from them is exact: they must be quick and
+  // must not call back into the scheduler.
   virtual void OnEnqueued() = 0;
   virtual void OnDequeued() = 0;
   // One batch of `batch_size` rows over `requests` requests ran.

@@ -113,6 +113,16 @@ void MetricsObserver::OnBatch(int64_t batch_size, int requests, const core::Exec
   input_stat_.Add(static_cast<uint64_t>(requests), t.input);
   infer_stat_.Add(static_cast<uint64_t>(requests), t.infer);
   output_stat_.Add(static_cast<uint64_t>(requests), t.output);
+  auto ns = [](absl::Duration d) { return static_cast<uint64_t>(absl::ToInt64Nanoseconds(d)); };
+  absl::MutexLock lock(&batch_mu_);
+  core::BatchStatistics& b = batch_stats_[batch_size];
+  b.batch_size = batch_size;
+  ++b.compute_input_count;
+  b.compute_input_ns += ns(t.input);
+  ++b.compute_infer_count;
+  b.compute_infer_ns += ns(t.infer);
+  ++b.compute_output_count;
+  b.compute_output_ns += ns(t.output);
 }
 
 void MetricsObserver::OnCompleted(const absl::Status& status, absl::Duration queue,
@@ -150,6 +160,8 @@ core::ModelStatistics MetricsObserver::Snapshot() const {
   s.inference_count = inference_count_;
   s.execution_count = execution_count_;
   s.last_inference_ms = last_inference_ms_;
+  absl::MutexLock lock(&batch_mu_);
+  for (const auto& [size, b] : batch_stats_) s.batch_stats.push_back(b);
   return s;
 }
 

@@ -5,9 +5,12 @@
 // Triton-style cumulative statistics.
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "core/observer.h"
 #include "metrics/metrics.h"
 
@@ -69,6 +72,8 @@ class MetricsObserver final : public core::RequestObserver {
   };
   Stat success_stat_, fail_stat_, queue_stat_, input_stat_, infer_stat_, output_stat_;
   std::atomic<uint64_t> inference_count_{0}, execution_count_{0}, last_inference_ms_{0};
+  mutable absl::Mutex batch_mu_;  // one lock per batch: batches are far rarer than requests
+  std::map<int64_t, core::BatchStatistics> batch_stats_ ABSL_GUARDED_BY(batch_mu_);
 };
 
 }  // namespace tide::server

@@ -42,5 +42,27 @@ TEST(MetricsObserver, CountsEveryOutcomeExactly) {
   EXPECT_EQ(s.execution_count, 1u);
 }
 
+TEST(MetricsObserver, BatchStatsHaveOneEntryPerExecutedBatchSize) {
+  metrics::Registry r;
+  ServerMetrics m = ServerMetrics::Register(&r);
+  MetricsObserver o(m, "simple", "1");
+  EXPECT_TRUE(o.Snapshot().batch_stats.empty());
+  const core::ExecuteTimings t{absl::Microseconds(1), absl::Microseconds(10),
+                               absl::Microseconds(2)};
+  for (int i = 0; i < 3; ++i) o.OnBatch(1, 1, t);
+  o.OnBatch(4, 2, {absl::Microseconds(3), absl::Microseconds(30), absl::Microseconds(5)});
+  o.OnBatch(4, 3, t);
+  core::ModelStatistics s = o.Snapshot();
+  ASSERT_EQ(s.batch_stats.size(), 2u);
+  // Triton: per batch size, a count of executions and their summed time.
+  EXPECT_EQ(s.batch_stats[0], (core::BatchStatistics{1, 3, 3'000, 3, 30'000, 3, 6'000}));
+  EXPECT_EQ(s.batch_stats[1], (core::BatchStatistics{4, 2, 4'000, 2, 40'000, 2, 7'000}));
+  // Per request, each request counts its batch's time.
+  EXPECT_EQ(s.compute_infer_count, 8u);
+  EXPECT_EQ(s.compute_infer_ns, 3 * 10'000u + 2 * 30'000u + 3 * 10'000u);
+  EXPECT_EQ(s.execution_count, 5u);
+  EXPECT_EQ(s.inference_count, 11u);
+}
+
 }  // namespace
 }  // namespace tide::server

@@ -101,6 +101,38 @@ TEST_F(ServeApi, RequestedOutputsNestedDataAndBinaryOutput) {
   EXPECT_EQ(diff, std::vector<int32_t>(32, 0));
 }
 
+TEST_F(ServeApi, PerOutputBinaryDataWinsOverTheRequestLevelParameter) {
+  std::string want0 = "[", bytes1;
+  for (int32_t i = 0; i < 16; ++i) {
+    want0 += (i ? "," : "") + std::to_string(i);
+    bytes1.append(reinterpret_cast<const char*>(&i), 4);
+  }
+  want0 += "]";
+  auto on = Http(port(), "POST", "/v2/models/simple/infer",
+                 SimpleRequest(Row(0, 1), Row(0, 0),
+                               R"(,"parameters":{"binary_data_output":true},"outputs":[)"
+                               R"({"name":"OUTPUT0","parameters":{"binary_data":false}},)"
+                               R"({"name":"OUTPUT1"}])"));
+  ASSERT_EQ(on.status, 200) << on.body;
+  size_t json_len = std::stoul(on.headers["inference-header-content-length"]);
+  EXPECT_EQ(on.body.substr(0, json_len),
+            R"({"model_name":"simple","model_version":"1","id":"req-7","outputs":[)"
+            R"({"name":"OUTPUT0","datatype":"INT32","shape":[1,16],"data":)" +
+                want0 +
+                R"(},{"name":"OUTPUT1","datatype":"INT32","shape":[1,16],)"
+                R"("parameters":{"binary_data_size":64}}]})");
+  EXPECT_EQ(on.body.substr(json_len), bytes1);
+  auto off = Http(port(), "POST", "/v2/models/simple/infer",
+                  SimpleRequest(Row(0, 1), Row(0, 0),
+                                R"(,"parameters":{"binary_data_output":false},"outputs":[)"
+                                R"({"name":"OUTPUT0"},)"
+                                R"({"name":"OUTPUT1","parameters":{"binary_data":true}}])"));
+  ASSERT_EQ(off.status, 200) << off.body;
+  json_len = std::stoul(off.headers["inference-header-content-length"]);
+  EXPECT_EQ(off.body.substr(0, json_len), on.body.substr(0, json_len));
+  EXPECT_EQ(off.body.substr(json_len), bytes1);
+}
+
 TEST_F(ServeApi, BinaryInputsGiveTheSameOutputsAsJson) {
   std::vector<int32_t> a(16), b(16);
   for (int i = 0; i < 16; ++i) {
@@ -227,6 +259,21 @@ TEST_F(ServeApi, BadInputGets4xxNamingTheProblem) {
        400,
        "model name '../../etc' must not start with '.'"},
       {"GET", "/v2/nothing", "", {}, 404, "no such endpoint: GET /v2/nothing"},
+      // Bytes that are not UTF-8 are echoed as visible \xNN text.
+      {"GET",
+       "/v2/models/%ff%fe",
+       "",
+       {},
+       400,
+       "model name '\\\\xff\\\\xfe' may only contain letters, digits, '_', '-' and '.'"},
+      // A claimed shape is checked against the body before anything is allocated.
+      {"POST",
+       "/v2/models/simple/infer",
+       R"({"inputs":[{"name":"x","datatype":"INT64","shape":[2147483647],"data":[1]}]})",
+       {},
+       400,
+       "input 'x': shape [2147483647] needs 2147483647 elements, more than a JSON body of 76 "
+       "bytes can hold"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.error);
@@ -287,6 +334,61 @@ TEST_F(ServeApi, MetricsMoveByExactlyTheRequestsSent) {
   EXPECT_NE(stats.body.find(R"({"model_stats":[{"name":"simple","version":"1",)"),
             std::string::npos)
       << stats.body;
+}
+
+// Triton's statistics extension: one batch_stats entry per executed batch
+// size, and cache_hit/cache_miss (tide has no response cache: always 0). A
+// model without dynamic_batching runs each request as it came, so the batch
+// sizes are the clients'.
+TEST(ServeStats, BatchStatsCountEachExecutedBatchSize) {
+  TempDir repo;
+  repo.Write("echo/config.pbtxt",
+             "name: \"echo\"\nbackend: \"simulated\"\nmax_batch_size: 8\n"
+             "input { name: \"INPUT0\" data_type: TYPE_FP32 dims: [ 1 ] }\n"
+             "output { name: \"OUTPUT0\" data_type: TYPE_FP32 dims: [ 1 ] }\n"
+             "parameters { key: \"mode\" value { string_value: \"sleep\" } }\n"
+             "parameters { key: \"compute_ms\" value { string_value: \"1\" } }\n");
+  repo.MakeDir("echo/1");
+  TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0",
+                      "--metrics-port", "0", "--host", "127.0.0.1", "--drain-delay", "0"});
+  ASSERT_TRUE(server.started()) << server.Log();
+  auto stats = Http(server.http_port(), "GET", "/v2/models/echo/stats");
+  ASSERT_EQ(stats.status, 200);
+  EXPECT_NE(stats.body.find(R"("cache_hit":{"count":0,"ns":0},"cache_miss":{"count":0,"ns":0}},)"
+                            R"("batch_stats":[]}]})"),
+            std::string::npos)
+      << stats.body;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(Http(server.http_port(), "POST", "/v2/models/echo/infer",
+                   R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1,1],"data":[1]}]})")
+                  .status,
+              200);
+  }
+  ASSERT_EQ(Http(server.http_port(), "POST", "/v2/models/echo/infer",
+                 R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[2,1],"data":[1,2]}]})")
+                .status,
+            200);
+  stats = Http(server.http_port(), "GET", "/v2/models/echo/stats");
+  ASSERT_EQ(stats.status, 200);
+  const std::string& b = stats.body;
+  EXPECT_NE(b.find(R"("inference_count":5,"execution_count":4,)"), std::string::npos) << b;
+  EXPECT_NE(b.find(R"("cache_hit":{"count":0,"ns":0},"cache_miss":{"count":0,"ns":0}})"),
+            std::string::npos)
+      << b;
+  // Exactly two entries, ascending: three executions of 1 row, one of 2.
+  size_t at = b.find(R"("batch_stats":[{"batch_size":1,"compute_input":{"count":3,"ns":)");
+  ASSERT_NE(at, std::string::npos) << b;
+  size_t second = b.find(R"(},{"batch_size":2,"compute_input":{"count":1,"ns":)", at);
+  ASSERT_NE(second, std::string::npos) << b;
+  EXPECT_NE(b.find(R"("compute_infer":{"count":3,"ns":)", at), std::string::npos) << b;
+  EXPECT_NE(b.find(R"("compute_output":{"count":3,"ns":)", at), std::string::npos) << b;
+  EXPECT_NE(b.find(R"("compute_infer":{"count":1,"ns":)", second), std::string::npos) << b;
+  EXPECT_NE(b.find(R"("compute_output":{"count":1,"ns":)", second), std::string::npos) << b;
+  EXPECT_EQ(b.find(R"("batch_size":3)"), std::string::npos) << b;
+  EXPECT_EQ(b.substr(b.size() - 5), "}]}]}") << b;
+  // The sleeping model's compute_infer: at least 1 ms per execution.
+  const std::string infer3 = R"("compute_infer":{"count":3,"ns":)";
+  EXPECT_GE(std::stoull(b.substr(b.find(infer3, at) + infer3.size())), 3'000'000u) << b;
 }
 
 }  // namespace

@@ -2,7 +2,10 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "grpc_service.grpc.pb.h"
 #include "gtest/gtest.h"
@@ -99,6 +102,94 @@ TEST_F(ServeGrpc, ErrorsMapToGrpcCodes) {
   s = stub_->ModelInfer(&c2, req, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(s.error_message(), "input 'INPUT0': shape [1,16] needs 16 elements, contents has 1");
+}
+
+// A model that sleeps 300 ms per request, one request at a time, on one
+// instance: requests sent while it is busy wait in its queue.
+TEST(ServeGrpcDeadlines, RequestsWhoseClientHasGoneAreNotExecuted) {
+  TempDir repo;
+  repo.Write("slow/config.pbtxt",
+             "name: \"slow\"\nbackend: \"simulated\"\nmax_batch_size: 0\n"
+             "input { name: \"INPUT0\" data_type: TYPE_FP32 dims: [ 1 ] }\n"
+             "output { name: \"OUTPUT0\" data_type: TYPE_FP32 dims: [ 1 ] }\n"
+             "instance_group { count: 1 }\n"
+             "dynamic_batching { default_queue_policy { max_queue_size: 8 } }\n"
+             "parameters { key: \"mode\" value { string_value: \"sleep\" } }\n"
+             "parameters { key: \"compute_ms\" value { string_value: \"300\" } }\n");
+  repo.MakeDir("slow/1");
+  TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0", "--grpc-port",
+                      "0", "--metrics-port", "0", "--host", "127.0.0.1", "--drain-delay", "0"});
+  ASSERT_TRUE(server.started()) << server.Log();
+  auto stub = inference::GRPCInferenceService::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(server.grpc_port()), grpc::InsecureChannelCredentials()));
+  auto infer = [&](grpc::ClientContext* ctx) {
+    inference::ModelInferRequest req;
+    req.set_model_name("slow");
+    auto* in = req.add_inputs();
+    in->set_name("INPUT0");
+    in->set_datatype("FP32");
+    in->add_shape(1);
+    in->mutable_contents()->add_fp32_contents(3);
+    inference::ModelInferResponse resp;
+    return stub->ModelInfer(ctx, req, &resp);
+  };
+  auto metric = [&](const std::string& match) {
+    return MetricValue(Http(server.metrics_port(), "GET", "/metrics").body, match);
+  };
+  const std::string in_flight = R"(tide_inference_in_flight{model="slow",version="1"})";
+  auto await_in_flight = [&](double n) {
+    for (int i = 0; i < 1000 && metric(in_flight) != n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_EQ(metric(in_flight), n);
+  };
+  // Two requests without a deadline: one executing, one queued (600 ms of work).
+  std::atomic<int> ok{0};
+  std::vector<std::thread> long_ones;
+  for (int i = 0; i < 2; ++i) {
+    long_ones.emplace_back([&] {
+      grpc::ClientContext ctx;
+      if (infer(&ctx).ok()) ++ok;
+    });
+  }
+  await_in_flight(2);
+  {  // A 100 ms deadline behind them: answered at its deadline, never run.
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
+    grpc::Status s = infer(&ctx);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << s.error_message();
+  }
+  await_in_flight(2);  // the server answered it too, before the queue reached it
+  // A request its client cancels while it is queued: dropped, never run.
+  grpc::ClientContext cancelled_ctx;
+  grpc::Status cancelled;
+  std::thread cancelled_client([&] { cancelled = infer(&cancelled_ctx); });
+  await_in_flight(3);
+  cancelled_ctx.TryCancel();
+  cancelled_client.join();
+  EXPECT_EQ(cancelled.error_code(), grpc::StatusCode::CANCELLED);
+  for (std::thread& t : long_ones) t.join();
+  EXPECT_EQ(ok.load(), 2);
+  await_in_flight(0);
+  std::string metrics = Http(server.metrics_port(), "GET", "/metrics").body;
+  EXPECT_EQ(MetricValue(metrics, R"(tide_inference_executions_total{model="slow",version="1"})"),
+            2);
+  EXPECT_EQ(
+      MetricValue(metrics,
+                  R"(tide_inference_requests_total{model="slow",version="1",outcome="success"})"),
+      2);
+  EXPECT_EQ(
+      MetricValue(
+          metrics,
+          R"(tide_inference_failures_total{model="slow",version="1",reason="deadline_exceeded"})"),
+      1);
+  EXPECT_EQ(
+      MetricValue(metrics,
+                  R"(tide_inference_failures_total{model="slow",version="1",reason="cancelled"})"),
+      1);
+  EXPECT_EQ(MetricValue(metrics, R"(tide_inference_queue_depth{model="slow",version="1"})"), 0);
+  std::string stats = Http(server.http_port(), "GET", "/v2/models/slow/stats").body;
+  EXPECT_NE(stats.find(R"("inference_count":2,"execution_count":2,)"), std::string::npos) << stats;
 }
 
 }  // namespace

@@ -2,6 +2,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+#include <chrono>
+
 #include "absl/strings/str_cat.h"
 #include "common/status_mapping.h"
 #include "core/model_repository.h"
@@ -85,8 +88,19 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
       o_.service->CountRejected(req->model_name(), req->model_version(), decoded.status());
       return Done(ctx, decoded.status());
     }
+    core::InferRequest request = *std::move(decoded);
+    // The client's deadline bounds the request's timeout (as the V2
+    // `timeout` parameter does): a request still queued at its deadline is
+    // answered DEADLINE_EXCEEDED without running. One whose client cancels
+    // is dropped from the queue before it runs (`ctx` lives until Finish).
+    if (auto deadline = ctx->deadline(); deadline != std::chrono::system_clock::time_point::max()) {
+      absl::Duration left = std::max(absl::FromChrono(deadline - std::chrono::system_clock::now()),
+                                     absl::Nanoseconds(1));
+      if (request.timeout == absl::ZeroDuration() || left < request.timeout) request.timeout = left;
+    }
+    request.cancelled = [ctx] { return ctx->IsCancelled(); };
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    o_.service->Infer(*std::move(decoded), [reactor, resp](absl::StatusOr<core::InferResponse> r) {
+    o_.service->Infer(std::move(request), [reactor, resp](absl::StatusOr<core::InferResponse> r) {
       if (r.ok()) ToProto(*r, resp);
       reactor->Finish(ToGrpc(r.status()));
     });

@@ -34,6 +34,20 @@ std::string Duration(uint64_t count, uint64_t ns) {
   return absl::StrCat("{\"count\":", count, ",\"ns\":", ns, "}");
 }
 
+// Triton's batch_stats: one entry per executed batch size, ascending.
+std::string BatchStatsJson(const std::vector<core::BatchStatistics>& batches) {
+  std::string out = "[";
+  for (size_t i = 0; i < batches.size(); ++i) {
+    const core::BatchStatistics& b = batches[i];
+    absl::StrAppend(&out, i ? "," : "", "{\"batch_size\":", b.batch_size,
+                    ",\"compute_input\":", Duration(b.compute_input_count, b.compute_input_ns),
+                    ",\"compute_infer\":", Duration(b.compute_infer_count, b.compute_infer_ns),
+                    ",\"compute_output\":", Duration(b.compute_output_count, b.compute_output_ns),
+                    "}");
+  }
+  return out + "]";
+}
+
 }  // namespace
 
 HttpResponse StatusResponse(const absl::Status& status) {
@@ -184,7 +198,9 @@ HttpResponse V2Handlers::Stats(const std::string& model, const std::string& vers
         ",\"compute_input\":", Duration(s.compute_input_count, s.compute_input_ns),
         ",\"compute_infer\":", Duration(s.compute_infer_count, s.compute_infer_ns),
         ",\"compute_output\":", Duration(s.compute_output_count, s.compute_output_ns),
-        "},\"batch_stats\":[]}");
+        // tide has no response cache: Triton reports zeros then.
+        ",\"cache_hit\":", Duration(0, 0), ",\"cache_miss\":", Duration(0, 0),
+        "},\"batch_stats\":", BatchStatsJson(s.batch_stats), "}");
   }
   return Json(200, out + "]}");
 }
