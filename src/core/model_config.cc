@@ -2,11 +2,12 @@
 
 #include <algorithm>
 #include <fstream>
+#include <limits>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/tensor.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 
@@ -99,6 +100,24 @@ absl::Status ConvertTensors(const pb::RepeatedPtrField<TensorProto>& protos, con
                                       " is not a valid dim (use a size >= 1, or -1 for "
                                       "a variable size)"));
       }
+    }
+    // The byte size at max_batch_size, variable dims counted as 1, must fit in
+    // int64: everything that sizes a buffer from these dims relies on it.
+    std::vector<int64_t> shape;
+    if (cfg.max_batch_size() > 0) shape.push_back(cfg.max_batch_size());
+    for (int64_t d : p.dims()) shape.push_back(d < 0 ? 1 : d);
+    const int64_t elements = ShapeElementCount(shape);
+    const int64_t element_size =
+        *dt == DataType::kBytes ? 4 : static_cast<int64_t>(ElementSize(*dt));  // BYTES: its length
+    if (elements < 0 || elements > std::numeric_limits<int64_t>::max() / element_size) {
+      std::vector<int64_t> dims(p.dims().begin(), p.dims().end());
+      return loc.Error(p, "dims", 0, sub, absl::StrCat(fpath, ".dims"),
+                       absl::StrCat(ShapeToString(dims),
+                                    cfg.max_batch_size() > 0 ? absl::StrCat(" with max_batch_size ",
+                                                                            cfg.max_batch_size())
+                                                             : "",
+                                    " is too large (the tensor's byte size overflows a 64-bit "
+                                    "integer)"));
     }
     TensorSpec spec;
     spec.name = p.name();
@@ -261,6 +280,15 @@ absl::StatusOr<ModelSpec> ParseModelConfig(std::string_view text, std::string_vi
       }
     }
   }
+  for (int i = 0; i < cfg.model_warmup_size(); ++i) {
+    const auto& w = cfg.model_warmup(i);
+    if (w.count() > kMaxWarmupCount) {
+      const auto* sub =
+          tree.GetTreeForNested(cfg.GetDescriptor()->FindFieldByName("model_warmup"), i);
+      return loc.Error(w, "count", -1, sub, absl::StrCat("model_warmup[", i, "].count"),
+                       absl::StrCat(w.count(), " must be at most ", kMaxWarmupCount));
+    }
+  }
   for (const auto& [key, value] : cfg.parameters()) spec.parameters[key] = value.string_value();
   for (const auto& o : cfg.output()) {
     if (!o.label_filename().empty()) {
@@ -276,12 +304,15 @@ absl::StatusOr<ModelSpec> LoadModelConfig(const std::string& model_dir, std::str
   std::string path = model_dir + "/config.pbtxt";
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open (does the file exist?)"));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (text.str().size() > (1 << 20)) {
+  // Reads at most one byte past the limit: a huge file is refused, not read.
+  constexpr size_t kMaxConfigBytes = 1 << 20;
+  std::string text(kMaxConfigBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kMaxConfigBytes) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": larger than 1 MiB"));
   }
-  return ParseModelConfig(text.str(), path, dir_name);
+  return ParseModelConfig(text, path, dir_name);
 }
 
 }  // namespace tide::core

@@ -18,6 +18,10 @@
 
 namespace tide::core {
 
+// The most times one model_warmup entry may run (its `count`): warm-up runs
+// before the model is ready, so an unbounded count would hold the load forever.
+inline constexpr uint32_t kMaxWarmupCount = 1000;
+
 struct TensorSpec {
   std::string name;
   DataType datatype = DataType::kFp32;
@@ -62,6 +66,9 @@ struct ModelSpec {
 
 // Parses and validates config text. `path` is used in messages; `dir_name`
 // is the model's folder name, which `name` must match (and defaults to).
+// Numbers that size memory or work are bounded: each dim is -1 or >= 1 and a
+// tensor's byte size at max_batch_size (variable dims counted as 1) must fit
+// in int64; model_warmup[].count is at most kMaxWarmupCount.
 absl::StatusOr<ModelSpec> ParseModelConfig(std::string_view text, std::string_view path,
                                            std::string_view dir_name);
 

@@ -146,5 +146,63 @@ TEST(ModelConfig, VersionPolicies) {
   EXPECT_EQ(spec->version_policy.versions, (std::vector<int64_t>{1, 3}));
 }
 
+// Sizes computed from dims must fit in int64: dims that overflow are refused
+// where they are written, not when something allocates from them.
+TEST(ModelConfig, TensorSizesThatOverflowAreRefused) {
+  const BadCase cases[] = {
+      {"backend: \"simulated\"\ninput { name: \"A\" data_type: TYPE_FP32 dims: [ "
+       "9223372036854775807, 2 ] }\noutput { name: \"B\" data_type: TYPE_FP32 dims: 1 }\n",
+       "m/config.pbtxt:2:40: field 'input[0].dims': [9223372036854775807,2] is too large (the "
+       "tensor's byte size overflows a 64-bit integer)"},
+      // The product fits, the byte size (x 4) does not.
+      {"backend: \"simulated\"\ninput { name: \"A\" data_type: TYPE_FP32 dims: 1 }\n"
+       "output { name: \"B\" data_type: TYPE_FP32 dims: [ 4611686018427387904 ] }\n",
+       "m/config.pbtxt:3:41: field 'output[0].dims': [4611686018427387904] is too large (the "
+       "tensor's byte size overflows a 64-bit integer)"},
+      // Only with max_batch_size does it overflow; -1 counts as 1.
+      {"backend: \"simulated\"\nmax_batch_size: 8\ninput { name: \"A\" data_type: TYPE_INT8 "
+       "dims: [ -1, 2305843009213693952 ] }\noutput { name: \"B\" data_type: TYPE_FP32 dims: 1 "
+       "}\n",
+       "m/config.pbtxt:3:40: field 'input[0].dims': [-1,2305843009213693952] with max_batch_size "
+       "8 is too large (the tensor's byte size overflows a 64-bit integer)"},
+      // BYTES counts 4 bytes (its length prefix) per element.
+      {"backend: \"simulated\"\ninput { name: \"A\" data_type: TYPE_STRING dims: [ "
+       "2305843009213693952 ] }\noutput { name: \"B\" data_type: TYPE_FP32 dims: 1 }\n",
+       "m/config.pbtxt:2:42: field 'input[0].dims': [2305843009213693952] is too large (the "
+       "tensor's byte size overflows a 64-bit integer)"},
+  };
+  for (const BadCase& c : cases) {
+    auto spec = ParseModelConfig(c.text, "m/config.pbtxt", "m");
+    ASSERT_FALSE(spec.ok()) << c.text;
+    EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(std::string(spec.status().message()), c.error);
+  }
+  // Large but addressable dims are the warm-up's to bound, not the config's.
+  auto big = ParseModelConfig(
+      "backend: \"simulated\" max_batch_size: 8"
+      " input { name: \"A\" data_type: TYPE_FP64 dims: [ 1000000, 1000000 ] }"
+      " output { name: \"B\" data_type: TYPE_FP32 dims: [ 288230376151711743 ] }",
+      "m/config.pbtxt", "m");
+  ASSERT_TRUE(big.ok()) << big.status();
+  EXPECT_EQ(big->inputs[0].dims, (std::vector<int64_t>{1000000, 1000000}));
+}
+
+TEST(ModelConfig, WarmupCountIsBounded) {
+  const std::string io =
+      "backend: \"simulated\"\ninput { name: \"A\" data_type: TYPE_FP32 dims: 1 }\n"
+      "output { name: \"B\" data_type: TYPE_FP32 dims: 1 }\n";
+  auto spec = ParseModelConfig(io + "model_warmup { name: \"w\" count: 1000 }\n"
+                                    "model_warmup { name: \"x\" count: 1000000000 }\n",
+                               "m/config.pbtxt", "m");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(spec.status().message()),
+            "m/config.pbtxt:5:26: field 'model_warmup[1].count': 1000000000 must be at most 1000");
+  auto ok =
+      ParseModelConfig(io + "model_warmup { name: \"w\" count: 1000 }\n", "m/config.pbtxt", "m");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->proto.model_warmup(0).count(), kMaxWarmupCount);
+}
+
 }  // namespace
 }  // namespace tide::core

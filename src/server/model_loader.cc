@@ -1,8 +1,12 @@
 #include "server/model_loader.h"
 
+#include <exception>
+#include <new>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "batching/dynamic_batcher.h"
+#include "common/status_macros.h"
 #include "core/model_repository.h"
 #include "metrics/process_collector.h"
 #include "server/warmup.h"
@@ -25,6 +29,22 @@ absl::StatusOr<absl::Duration> WorkerSpin(const LoadOptions& o, const core::Mode
                      "' is not a whole number of microseconds from 0 to 100000"));
   }
   return absl::Microseconds(us);
+}
+
+// Exceptions stop here: one escaping a model's load (a backend, its warm-up,
+// an allocation) becomes that model's failure instead of aborting the process.
+template <typename F>
+auto Guarded(const std::string& where, F&& load) -> decltype(load()) {
+  try {
+    return load();
+  } catch (const std::bad_alloc& e) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(where, ": out of memory while loading (", e.what(), ")"));
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat(where, ": loading threw an exception: ", e.what()));
+  } catch (...) {
+    return absl::InternalError(absl::StrCat(where, ": loading threw an exception of unknown type"));
+  }
 }
 
 absl::StatusOr<std::shared_ptr<core::LoadedModel>> LoadVersion(const LoadOptions& o,
@@ -90,23 +110,33 @@ absl::StatusOr<LoadResult> LoadRepository(const LoadOptions& o) {
   if (!names.ok()) return names.status();
   for (const std::string& name : *names) {
     std::string dir = absl::StrCat(o.repository, "/", name);
-    auto spec = core::LoadModelConfig(dir, name);
+    auto fail = [&](const std::string& version, const absl::Status& s) {
+      result.failed.push_back({name, version, "UNAVAILABLE", std::string(s.message())});
+      if (o.metrics && !version.empty())
+        o.metrics->model_ready->WithLabels({name, version})->Set(0);
+    };
+    auto spec = Guarded(dir, [&]() -> absl::StatusOr<core::ModelSpec> {
+      RETURN_IF_ERROR(core::CheckModelFolder(o.repository, name));
+      return core::LoadModelConfig(dir, name);
+    });
     if (!spec.ok()) {
-      result.failed.push_back({name, "", "UNAVAILABLE", std::string(spec.status().message())});
+      fail("", spec.status());
       continue;
     }
     for (const std::string& w : spec->warnings) result.warnings.push_back(w);
-    auto versions = core::SelectVersions(dir, spec->version_policy);
+    auto versions = Guarded(dir, [&] { return core::SelectVersions(dir, spec->version_policy); });
     if (!versions.ok()) {
-      result.failed.push_back({name, "", "UNAVAILABLE", std::string(versions.status().message())});
+      fail("", versions.status());
       continue;
     }
     for (int64_t v : *versions) {
-      auto lm = LoadVersion(o, *spec, dir, v);
+      const std::string version_dir = absl::StrCat(dir, "/", v);
+      auto lm = Guarded(version_dir, [&]() -> absl::StatusOr<std::shared_ptr<core::LoadedModel>> {
+        RETURN_IF_ERROR(core::CheckVersionFolder(o.repository, version_dir));
+        return LoadVersion(o, *spec, dir, v);
+      });
       if (!lm.ok()) {
-        result.failed.push_back(
-            {name, absl::StrCat(v), "UNAVAILABLE", std::string(lm.status().message())});
-        if (o.metrics) o.metrics->model_ready->WithLabels({name, absl::StrCat(v)})->Set(0);
+        fail(absl::StrCat(v), lm.status());
         continue;
       }
       result.loaded.push_back(*std::move(lm));

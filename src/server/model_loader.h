@@ -3,7 +3,11 @@
 // Loads a model repository: for each model folder, its config, the versions
 // its version_policy selects, the backend model, its instances and its
 // scheduler; measures the resident memory each load adds; warms the model up
-// before it is marked ready. Models that fail are reported, not fatal.
+// before it is marked ready. Models that fail are reported, not fatal: that
+// includes a folder or file that cannot be resolved (a symlink loop) or whose
+// symlink escapes the repository (core::CheckModelFolder, CheckVersionFolder),
+// and any exception a backend or the warm-up throws (std::bad_alloc becomes
+// ResourceExhausted), so that no model can abort the process.
 
 #include <memory>
 #include <string>

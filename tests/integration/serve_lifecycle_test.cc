@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -301,6 +302,115 @@ TEST(ServeLifecycle, RequestTimeoutInTheQueueIs504) {
           Http(server.metrics_port(), "GET", "/metrics").body,
           R"(tide_inference_failures_total{model="slow",version="1",reason="deadline_exceeded"})"),
       1);
+}
+
+}  // namespace
+}  // namespace tide::testing
+
+namespace tide::testing {
+namespace {
+
+// A simulated echo model with one FP32 input and output of `dims`, plus `extra`.
+std::string EchoModel(const std::string& dims, const std::string& extra) {
+  return "backend: \"simulated\"\nmax_batch_size: 0\n"
+         "input { name: \"INPUT0\" data_type: TYPE_FP32 dims: " +
+         dims +
+         " }\n"
+         "output { name: \"OUTPUT0\" data_type: TYPE_FP32 dims: " +
+         dims +
+         " }\n"
+         "parameters { key: \"compute_ms\" value { string_value: \"0\" } }\n" +
+         extra;
+}
+
+// Every hostile or broken model once, beside one good model: each bad one is
+// UNAVAILABLE with its reason, the good one serves, nothing aborts.
+TEST(ServeLifecycle, HostileRepositoryMarksEachBadModelUnavailable) {
+  namespace fs = std::filesystem;
+  TempDir repo, outside;
+  const std::string root = repo.path();
+  repo.Write("good/config.pbtxt", SleepModel("good", 0, 1, 8));
+  repo.MakeDir("good/1");
+  repo.Write("overflow/config.pbtxt", EchoModel("[ 9223372036854775807, 2 ]", ""));
+  repo.MakeDir("overflow/1");
+  repo.Write("huge/config.pbtxt", EchoModel("[ 1000000, 1000000 ]", ""));
+  repo.MakeDir("huge/1");
+  repo.Write("memory/config.pbtxt",
+             EchoModel("[ 1 ]",
+                       "parameters { key: \"memory_mb\" value { string_value: "
+                       "\"65536\" } }\n"));
+  repo.MakeDir("memory/1");
+  repo.Write("warmup/config.pbtxt",
+             EchoModel("[ 1 ]", "model_warmup { name: \"w\" batch_size: 1 count: 1000000000 }\n"));
+  repo.MakeDir("warmup/1");
+  fs::create_directory_symlink("loop", root + "/loop");  // loop -> itself
+  repo.Write("version_loop/config.pbtxt", EchoModel("[ 1 ]", ""));
+  fs::create_directory_symlink("1", root + "/version_loop/1");
+  outside.Write("escape/config.pbtxt", EchoModel("[ 1 ]", ""));
+  outside.MakeDir("escape/1");
+  fs::create_directory_symlink(outside.path() + "/escape", root + "/escape");
+
+  const std::string real_root = fs::canonical(root).string();
+  const std::string real_outside = fs::canonical(outside.path()).string();
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"escape", root + "/escape: symlink escapes the model repository (it resolves to " +
+                     real_outside + "/escape, outside " + real_root + ")"},
+      {"huge",
+       "warm-up of 'huge': input 'INPUT0' of shape [1000000,1000000] FP32 would take "
+       "4000000000000 bytes, more than the 2147483648 (2 GiB) allowed for one warm-up tensor"},
+      {"loop", root + "/loop: cannot be resolved: Too many levels of symbolic links"},
+      {"memory", root + "/memory/config.pbtxt: parameters 'memory_mb' = '65536': must be a number "
+                        "from 0 to 16384 (16 GiB)"},
+      {"overflow", root + "/overflow/config.pbtxt:3:45: field 'input[0].dims': "
+                          "[9223372036854775807,2] is too large (the tensor's byte size "
+                          "overflows a 64-bit integer)"},
+      {"version_loop",
+       root + "/version_loop/1: cannot be resolved: Too many levels of symbolic links"},
+      {"warmup", root + "/warmup/config.pbtxt:6:40: field 'model_warmup[0].count': 1000000000 "
+                        "must be at most 1000"},
+  };
+  // Which failures are per version (the folder and config were fine).
+  auto version_of = [](const std::string& name) -> std::string {
+    return name == "huge" || name == "memory" || name == "version_loop" ? "1" : "";
+  };
+  {
+    TideProcess server({"serve", "--model-repository", root, "--http-port", "0", "--metrics-port",
+                        "0", "--host", "127.0.0.1", "--no-strict-readiness"});
+    ASSERT_TRUE(server.started()) << server.Log();
+    EXPECT_EQ(Http(server.http_port(), "GET", "/v2/health/ready").status, 200);
+    EXPECT_EQ(Http(server.http_port(), "GET", "/v2/models/good/ready").status, 200);
+    HttpResult infer = Http(server.http_port(), "POST", "/v2/models/good/infer", kOneInput);
+    EXPECT_EQ(infer.status, 200) << infer.body;
+    EXPECT_NE(infer.body.find(R"("data":[3])"), std::string::npos) << infer.body;
+    std::string index = "[";
+    std::string log = server.Log();
+    for (const auto& [name, reason] : bad) {
+      std::string v = version_of(name);
+      if (name == "huge") index += R"({"name":"good","version":"1","state":"READY"},)";
+      index += R"({"name":")" + name + "\"" + (v.empty() ? "" : R"(,"version":")" + v + "\"") +
+               R"(,"state":"UNAVAILABLE","reason":")" + reason + R"("},)";
+      HttpResult ready = Http(server.http_port(), "GET", "/v2/models/" + name + "/ready");
+      EXPECT_EQ(ready.status, 503) << name;
+      EXPECT_EQ(ready.body,
+                R"({"name":")" + name + R"(","ready":false,"reason":")" + reason + R"("})");
+      EXPECT_NE(log.find("model '" + name + "'" + (v.empty() ? "" : " version " + v) +
+                         " failed to load: " + reason),
+                std::string::npos)
+          << name << "\n"
+          << log;
+    }
+    index.back() = ']';
+    EXPECT_EQ(Http(server.http_port(), "GET", "/v2/repository/index").body, index);
+  }
+  {
+    TideProcess server({"serve", "--model-repository", root, "--http-port", "0", "--metrics-port",
+                        "0", "--exit-on-error"},
+                       /*wait_listening=*/false);
+    EXPECT_EQ(server.Wait(30), 1) << server.Log();
+    EXPECT_NE(server.Log().find("7 model(s) failed to load and --exit-on-error is set"),
+              std::string::npos)
+        << server.Log();
+  }
 }
 
 }  // namespace

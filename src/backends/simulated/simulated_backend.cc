@@ -4,7 +4,9 @@
 
 #include <cmath>
 #include <cstring>
+#include <new>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -170,13 +172,8 @@ class SimulatedInstance final : public core::ModelInstance {
 
 class SimulatedModel final : public Model {
  public:
-  SimulatedModel(const core::ModelSpec& spec, SimulatedParams params)
-      : spec_(spec), params_(params) {
-    if (params_.memory_mb > 0) {
-      weights_.resize(static_cast<size_t>(params_.memory_mb * 1024 * 1024));
-      for (size_t i = 0; i < weights_.size(); i += 4096) weights_[i] = static_cast<char>(i);
-    }
-  }
+  SimulatedModel(const core::ModelSpec& spec, SimulatedParams params, std::vector<char> weights)
+      : spec_(spec), params_(params), weights_(std::move(weights)) {}
   absl::StatusOr<std::unique_ptr<core::ModelInstance>> CreateInstance(int index) override {
     return std::make_unique<SimulatedInstance>(spec_, params_, index);
   }
@@ -221,9 +218,12 @@ absl::StatusOr<SimulatedParams> ParseSimulatedParams(const core::ModelSpec& spec
       s = number(&p.jitter, 0);
     else if (key == "load_ms")
       s = number(&p.load_ms, 0);
-    else if (key == "memory_mb")
+    else if (key == "memory_mb") {
       s = number(&p.memory_mb, 0);
-    else if (key == "seed") {
+      if (s.ok() && p.memory_mb > kMaxSimulatedMemoryMb) {
+        s = ParamError(spec, key, value, "must be a number from 0 to 16384 (16 GiB)");
+      }
+    } else if (key == "seed") {
       if (!absl::SimpleAtoi(value, &p.seed)) s = ParamError(spec, key, value, "must be an integer");
     } else if (key == "distribution") {
       if (value == "fixed")
@@ -251,7 +251,6 @@ absl::StatusOr<SimulatedParams> ParseSimulatedParams(const core::ModelSpec& spec
     }
     if (!s.ok()) return s;
   }
-  if (p.memory_mb > 64 * 1024) return ParamError(spec, "memory_mb", "", "must be at most 65536");
   if (p.output == SimulatedParams::Output::kAddSub) {
     if (spec.inputs.size() != 2 || spec.outputs.size() != 2) {
       return absl::InvalidArgumentError(
@@ -295,7 +294,16 @@ absl::StatusOr<std::unique_ptr<Model>> LoadSimulatedModel(const LoadContext& ctx
   auto params = ParseSimulatedParams(*ctx.spec);
   if (!params.ok()) return params.status();
   if (params->load_ms > 0) absl::SleepFor(absl::Milliseconds(params->load_ms));
-  return std::make_unique<SimulatedModel>(*ctx.spec, *params);
+  std::vector<char> weights;
+  try {
+    weights.resize(static_cast<size_t>(params->memory_mb * 1024 * 1024));
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(ctx.spec->path, ": parameters 'memory_mb' = '", params->memory_mb,
+                     "': cannot allocate that much memory (std::bad_alloc)"));
+  }
+  for (size_t i = 0; i < weights.size(); i += 4096) weights[i] = static_cast<char>(i);
+  return std::make_unique<SimulatedModel>(*ctx.spec, *params, std::move(weights));
 }
 
 }  // namespace tide::backends

@@ -17,7 +17,9 @@
 //   output        echo (OUTPUTi = INPUTi) | add_sub (OUTPUT0 = IN0+IN1,
 //                 OUTPUT1 = IN0-IN1, Triton's "simple") (default echo)
 //   load_ms       time spent loading (default 0)
-//   memory_mb     memory allocated and touched at load, like weights (default 0)
+//   memory_mb     memory allocated and touched at load, like weights (default 0,
+//                 at most kMaxSimulatedMemoryMb; an allocation that fails fails
+//                 the load with ResourceExhausted)
 
 #include <memory>
 #include <string>
@@ -27,6 +29,9 @@
 #include "backends/backend.h"
 
 namespace tide::backends {
+
+// The largest `memory_mb` (16 GiB): a bound on what a config can make tide allocate.
+inline constexpr double kMaxSimulatedMemoryMb = 16384;
 
 struct SimulatedParams {
   double compute_ms = 50;

@@ -1,8 +1,12 @@
 #include "backends/simulated/simulated_backend.h"
 
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 
 #include "gtest/gtest.h"
 
@@ -97,6 +101,44 @@ TEST(SimulatedBackend, BadParametersAreNamed) {
     ASSERT_FALSE(p.ok());
     EXPECT_EQ(std::string(p.status().message()), c.error);
   }
+}
+
+TEST(SimulatedBackend, MemoryMbIsBounded) {
+  auto p = ParseSimulatedParams(Spec(P("memory_mb", "65536"), kSimpleIo));
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(p.status().message()),
+            "m/config.pbtxt: parameters 'memory_mb' = '65536': must be a number from 0 to 16384 "
+            "(16 GiB)");
+  auto max = ParseSimulatedParams(Spec(P("memory_mb", "16384"), kSimpleIo));
+  ASSERT_TRUE(max.ok()) << max.status();
+  EXPECT_EQ(max->memory_mb, kMaxSimulatedMemoryMb);
+}
+
+// Loads `spec` with at most 512 MiB more address space than now; exits 0 if
+// the load failed with exactly `error`, 1 otherwise. Run in a child process.
+void LoadUnderAddressSpaceLimit(const core::ModelSpec& spec, const std::string& error) {
+  long pages = 0;
+  std::ifstream("/proc/self/statm") >> pages;
+  const rlim_t limit =
+      static_cast<rlim_t>(pages) * static_cast<rlim_t>(sysconf(_SC_PAGESIZE)) + (rlim_t{512} << 20);
+  const rlimit rl{limit, limit};
+  if (setrlimit(RLIMIT_AS, &rl) != 0) _exit(2);
+  auto model = LoadSimulatedModel(LoadContext{&spec, "m", 1, "m/1", 1});
+  const bool ok = !model.ok() && model.status().code() == absl::StatusCode::kResourceExhausted &&
+                  model.status().message() == error;
+  if (!ok) fprintf(stderr, "%s\n", model.status().ToString().c_str());
+  _exit(ok ? 0 : 1);
+}
+
+// An allocation that fails (here: under an address-space limit, in a child
+// process) fails the load with a reason instead of throwing std::bad_alloc.
+TEST(SimulatedBackendDeathTest, FailedAllocationFailsTheLoad) {
+  const core::ModelSpec spec = Spec(P("memory_mb", "4096"), kSimpleIo);
+  EXPECT_EXIT(LoadUnderAddressSpaceLimit(spec,
+                                         "m/config.pbtxt: parameters 'memory_mb' = '4096': cannot "
+                                         "allocate that much memory (std::bad_alloc)"),
+              ::testing::ExitedWithCode(0), "");
 }
 
 TEST(SimulatedBackend, CpuModeSpendsCpuTimeSleepModeDoesNot) {
