@@ -52,10 +52,43 @@ absl::Status InitLogging(const LogOptions& options) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// The length of the well-formed UTF-8 sequence (RFC 3629: no overlong forms,
+// no surrogates, nothing above U+10FFFF) that starts at s[i], a byte >= 0x80;
+// 0 if there is none.
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = byte(i);
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xbf;  // the range of the second byte
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    if (c == 0xe0) lo = 0xa0;  // overlong
+    if (c == 0xed) hi = 0x9f;  // surrogates U+D800..DFFF
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    if (c == 0xf0) lo = 0x90;  // overlong
+    if (c == 0xf4) hi = 0x8f;  // above U+10FFFF
+  } else {
+    return 0;  // a continuation byte, 0xc0/0xc1 (overlong) or 0xf5..0xff
+  }
+  if (s.size() - i < n || byte(i + 1) < lo || byte(i + 1) > hi) return 0;
+  for (size_t k = 2; k < n; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xbf) return 0;
+  }
+  return n;
+}
+
+}  // namespace
+
 std::string JsonEscape(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 8);
-  for (unsigned char c : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
     switch (c) {
       case '"':
         out += "\\\"";
@@ -75,8 +108,14 @@ std::string JsonEscape(std::string_view s) {
       default:
         if (c < 0x20) {
           out += absl::StrFormat("\\u%04x", c);
-        } else {
+        } else if (c < 0x80) {
           out += static_cast<char>(c);
+        } else if (size_t n = Utf8SequenceLength(s, i); n > 0) {
+          out.append(s.data() + i, n);
+          i += n - 1;
+        } else {
+          // Not UTF-8: the visible text \xNN keeps the output valid UTF-8.
+          out += absl::StrFormat("\\\\x%02x", c);
         }
     }
   }

@@ -19,7 +19,10 @@ struct LogOptions {
 // Installs the stderr logger. InvalidArgument names the bad option.
 absl::Status InitLogging(const LogOptions& options);
 
-// Escapes `s` for use inside a JSON string literal (without the quotes).
+// Escapes `s` for use inside a JSON string literal (without the quotes). The
+// result is always valid UTF-8: control characters become \u00XX and each
+// byte that is not part of well-formed UTF-8 becomes the visible text \xNN
+// (JSON "\\xNN"); well-formed multi-byte characters are kept as they are.
 std::string JsonEscape(std::string_view s);
 
 }  // namespace tide::common

@@ -24,7 +24,7 @@ absl::StatusOr<InferResponse> BuildResponse(const ModelSpec& spec, const InferRe
     }
   } else {
     for (const RequestedOutput& o : request.outputs) {
-      if (absl::Status s = take(o.name, o.binary || request.binary_outputs); !s.ok()) return s;
+      if (absl::Status s = take(o.name, o.binary); !s.ok()) return s;
     }
   }
   return r;

@@ -63,7 +63,15 @@ absl::Status ValidateTensorData(const Tensor& t) {
         absl::StrCat("input '", t.name, "': invalid shape ", ShapeToString(t.shape)));
   }
   if (t.datatype == DataType::kBytes) return WalkBytes(t, count, nullptr);
-  size_t want = static_cast<size_t>(count) * ElementSize(t.datatype);
+  const size_t elem = ElementSize(t.datatype);
+  if (static_cast<uint64_t>(count) >
+      static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / elem) {
+    // Its byte count would overflow (and could wrap to the size given).
+    return absl::InvalidArgumentError(absl::StrCat("input '", t.name, "': shape ",
+                                                   ShapeToString(t.shape), " of ",
+                                                   V2Name(t.datatype), " is too large"));
+  }
+  size_t want = static_cast<size_t>(count) * elem;
   if (t.data.size() != want) {
     return absl::InvalidArgumentError(
         absl::StrCat("input '", t.name, "': shape ", ShapeToString(t.shape), " of ",

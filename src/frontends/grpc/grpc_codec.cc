@@ -116,7 +116,10 @@ absl::StatusOr<core::InferRequest> FromProto(const inference::ModelInferRequest&
       t.shape.push_back(d);
     }
     int64_t expected = t.ElementCount();
-    if (expected < 0) return Bad(absl::StrCat("input '", t.name, "': shape is too large"));
+    if (expected < 0) {
+      return Bad(absl::StrCat("input '", t.name, "': shape ", core::ShapeToString(t.shape),
+                              " is too large"));
+    }
     if (raw) {
       if (in.has_contents()) {
         return Bad(absl::StrCat("input '", t.name, "' has both contents and raw_input_contents"));

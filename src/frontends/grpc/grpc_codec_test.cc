@@ -73,6 +73,38 @@ TEST(GrpcCodec, Errors) {
             "input 'H': FP16 data must be sent as raw_input_contents");
 }
 
+TEST(GrpcCodec, ClaimedShapesAreCheckedAgainstTheDataGiven) {
+  // Typed contents: the claim is compared with the values sent, nothing is
+  // reserved for it.
+  inference::ModelInferRequest typed;
+  auto* t = typed.add_inputs();
+  t->set_name("x");
+  t->set_datatype("INT64");
+  t->add_shape(2147483647);
+  t->mutable_contents()->add_int64_contents(1);
+  EXPECT_EQ(std::string(FromProto(typed).status().message()),
+            "input 'x': shape [2147483647] needs 2147483647 elements, contents has 1");
+  // Raw contents: 2^61 INT64 elements are 2^64 bytes, which must not wrap to
+  // the 0 bytes sent.
+  inference::ModelInferRequest raw;
+  auto* r = raw.add_inputs();
+  r->set_name("R");
+  r->set_datatype("INT64");
+  r->add_shape(int64_t{1} << 61);
+  raw.add_raw_input_contents("");
+  auto wrapped = FromProto(raw);
+  EXPECT_EQ(wrapped.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(wrapped.status().message()),
+            "input 'R': shape [2305843009213693952] of INT64 is too large");
+  r->set_shape(0, int64_t{1} << 62);
+  r->add_shape(4);
+  EXPECT_EQ(std::string(FromProto(raw).status().message()),
+            "input 'R': shape [4611686018427387904,4] is too large");
+  r->set_shape(0, -1);
+  EXPECT_EQ(std::string(FromProto(raw).status().message()),
+            "input 'R': shape must hold non-negative integers");
+}
+
 TEST(GrpcCodec, ResponseIsRaw) {
   core::InferResponse r;
   r.model_name = "m";

@@ -69,6 +69,10 @@ absl::Status AppendElement(dom::element e, DataType type, const std::string& nam
     }
     return mismatch("an integer");
   };
+  auto out_of_range = [&](double v) {
+    return Bad(
+        absl::StrCat("input '", name, "': ", v, " is out of range for ", core::V2Name(type)));
+  };
   auto number = [&]() -> std::optional<double> {
     if (e.is_double()) return double(e);
     if (e.is_int64()) return static_cast<double>(int64_t(e));
@@ -97,15 +101,21 @@ absl::Status AppendElement(dom::element e, DataType type, const std::string& nam
     case DataType::kUint64:
       return integer(0, UINT64_MAX, uint64_t{});
     case DataType::kFp16: {
+      // JSON numbers are finite (simdjson refuses what overflows a double):
+      // one that rounds to infinity is out of the type's range.
       auto v = number();
       if (!v) return mismatch("a number");
-      Put<uint16_t>(out, common::FloatToHalf(static_cast<float>(*v)));
+      uint16_t h = common::FloatToHalf(static_cast<float>(*v));
+      if ((h & 0x7fff) == 0x7c00) return out_of_range(*v);
+      Put<uint16_t>(out, h);
       return absl::OkStatus();
     }
     case DataType::kFp32: {
       auto v = number();
       if (!v) return mismatch("a number");
-      Put<float>(out, static_cast<float>(*v));
+      float f = static_cast<float>(*v);
+      if (std::isinf(f)) return out_of_range(*v);
+      Put<float>(out, f);
       return absl::OkStatus();
     }
     case DataType::kFp64: {
@@ -125,13 +135,27 @@ absl::Status AppendElement(dom::element e, DataType type, const std::string& nam
   return Bad("unsupported datatype");
 }
 
+// The number of elements of `a`: simdjson's size() saturates at 2^24 - 1,
+// so longer arrays are counted.
+size_t ArraySize(dom::array a) {
+  size_t n = a.size();
+  if (n < 0xFFFFFF) return n;
+  n = 0;
+  for (dom::element c : a) {
+    (void)c;
+    ++n;
+  }
+  return n;
+}
+
 // The common case, a flat array of plain numbers for a floating-point
 // input, in one tight loop. Returns false (and leaves `out` as it was) on
 // anything else, which the general path then handles or names the error of.
 template <typename T>
 bool AppendNumbersFast(dom::array a, int64_t* count, std::string* out) {
   const size_t old = out->size();
-  out->resize(old + a.size() * sizeof(T));
+  const size_t n = ArraySize(a);
+  out->resize(old + n * sizeof(T));
   char* p = out->data() + old;
   for (dom::element c : a) {
     double v;
@@ -150,10 +174,14 @@ bool AppendNumbersFast(dom::array a, int64_t* count, std::string* out) {
         return false;
     }
     T t = static_cast<T>(v);
+    if (std::isinf(t)) {  // a finite double beyond float's range
+      out->resize(old);
+      return false;
+    }
     std::memcpy(p, &t, sizeof(T));
     p += sizeof(T);
   }
-  *count += static_cast<int64_t>(a.size());
+  *count += static_cast<int64_t>(n);
   return true;
 }
 
@@ -177,16 +205,22 @@ absl::Status AppendData(dom::element e, DataType type, const std::string& name, 
   return AppendElement(e, type, name, out);
 }
 
-absl::StatusOr<bool> BoolParam(dom::element params, const char* key, const std::string& where) {
+// The parameter `key` of `params`, if present.
+absl::StatusOr<std::optional<bool>> BoolParam(dom::element params, const char* key,
+                                              const std::string& where) {
   dom::element v;
-  if (params[key].get(v) != simdjson::SUCCESS) return false;
+  if (params[key].get(v) != simdjson::SUCCESS) return std::nullopt;
   if (!v.is_bool()) return Bad(absl::StrCat(where, "parameter '", key, "' must be true or false"));
   return bool(v);
 }
 
+// Never grown past kMaxCachedParserCapacity: larger bodies get a parser of
+// their own.
 thread_local dom::parser tl_parser;
 
 }  // namespace
+
+size_t CachedParserCapacity() { return tl_parser.capacity(); }
 
 absl::StatusOr<size_t> ParseHeaderLength(const std::string& value, size_t body_size) {
   size_t n = 0;
@@ -202,14 +236,25 @@ absl::StatusOr<size_t> ParseHeaderLength(const std::string& value, size_t body_s
 
 absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string body,
                                                       std::optional<size_t> header_length) {
-  size_t json_len = header_length.value_or(body.size());
-  if (json_len > body.size()) {
+  const size_t body_size = body.size();
+  size_t json_len = header_length.value_or(body_size);
+  if (json_len > body_size) {
     return Bad(absl::StrCat("Inference-Header-Content-Length ", json_len,
-                            " is larger than the body (", body.size(), " bytes)"));
+                            " is larger than the body (", body_size, " bytes)"));
   }
-  std::string_view binary(body.data() + json_len, body.size() - json_len);
+  // simdjson reads up to SIMDJSON_PADDING bytes past the JSON. The binary
+  // part serves when it is long enough; otherwise the body grows (at most
+  // one copy, freed with the body) instead of simdjson copying the JSON into
+  // a buffer that its parser would keep.
+  if (body_size - json_len < simdjson::SIMDJSON_PADDING) {
+    body.reserve(json_len + simdjson::SIMDJSON_PADDING);
+    body.append(json_len + simdjson::SIMDJSON_PADDING - body_size, ' ');
+  }
+  std::string_view binary(body.data() + json_len, body_size - json_len);
+  std::optional<dom::parser> own;
+  dom::parser& parser = json_len <= kMaxCachedParserCapacity ? tl_parser : own.emplace();
   dom::element root;
-  auto err = tl_parser.parse(body.data(), json_len, true).get(root);
+  auto err = parser.parse(body.data(), json_len, false).get(root);
   if (err) {
     return Bad(absl::StrCat("request body is not valid JSON: ", simdjson::error_message(err)));
   }
@@ -225,7 +270,7 @@ absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string body,
     if (!params.is_object()) return Bad("'parameters' must be an object");
     auto b = BoolParam(params, "binary_data_output", "request ");
     if (!b.ok()) return b.status();
-    req.binary_outputs = *b;
+    req.binary_outputs = b->value_or(false);
     if (params["timeout"].get(v) == simdjson::SUCCESS) {
       if (!v.is_int64() || int64_t(v) < 0) {
         return Bad("request parameter 'timeout' must be a non-negative integer (microseconds)");
@@ -269,7 +314,10 @@ absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string body,
     }
     if (t.shape.size() > 16) return Bad(absl::StrCat("input '", t.name, "': more than 16 dims"));
     int64_t expected = t.ElementCount();
-    if (expected < 0) return Bad(absl::StrCat("input '", t.name, "': shape is too large"));
+    if (expected < 0) {
+      return Bad(absl::StrCat("input '", t.name, "': shape ", core::ShapeToString(t.shape),
+                              " is too large"));
+    }
     std::optional<size_t> binary_size;
     if (in["parameters"].get(params) == simdjson::SUCCESS) {
       if (!params.is_object())
@@ -304,11 +352,15 @@ absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string body,
     } else {
       if (!has_data)
         return Bad(absl::StrCat("input '", t.name, "' has no 'data' (nor binary_data_size)"));
-      int64_t count = 0;
-      size_t elem = core::ElementSize(t.datatype);
-      if (elem && expected > 0 && static_cast<uint64_t>(expected) < (1ull << 31)) {
-        t.data.reserve(static_cast<size_t>(expected) * elem);
+      // Each element takes at least a byte and a separator: a claim the
+      // body cannot hold is refused before anything is allocated for it.
+      if (static_cast<uint64_t>(expected) > (json_len + 1) / 2) {
+        return Bad(absl::StrCat("input '", t.name, "': shape ", core::ShapeToString(t.shape),
+                                " needs ", expected, " elements, more than a JSON body of ",
+                                json_len, " bytes can hold"));
       }
+      int64_t count = 0;
+      t.data.reserve(static_cast<size_t>(expected) * core::ElementSize(t.datatype));
       if (absl::Status s = AppendData(data, t.datatype, t.name, 0, &count, &t.data); !s.ok())
         return s;
       if (count != expected) {
@@ -332,13 +384,15 @@ absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string body,
       if (!o.is_object() || o["name"].get(v) != simdjson::SUCCESS || !v.is_string()) {
         return Bad(absl::StrCat(where, " needs a string 'name'"));
       }
-      core::RequestedOutput ro{std::string(std::string_view(v)), false};
+      // An output's own binary_data parameter wins over the request's
+      // binary_data_output, either way.
+      core::RequestedOutput ro{std::string(std::string_view(v)), req.binary_outputs};
       if (o["parameters"].get(params) == simdjson::SUCCESS) {
         if (!params.is_object())
           return Bad(absl::StrCat(where, ": 'parameters' must be an object"));
         auto b = BoolParam(params, "binary_data", absl::StrCat("output '", ro.name, "' "));
         if (!b.ok()) return b.status();
-        ro.binary = *b;
+        ro.binary = b->value_or(ro.binary);
       }
       req.outputs.push_back(std::move(ro));
     }
@@ -357,8 +411,14 @@ void AppendNumbers(const std::string& data, std::string* out) {
     std::memcpy(&v, data.data() + i * sizeof(T), sizeof(T));
     if (i) out->push_back(',');
     if constexpr (std::is_floating_point_v<T>) {
-      if (!std::isfinite(v)) {
-        out->append("null");  // JSON has no NaN or infinity
+      // JSON has no NaN or infinity: they are the strings of proto3's JSON
+      // mapping.
+      if (std::isnan(v)) {
+        out->append("\"NaN\"");
+        continue;
+      }
+      if (std::isinf(v)) {
+        out->append(v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
         continue;
       }
     }
