@@ -102,9 +102,17 @@ void V2Handlers::Handle(HttpRequest request, Responder respond) {
       auto r = svc.ModelReady(route.model, route.version);
       if (!r.ok()) return respond(StatusResponse(r.status()));
       bool ready = *r;
-      return respond(
-          Json(ready ? 200 : 503, absl::StrCat("{\"name\":\"", JsonEscape(route.model),
-                                               "\",\"ready\":", ready ? "true" : "false", "}")));
+      std::string reason;  // why not: the repository index's reason
+      for (const core::ModelState& m : ready ? std::vector<core::ModelState>{} : svc.Index()) {
+        if (m.name != route.model || m.state == "READY") continue;
+        if (m.version.empty() || route.version.empty() || m.version == route.version) {
+          reason = absl::StrCat(",\"reason\":\"", JsonEscape(m.reason), "\"");
+          break;
+        }
+      }
+      return respond(Json(ready ? 200 : 503,
+                          absl::StrCat("{\"name\":\"", JsonEscape(route.model),
+                                       "\",\"ready\":", ready ? "true" : "false", reason, "}")));
     }
     case RouteKind::kModelStats:
       return respond(Stats(route.model, route.version));
