@@ -84,7 +84,9 @@ bool AddSubByType(core::DataType t, const std::string& a, const std::string& b, 
 class SimulatedInstance final : public core::ModelInstance {
  public:
   SimulatedInstance(const core::ModelSpec& spec, SimulatedParams params, int index)
-      : spec_(spec), params_(params), rng_(params.seed + static_cast<uint64_t>(index)) {}
+      : spec_(spec),
+        params_(params),
+        service_time_(ServiceTimeOf(params), params.seed + static_cast<uint64_t>(index)) {}
 
   std::vector<core::ExecuteResult> Execute(const std::vector<const core::InferRequest*>& batch,
                                            core::ExecuteTimings* timings) override {
@@ -92,7 +94,7 @@ class SimulatedInstance final : public core::ModelInstance {
     for (const core::InferRequest* r : batch) {
       rows += spec_.max_batch_size > 0 && !r->inputs.empty() ? r->inputs[0].shape[0] : 1;
     }
-    absl::Duration cost = Cost(rows);
+    absl::Duration cost = service_time_.Sample(rows);
     absl::Time start = absl::Now();
     if (params_.mode == SimulatedParams::Mode::kCpu) {
       BurnCpu(cost);
@@ -111,26 +113,6 @@ class SimulatedInstance final : public core::ModelInstance {
   }
 
  private:
-  absl::Duration Cost(int64_t rows) {
-    double mean = params_.compute_ms + params_.per_item_ms * static_cast<double>(rows);
-    double ms = mean;
-    switch (params_.distribution) {
-      case SimulatedParams::Distribution::kFixed:
-        break;
-      case SimulatedParams::Distribution::kExponential:
-        ms = mean > 0 ? std::exponential_distribution<double>(1.0 / mean)(rng_) : 0;
-        break;
-      case SimulatedParams::Distribution::kLognormal: {
-        double sigma = params_.jitter;
-        ms = mean > 0 ? std::lognormal_distribution<double>(std::log(mean) - sigma * sigma / 2,
-                                                            sigma)(rng_)
-                      : 0;
-        break;
-      }
-    }
-    return absl::Microseconds(static_cast<int64_t>(ms * 1000.0));
-  }
-
   core::ExecuteResult Outputs(const core::InferRequest& r) {
     std::vector<core::Tensor> outs;
     if (params_.output == SimulatedParams::Output::kAddSub) {
@@ -167,7 +149,7 @@ class SimulatedInstance final : public core::ModelInstance {
 
   const core::ModelSpec spec_;  // a copy: instances may outlive the loader's spec
   SimulatedParams params_;
-  std::mt19937_64 rng_;
+  ServiceTimeModel service_time_;
 };
 
 class SimulatedModel final : public Model {

@@ -27,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "backends/backend.h"
+#include "backends/simulated/service_time.h"
 
 namespace tide::backends {
 
@@ -36,7 +37,8 @@ inline constexpr double kMaxSimulatedMemoryMb = 16384;
 struct SimulatedParams {
   double compute_ms = 50;
   double per_item_ms = 0;
-  enum class Distribution { kFixed, kExponential, kLognormal } distribution = Distribution::kFixed;
+  using Distribution = ServiceTimeDistribution;
+  Distribution distribution = Distribution::kFixed;
   double jitter = 0.25;
   enum class Mode { kCpu, kSleep } mode = Mode::kCpu;
   uint64_t seed = 1;
@@ -44,6 +46,11 @@ struct SimulatedParams {
   double load_ms = 0;
   double memory_mb = 0;
 };
+
+// The service-time part of the parameters (what `tide sim` needs).
+inline ServiceTimeParams ServiceTimeOf(const SimulatedParams& p) {
+  return ServiceTimeParams{p.compute_ms, p.per_item_ms, p.distribution, p.jitter};
+}
 
 // Parses and checks the parameters against the model's inputs/outputs.
 absl::StatusOr<SimulatedParams> ParseSimulatedParams(const core::ModelSpec& spec);
