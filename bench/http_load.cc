@@ -39,7 +39,11 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "metrics/metric_names.h"
+#include "metrics/prometheus_parser.h"
 
 namespace {
 
@@ -120,10 +124,18 @@ std::string Get(int port, const std::string& path) {
   return out;
 }
 
-double Metric(const std::string& text, const std::string& match) {
-  size_t at = text.find("\n" + match + " ");
-  if (at == std::string::npos) return 0;
-  return std::stod(text.substr(at + match.size() + 2));
+// The body of a /metrics response (status line, headers, body) parsed;
+// empty when there is none (--metrics-port 0) or it does not parse.
+tide::metrics::Exposition ParseMetrics(const std::string& response) {
+  size_t body = response.find("\r\n\r\n");
+  if (body == std::string::npos) return {};
+  auto parsed = tide::metrics::ParsePrometheusText(std::string_view(response).substr(body + 4));
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "http_load: /metrics: %s\n",
+                 std::string(parsed.status().message()).c_str());
+    return {};
+  }
+  return *std::move(parsed);
 }
 
 struct Conn {
@@ -271,7 +283,10 @@ int main(int argc, char** argv) {
 
   run_until(Now() + warmup);
   std::vector<Window> windows;
-  const std::string l = "{model=\"" + model + "\",version=\"1\"}";
+  namespace names = tide::metrics::names;
+  const tide::metrics::LabelMap mv = {{"model", model}, {"version", "1"}};
+  tide::metrics::LabelMap success = mv;
+  success["outcome"] = "success";
   for (int w = 0; w < repeat; ++w) {
     latencies.clear();
     errors = 0;
@@ -284,14 +299,14 @@ int main(int argc, char** argv) {
     double t1 = Now(), s1 = ProcCpu(pid), c1 = SelfCpu();
     auto [w1, o1] = ThreadCpu(pid);
     std::string m1 = fixed ? "" : Get(metrics_port, "/metrics");
-    double items =
-        Metric(m1, "tide_inference_count_total" + l) - Metric(m0, "tide_inference_count_total" + l);
-    double execs = Metric(m1, "tide_inference_executions_total" + l) -
-                   Metric(m0, "tide_inference_executions_total" + l);
-    double reqs = Metric(m1, "tide_inference_requests_total{model=\"" + model +
-                                 "\",version=\"1\",outcome=\"success\"}") -
-                  Metric(m0, "tide_inference_requests_total{model=\"" + model +
-                                 "\",version=\"1\",outcome=\"success\"}");
+    const tide::metrics::Exposition e0 = ParseMetrics(m0), e1 = ParseMetrics(m1);
+    // A series' growth over the window (an absent series counts as 0).
+    auto delta = [&](const char* name, const tide::metrics::LabelMap& labels) {
+      return e1.Value(name, labels).value_or(0) - e0.Value(name, labels).value_or(0);
+    };
+    double items = delta(names::kInferenceCountTotal, mv);
+    double execs = delta(names::kInferenceExecutionsTotal, mv);
+    double reqs = delta(names::kInferenceRequestsTotal, success);
     if (fixed) reqs = static_cast<double>(latencies.size());
     Window win;
     win.rps = static_cast<double>(latencies.size()) / (t1 - t0);

@@ -158,7 +158,7 @@ std::optional<ServerCounters> LoadRunner::Scrape(std::string* note) const {
     *note = Cat("server metrics: HTTP ", response->status);
     return std::nullopt;
   }
-  auto samples = ParsePrometheusText(response->body);
+  auto samples = metrics::ParsePrometheusText(response->body);
   if (!samples.ok()) {
     *note = Cat("server metrics: ", samples.status().message());
     return std::nullopt;

@@ -1,42 +1,16 @@
 #include "loadgen/server_metrics.h"
 
 #include <cmath>
-#include <limits>
+#include <string>
 
-#include "loadgen/text.h"
+#include "metrics/metric_names.h"
 
 namespace tide::loadgen {
 namespace {
 
-bool ParsePromValue(std::string_view s, double* out) {
-  if (s == "+Inf" || s == "Inf") {
-    *out = std::numeric_limits<double>::infinity();
-  } else if (s == "-Inf") {
-    *out = -std::numeric_limits<double>::infinity();
-  } else if (s == "NaN") {
-    *out = std::numeric_limits<double>::quiet_NaN();
-  } else {
-    return ParseDouble(s, out);
-  }
-  return true;
-}
-
-void AddHistogramSample(const PromSample& s, std::string_view base, PromHistogram* h) {
-  if (s.name.size() <= base.size() || s.name.compare(0, base.size(), base) != 0) return;
-  std::string_view suffix = std::string_view(s.name).substr(base.size());
-  if (suffix == "_sum") {
-    h->sum += s.value;
-  } else if (suffix == "_count") {
-    h->count += s.value;
-  } else if (suffix == "_bucket") {
-    auto le = s.labels.find("le");
-    double bound;
-    if (le != s.labels.end() && ParsePromValue(le->second, &bound)) h->buckets[bound] += s.value;
-  }
-}
-
-PromHistogram DiffHistogram(const PromHistogram& a, const PromHistogram& b) {
-  PromHistogram d;
+metrics::HistogramSum DiffHistogram(const metrics::HistogramSum& a,
+                                    const metrics::HistogramSum& b) {
+  metrics::HistogramSum d;
   d.sum = b.sum - a.sum;
   d.count = b.count - a.count;
   for (const auto& [le, n] : b.buckets) {
@@ -46,88 +20,30 @@ PromHistogram DiffHistogram(const PromHistogram& a, const PromHistogram& b) {
   return d;
 }
 
-double Mean(const PromHistogram& h) { return h.count > 0 ? h.sum / h.count : 0; }
+double Mean(const metrics::HistogramSum& h) { return h.count > 0 ? h.sum / h.count : 0; }
 
 }  // namespace
 
-absl::StatusOr<std::vector<PromSample>> ParsePrometheusText(std::string_view text) {
-  std::vector<PromSample> out;
-  size_t line_no = 0;
-  for (std::string_view line : Split(text, '\n')) {
-    ++line_no;
-    line = Trim(line);
-    if (line.empty() || line.front() == '#') continue;
-    PromSample s;
-    size_t i = 0;
-    while (i < line.size() && line[i] != '{' && line[i] != ' ' && line[i] != '\t') ++i;
-    s.name = std::string(line.substr(0, i));
-    if (i < line.size() && line[i] == '{') {
-      ++i;
-      while (true) {
-        while (i < line.size() && (line[i] == ' ' || line[i] == ',')) ++i;
-        if (i < line.size() && line[i] == '}') {
-          ++i;
-          break;
-        }
-        size_t eq = line.find('=', i);
-        if (eq == std::string_view::npos || eq + 1 >= line.size() || line[eq + 1] != '"') {
-          return absl::InvalidArgumentError(Cat("metrics line ", line_no, ": bad labels"));
-        }
-        std::string name(Trim(line.substr(i, eq - i)));
-        std::string value;
-        size_t j = eq + 2;
-        for (; j < line.size() && line[j] != '"'; ++j) {
-          if (line[j] == '\\' && j + 1 < line.size()) {
-            ++j;
-            value += line[j] == 'n' ? '\n' : line[j];
-          } else {
-            value += line[j];
-          }
-        }
-        if (j >= line.size()) {
-          return absl::InvalidArgumentError(Cat("metrics line ", line_no, ": unterminated label"));
-        }
-        s.labels[std::move(name)] = std::move(value);
-        i = j + 1;
-      }
-    }
-    std::string_view rest = Trim(line.substr(std::min(i, line.size())));
-    std::string_view value = rest.substr(0, rest.find_first_of(" \t"));
-    if (s.name.empty() || !ParsePromValue(value, &s.value)) {
-      return absl::InvalidArgumentError(Cat("metrics line ", line_no, ": bad sample '", line, "'"));
-    }
-    out.push_back(std::move(s));
-  }
-  return out;
-}
-
-ServerCounters ExtractServerCounters(const std::vector<PromSample>& samples,
-                                     std::string_view model) {
+ServerCounters ExtractServerCounters(const metrics::Exposition& scrape, std::string_view model) {
+  namespace names = metrics::names;
   ServerCounters c;
-  for (const PromSample& s : samples) {
-    if (s.name == "process_cpu_seconds_total") {
-      c.process_cpu_seconds = c.process_cpu_seconds.value_or(0) + s.value;
-      continue;
-    }
-    auto m = s.labels.find("model");
-    if (m == s.labels.end() || m->second != model) continue;
-    if (s.name == "tide_inference_requests_total") {
-      auto outcome = s.labels.find("outcome");
-      if (outcome == s.labels.end()) continue;
-      if (outcome->second == "success") c.success += s.value;
-      if (outcome->second == "failure") c.failure += s.value;
-      if (outcome->second == "rejected") c.rejected += s.value;
-    } else if (s.name == "tide_inference_count_total") {
-      c.inference_count += s.value;
-    } else if (s.name == "tide_inference_executions_total") {
-      c.executions += s.value;
-    } else {
-      AddHistogramSample(s, "tide_inference_request_duration_seconds", &c.request_duration);
-      AddHistogramSample(s, "tide_inference_queue_duration_seconds", &c.queue_duration);
-      AddHistogramSample(s, "tide_inference_compute_duration_seconds", &c.compute_duration);
-      AddHistogramSample(s, "tide_inference_batch_size", &c.batch_size);
-    }
+  if (!scrape.Select(names::kProcessCpuSecondsTotal).empty()) {
+    c.process_cpu_seconds = scrape.Sum(names::kProcessCpuSecondsTotal);
   }
+  const metrics::LabelMap of_model = {{"model", std::string(model)}};
+  auto requests = [&](const char* outcome) {
+    return scrape.Sum(names::kInferenceRequestsTotal,
+                      {{"model", std::string(model)}, {"outcome", outcome}});
+  };
+  c.success = requests("success");
+  c.failure = requests("failure");
+  c.rejected = requests("rejected");
+  c.inference_count = scrape.Sum(names::kInferenceCountTotal, of_model);
+  c.executions = scrape.Sum(names::kInferenceExecutionsTotal, of_model);
+  c.request_duration = scrape.SumHistogram(names::kInferenceRequestDurationSeconds, of_model);
+  c.queue_duration = scrape.SumHistogram(names::kInferenceQueueDurationSeconds, of_model);
+  c.compute_duration = scrape.SumHistogram(names::kInferenceComputeDurationSeconds, of_model);
+  c.batch_size = scrape.SumHistogram(names::kInferenceBatchSize, of_model);
   return c;
 }
 
@@ -156,15 +72,15 @@ ServerBreakdown DiffServerCounters(const ServerCounters& a, const ServerCounters
   d.rejected = b.rejected - a.rejected;
   d.executions = b.executions - a.executions;
   const double items = b.inference_count - a.inference_count;
-  PromHistogram batch = DiffHistogram(a.batch_size, b.batch_size);
+  metrics::HistogramSum batch = DiffHistogram(a.batch_size, b.batch_size);
   if (d.executions > 0) {
     d.mean_batch_size = items / d.executions;
   } else if (batch.count > 0) {
     d.mean_batch_size = Mean(batch);
   }
-  PromHistogram req = DiffHistogram(a.request_duration, b.request_duration);
-  PromHistogram queue = DiffHistogram(a.queue_duration, b.queue_duration);
-  PromHistogram compute = DiffHistogram(a.compute_duration, b.compute_duration);
+  metrics::HistogramSum req = DiffHistogram(a.request_duration, b.request_duration);
+  metrics::HistogramSum queue = DiffHistogram(a.queue_duration, b.queue_duration);
+  metrics::HistogramSum compute = DiffHistogram(a.compute_duration, b.compute_duration);
   d.mean_request_s = Mean(req);
   d.mean_queue_s = Mean(queue);
   d.mean_compute_s = Mean(compute);

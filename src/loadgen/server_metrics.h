@@ -2,47 +2,28 @@
 
 // The server's side of a run, from two scrapes of its Prometheus /metrics
 // (before and after): requests by outcome, queue vs compute time, batch
-// sizes, server CPU. Pure: text in, numbers out. Metric names are tide's
-// (docs/metrics.md); series are summed over the versions of one model.
+// sizes, server CPU. Pure: a parsed scrape in (metrics::ParsePrometheusText),
+// numbers out. Metric names are tide's (metrics/metric_names.h,
+// docs/metrics.md); series are summed over the versions of one model.
 
 #include <map>
 #include <optional>
-#include <string>
 #include <string_view>
-#include <vector>
 
-#include "absl/status/statusor.h"
+#include "metrics/prometheus_parser.h"
 
 namespace tide::loadgen {
-
-struct PromSample {
-  std::string name;
-  std::map<std::string, std::string> labels;
-  double value = 0;
-};
-
-// Parses the Prometheus text exposition format (0.0.4). Comments and blank
-// lines are skipped; InvalidArgument names a malformed line.
-absl::StatusOr<std::vector<PromSample>> ParsePrometheusText(std::string_view text);
-
-// A Prometheus histogram's cumulative buckets (le -> count), sum and count.
-struct PromHistogram {
-  std::map<double, double> buckets;
-  double sum = 0;
-  double count = 0;
-};
 
 // One model's counters at one instant.
 struct ServerCounters {
   double success = 0, failure = 0, rejected = 0;
   double inference_count = 0;  // batch items
   double executions = 0;       // batches
-  PromHistogram request_duration, queue_duration, compute_duration, batch_size;
+  metrics::HistogramSum request_duration, queue_duration, compute_duration, batch_size;
   std::optional<double> process_cpu_seconds;
 };
 
-ServerCounters ExtractServerCounters(const std::vector<PromSample>& samples,
-                                     std::string_view model);
+ServerCounters ExtractServerCounters(const metrics::Exposition& scrape, std::string_view model);
 
 // What happened on the server between two scrapes.
 struct ServerBreakdown {

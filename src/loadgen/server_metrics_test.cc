@@ -27,22 +27,29 @@ process_cpu_seconds_total {}
                      success, success * 4, success, b5, b10, b10, queue_sum, queue_count, cpu);
 }
 
-TEST(ParsePrometheusText, SamplesAndLabels) {
-  auto s = ParsePrometheusText(
-      "# comment\n\nup 1\nx{a=\"b\",c=\"d\\\"e\"} 2.5 1700000000\ny{le=\"+Inf\"} +Inf\n");
-  ASSERT_TRUE(s.ok()) << s.status();
-  ASSERT_EQ(s->size(), 3u);
-  EXPECT_EQ((*s)[0].name, "up");
-  EXPECT_EQ((*s)[1].labels.at("c"), "d\"e");
-  EXPECT_EQ((*s)[1].value, 2.5);
-  EXPECT_TRUE(std::isinf((*s)[2].value));
-  EXPECT_FALSE(ParsePrometheusText("x{a=b} 1\n").ok());
-  EXPECT_FALSE(ParsePrometheusText("x abc\n").ok());
+TEST(ExtractServerCounters, SumsOneModelOverItsVersions) {
+  auto scrape = metrics::ParsePrometheusText(
+      "tide_inference_requests_total{model=\"m\",version=\"1\",outcome=\"success\"} 3\n"
+      "tide_inference_requests_total{model=\"m\",version=\"2\",outcome=\"success\"} 4\n"
+      "tide_inference_requests_total{model=\"m\",version=\"2\",outcome=\"failure\"} 1\n"
+      "tide_inference_requests_total{model=\"mm\",version=\"1\",outcome=\"rejected\"} 9\n"
+      "tide_inference_batch_size_bucket{model=\"m\",version=\"1\",le=\"1\"} 2\n"
+      "tide_inference_batch_size_bucket{model=\"m\",version=\"2\",le=\"1\"} 5\n"
+      "tide_inference_batch_size_bucket{model=\"m\",version=\"2\",le=\"+Inf\"} 6\n"
+      "tide_inference_batch_size_count{model=\"m\",version=\"2\"} 6\n");
+  ASSERT_TRUE(scrape.ok()) << scrape.status();
+  ServerCounters c = ExtractServerCounters(*scrape, "m");
+  EXPECT_EQ(c.success, 7);
+  EXPECT_EQ(c.failure, 1);
+  EXPECT_EQ(c.rejected, 0);
+  EXPECT_EQ(c.batch_size.buckets, (std::map<double, double>{{1, 7}, {INFINITY, 6}}));
+  EXPECT_EQ(c.batch_size.count, 6);
+  EXPECT_FALSE(c.process_cpu_seconds.has_value());  // no process_cpu_seconds_total sample
 }
 
 TEST(DiffServerCounters, BreakdownBetweenTwoScrapes) {
-  auto a = ParsePrometheusText(Scrape(100, 0.2, 100, 90, 100, 10.0));
-  auto b = ParsePrometheusText(Scrape(300, 1.0, 300, 190, 300, 12.5));
+  auto a = metrics::ParsePrometheusText(Scrape(100, 0.2, 100, 90, 100, 10.0));
+  auto b = metrics::ParsePrometheusText(Scrape(300, 1.0, 300, 190, 300, 12.5));
   ASSERT_TRUE(a.ok() && b.ok());
   ServerBreakdown d =
       DiffServerCounters(ExtractServerCounters(*a, "m"), ExtractServerCounters(*b, "m"));

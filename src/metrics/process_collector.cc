@@ -10,6 +10,8 @@
 #include <sstream>
 #include <string>
 
+#include "metrics/metric_names.h"
+
 namespace tide::metrics {
 namespace {
 
@@ -60,21 +62,22 @@ int64_t ResidentMemoryBytes() {
 }
 
 void AddProcessMetrics(Registry* r) {
-  r->AddCallback({"process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
-                  Type::kCounter, [] { return ProcessCpuSeconds(); }});
-  r->AddCallback({"process_resident_memory_bytes", "Resident memory size in bytes.", Type::kGauge,
-                  [] { return static_cast<double>(ResidentMemoryBytes()); }});
+  r->AddCallback({names::kProcessCpuSecondsTotal,
+                  "Total user and system CPU time spent in seconds.", Type::kCounter,
+                  [] { return ProcessCpuSeconds(); }});
+  r->AddCallback({names::kProcessResidentMemoryBytes, "Resident memory size in bytes.",
+                  Type::kGauge, [] { return static_cast<double>(ResidentMemoryBytes()); }});
   r->AddCallback(
-      {"process_virtual_memory_bytes", "Virtual memory size in bytes.", Type::kGauge, [] {
+      {names::kProcessVirtualMemoryBytes, "Virtual memory size in bytes.", Type::kGauge, [] {
          std::ifstream in("/proc/self/statm");
          double pages = 0;
          in >> pages;
          return pages * static_cast<double>(sysconf(_SC_PAGESIZE));
        }});
-  r->AddCallback({"process_start_time_seconds",
+  r->AddCallback({names::kProcessStartTimeSeconds,
                   "Start time of the process since unix epoch in seconds.", Type::kGauge,
                   [] { return kStartTime; }});
-  r->AddCallback({"process_open_fds", "Number of open file descriptors.", Type::kGauge, [] {
+  r->AddCallback({names::kProcessOpenFds, "Number of open file descriptors.", Type::kGauge, [] {
                     std::error_code ec;
                     double n = 0;
                     for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
@@ -83,11 +86,12 @@ void AddProcessMetrics(Registry* r) {
                     }
                     return n;
                   }});
-  r->AddCallback({"process_max_fds", "Maximum number of open file descriptors.", Type::kGauge, [] {
-                    rlimit rl{};
-                    getrlimit(RLIMIT_NOFILE, &rl);
-                    return static_cast<double>(rl.rlim_cur);
-                  }});
+  r->AddCallback(
+      {names::kProcessMaxFds, "Maximum number of open file descriptors.", Type::kGauge, [] {
+         rlimit rl{};
+         getrlimit(RLIMIT_NOFILE, &rl);
+         return static_cast<double>(rl.rlim_cur);
+       }});
 }
 
 }  // namespace tide::metrics

@@ -1,6 +1,7 @@
 #include "server/server_metrics.h"
 
 #include "common/status_mapping.h"
+#include "metrics/metric_names.h"
 
 namespace tide::server {
 
@@ -11,50 +12,51 @@ std::vector<double> BatchSizeBuckets() {
 ServerMetrics ServerMetrics::Register(metrics::Registry* r) {
   const std::vector<std::string> mv = {"model", "version"};
   ServerMetrics m;
-  m.requests = r->AddCounter("tide_inference_requests_total",
+  m.requests = r->AddCounter(metrics::names::kInferenceRequestsTotal,
                              "Inference requests by outcome: success, failure (accepted or "
                              "invalid, then failed) or rejected (queue full or draining: 503).",
                              {"model", "version", "outcome"});
-  m.failures = r->AddCounter("tide_inference_failures_total",
+  m.failures = r->AddCounter(metrics::names::kInferenceFailuresTotal,
                              "Failed or rejected inference requests by reason (status code).",
                              {"model", "version", "reason"});
-  m.inferences = r->AddCounter("tide_inference_count_total",
+  m.inferences = r->AddCounter(metrics::names::kInferenceCountTotal,
                                "Inferences performed: batch items (rows), not requests.", mv);
-  m.executions = r->AddCounter("tide_inference_executions_total",
+  m.executions = r->AddCounter(metrics::names::kInferenceExecutionsTotal,
                                "Batches executed by the model's instances.", mv);
   m.worker_spin = r->AddCounter(
-      "tide_worker_spin_seconds_total",
+      metrics::names::kWorkerSpinSecondsTotal,
       "CPU time the model's idle workers spent polling the queue before sleeping "
       "(TIDE_WORKER_SPIN_MICROSECONDS / --worker-spin-us); part of the process's CPU use.",
       mv);
   m.queue_depth =
-      r->AddGauge("tide_inference_queue_depth",
+      r->AddGauge(metrics::names::kInferenceQueueDepth,
                   "Requests waiting in the model's queue (pending, not executing).", mv);
-  m.in_flight = r->AddGauge("tide_inference_in_flight",
+  m.in_flight = r->AddGauge(metrics::names::kInferenceInFlight,
                             "Requests accepted and not yet answered (queued or executing).", mv);
-  m.request_duration = r->AddHistogram("tide_inference_request_duration_seconds",
+  m.request_duration = r->AddHistogram(metrics::names::kInferenceRequestDurationSeconds,
                                        "Time from acceptance to response, in the server.", mv,
                                        metrics::LatencyBucketsSeconds());
-  m.queue_duration = r->AddHistogram("tide_inference_queue_duration_seconds",
+  m.queue_duration = r->AddHistogram(metrics::names::kInferenceQueueDurationSeconds,
                                      "Time a request waited in the queue before execution.", mv,
                                      metrics::LatencyBucketsSeconds());
-  m.compute_duration = r->AddHistogram("tide_inference_compute_duration_seconds",
+  m.compute_duration = r->AddHistogram(metrics::names::kInferenceComputeDurationSeconds,
                                        "Time from dispatch to completion (the batch's compute).",
                                        mv, metrics::LatencyBucketsSeconds());
-  m.batch_size = r->AddHistogram("tide_inference_batch_size", "Rows in each executed batch.", mv,
-                                 BatchSizeBuckets());
-  m.model_ready = r->AddGauge("tide_model_ready", "1 if the model version is ready, else 0.", mv);
-  m.model_memory = r->AddGauge("tide_model_memory_bytes",
+  m.batch_size = r->AddHistogram(metrics::names::kInferenceBatchSize,
+                                 "Rows in each executed batch.", mv, BatchSizeBuckets());
+  m.model_ready =
+      r->AddGauge(metrics::names::kModelReady, "1 if the model version is ready, else 0.", mv);
+  m.model_memory = r->AddGauge(metrics::names::kModelMemoryBytes,
                                "Resident memory the model version added when it loaded.", mv);
-  m.model_load_seconds = r->AddGauge("tide_model_load_duration_seconds",
+  m.model_load_seconds = r->AddGauge(metrics::names::kModelLoadDurationSeconds,
                                      "Time the model version took to load and warm up.", mv);
   m.http_responses =
-      r->AddCounter("tide_http_responses_total",
+      r->AddCounter(metrics::names::kHttpResponsesTotal,
                     "HTTP responses on the inference port by status code, including those "
                     "the transport answers itself (bad framing, limits, connection cap).",
                     {"code"});
   m.http_timeouts = r->AddCounter(
-      "tide_http_timeouts_total",
+      metrics::names::kHttpTimeoutsTotal,
       "Inference-port connections closed by a deadline: idle (keep-alive expiry, no request "
       "begun), read (a request began but did not arrive within --read-timeout), write (a "
       "response made no progress for --read-timeout: a client that stopped reading).",

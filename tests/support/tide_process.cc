@@ -10,11 +10,14 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+#include "metrics/prometheus_parser.h"
 
 namespace tide::testing {
 
@@ -176,9 +179,19 @@ HttpResult Http(int port, const std::string& method, const std::string& path,
 }
 
 double MetricValue(const std::string& text, const std::string& match) {
-  size_t p = text.find("\n" + match + " ");
-  if (p == std::string::npos) return -1;
-  return std::strtod(text.c_str() + p + match.size() + 2, nullptr);
+  auto series = metrics::ParseSeries(match);
+  if (!series.ok()) {
+    std::fprintf(stderr, "MetricValue: bad series %s: %s\n", match.c_str(),
+                 std::string(series.status().message()).c_str());
+    return -1;
+  }
+  auto scrape = metrics::ParsePrometheusText(text);
+  if (!scrape.ok()) {
+    std::fprintf(stderr, "MetricValue: the metrics text does not parse: %s\n",
+                 std::string(scrape.status().message()).c_str());
+    return -1;
+  }
+  return scrape->Value(series->name, series->labels).value_or(-1);
 }
 
 TempDir::TempDir() {

@@ -52,8 +52,11 @@ HttpResult Http(int port, const std::string& method, const std::string& path,
                 const std::string& body = "",
                 const std::map<std::string, std::string>& headers = {});
 
-// Value of a sample line `name{labels} value` in Prometheus text; `match` is
-// the exact text before the value, e.g. tide_x_total{model="m",version="1"}.
+// Value of the sample `match` in Prometheus text, read with
+// metrics::ParsePrometheusText: `match` is a series as written, e.g.
+// tide_x_total{model="m",version="1"}, and must name all of its labels.
+// -1 when there is no such sample, or when the text does not parse (said on
+// stderr).
 double MetricValue(const std::string& text, const std::string& match);
 
 // A temporary directory removed on destruction.
