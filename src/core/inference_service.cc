@@ -204,9 +204,10 @@ int64_t InferenceService::InFlight() const {
 }
 
 bool InferenceService::WaitIdle(absl::Duration timeout) {
+  const absl::Time deadline = options_.clock->Now() + timeout;
   absl::MutexLock lock(&inflight_mu_);
   auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(inflight_mu_) { return inflight_ == 0; };
-  return inflight_mu_.AwaitWithTimeout(absl::Condition(&idle), timeout);
+  return options_.clock->WaitUntil(&inflight_mu_, absl::Condition(&idle), deadline);
 }
 
 void InferenceService::Shutdown() {

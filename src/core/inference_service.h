@@ -103,7 +103,8 @@ class InferenceService {
   void SetNotReady() { not_ready_ = true; }
   void RefuseNewRequests() { refusing_ = true; }
   bool refusing() const { return refusing_; }
-  // True if every accepted request finished within `timeout`.
+  // True if every accepted request finished within `timeout` (measured on
+  // Options::clock).
   bool WaitIdle(absl::Duration timeout);
   int64_t InFlight() const;
   // Shuts every scheduler down (after WaitIdle).

@@ -651,7 +651,7 @@ class LoadEngine::Worker {
   bool flush_posted_ = false;
 
   // open loop
-  std::unique_ptr<ArrivalProcess> arrivals_;
+  std::unique_ptr<workload::ArrivalProcess> arrivals_;
   int64_t next_global_ = -1;
   std::optional<int64_t> next_due_;
   int64_t last_due_ = 0;
@@ -662,8 +662,8 @@ class LoadEngine::Worker {
   std::vector<Conn*> ready_;
   std::vector<Conn*> down_;
 
-  Histogram live_delta_;
-  Histogram timeline_hist_;
+  workload::Histogram live_delta_;
+  workload::Histogram timeline_hist_;
   int64_t hist_sec_ = 0;
   EngineResult result_;
 };

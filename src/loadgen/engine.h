@@ -32,9 +32,9 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "loadgen/arrivals.h"
-#include "loadgen/histogram.h"
 #include "loadgen/http_wire.h"
+#include "workload/arrivals.h"
+#include "workload/histogram.h"
 
 namespace tide::loadgen {
 
@@ -63,7 +63,7 @@ struct EngineOptions {
 
   // Exactly one of: concurrency > 0 (closed loop) or arrivals (open loop).
   int concurrency = 0;
-  std::unique_ptr<ArrivalProcess> arrivals;
+  std::unique_ptr<workload::ArrivalProcess> arrivals;
   int max_connections = 1024;  // open loop, across all threads
 
   int threads = 1;
@@ -113,9 +113,9 @@ struct EngineResult {
   uint64_t failed = 0;
   uint64_t abandoned = 0;                  // in flight when stopped by RequestStop()
   std::map<std::string, uint64_t> errors;  // cause -> count
-  Histogram latency;                       // successful requests; open loop: from intended time
-  Histogram service_time;                  // successful requests, from the actual send
-  Histogram dispatch_lag;                  // open loop: how late the client's timer ran (ns)
+  workload::Histogram latency;             // successful requests; open loop: from intended time
+  workload::Histogram service_time;        // successful requests, from the actual send
+  workload::Histogram dispatch_lag;        // open loop: how late the client's timer ran (ns)
   uint64_t late_dispatches = 0;            // open loop: timer ran > 5 ms after due
   uint64_t queued_requests = 0;            // open loop: had to wait for a connection
   int64_t connections_opened = 0;
@@ -164,7 +164,7 @@ class LoadEngine {
   std::atomic<bool> running_{false};  // workers_ is built; Live() may read it
   std::vector<std::unique_ptr<Worker>> workers_;
   mutable absl::Mutex live_mu_;
-  Histogram live_latency_ ABSL_GUARDED_BY(live_mu_){7};
+  workload::Histogram live_latency_ ABSL_GUARDED_BY(live_mu_){7};
 };
 
 }  // namespace tide::loadgen

@@ -11,7 +11,7 @@
 
 #include "gtest/gtest.h"
 #include "loadgen/testing/fake_http_server.h"
-#include "loadgen/trace_reader.h"
+#include "workload/trace_reader.h"
 
 namespace tide::loadgen {
 namespace {
@@ -47,7 +47,7 @@ FakeReply Fast(const FakeRequest&) { return FakeReply(); }
 TEST(LoadEngine, OpenLoopAchievesRequestedRateWithFastServer) {
   auto server = StartServer(Fast);
   EngineOptions o = BaseOptions(server->port());
-  o.arrivals = std::make_unique<ConstantArrivals>(500.0);
+  o.arrivals = std::make_unique<workload::ConstantArrivals>(500.0);
   o.duration = absl::Seconds(2);
   EngineResult r = RunEngine(std::move(o));
   EXPECT_EQ(r.scheduled, 1000u);
@@ -64,12 +64,12 @@ TEST(LoadEngine, OpenLoopAchievesRequestedRateWithFastServer) {
 }
 
 TEST(LoadEngine, OpenLoopPoissonSendsExactlyTheSeededSchedule) {
-  PoissonArrivals schedule(300.0, 11);
+  workload::PoissonArrivals schedule(300.0, 11);
   uint64_t want = 0;
   while (*schedule.Next() < absl::Seconds(1)) ++want;
   auto server = StartServer(Fast);
   EngineOptions o = BaseOptions(server->port());
-  o.arrivals = std::make_unique<PoissonArrivals>(300.0, 11);
+  o.arrivals = std::make_unique<workload::PoissonArrivals>(300.0, 11);
   o.duration = absl::Seconds(1);
   o.threads = 2;  // arrivals are split between the workers, none lost
   EngineResult r = RunEngine(std::move(o));
@@ -102,7 +102,7 @@ TEST(LoadEngine, OpenLoopChargesStallToRequestsScheduledDuringItButClosedLoopHid
   {
     auto server = StartServer(StallingServer());
     EngineOptions o = BaseOptions(server->port());
-    o.arrivals = std::make_unique<ConstantArrivals>(200.0);
+    o.arrivals = std::make_unique<workload::ConstantArrivals>(200.0);
     o.duration = absl::Seconds(5);
     open = RunEngine(std::move(o));
   }
@@ -140,11 +140,11 @@ TEST(LoadEngine, TraceReplaySendsEveryRequestAtItsScaledTime) {
     if (i % 10 != 3) t += 0.002 + 0.018 * ((i * 37) % 11) / 10.0;
     csv += std::to_string(t) + ",1\n";
   }
-  auto trace = ParseTrace(csv, {});
+  auto trace = workload::ParseTrace(csv, {});
   ASSERT_TRUE(trace.ok());
-  TraceReplayOptions replay;
+  workload::TraceReplayOptions replay;
   replay.time_scale = 0.5;  // twice as fast
-  auto offsets = ReplayOffsets(*trace, replay);
+  auto offsets = workload::ReplayOffsets(*trace, replay);
   ASSERT_TRUE(offsets.ok());
   auto list = std::make_shared<std::vector<absl::Duration>>();
   for (double s : *offsets) list->push_back(absl::Nanoseconds(std::llround(s * 1e9)));
@@ -157,7 +157,7 @@ TEST(LoadEngine, TraceReplaySendsEveryRequestAtItsScaledTime) {
   EngineResult r;
   for (int attempt = 0; attempt < 4; ++attempt) {
     EngineOptions o = BaseOptions(server->port());
-    o.arrivals = std::make_unique<ListArrivals>(list);
+    o.arrivals = std::make_unique<workload::ListArrivals>(list);
     o.duration = absl::InfiniteDuration();
     o.record_requests = true;
     r = RunEngine(std::move(o));
@@ -220,7 +220,7 @@ TEST(LoadEngine, ErrorsAreCountedByCause) {
     return r;
   });
   EngineOptions o = BaseOptions(server->port());
-  o.arrivals = std::make_unique<ConstantArrivals>(100.0);
+  o.arrivals = std::make_unique<workload::ConstantArrivals>(100.0);
   o.duration = absl::InfiniteDuration();
   o.max_requests = 50;
   o.timeout = absl::Milliseconds(300);
@@ -235,7 +235,7 @@ TEST(LoadEngine, ErrorsAreCountedByCause) {
 
 TEST(LoadEngine, ConnectionRefusedIsCountedPerRequestInOpenLoop) {
   EngineOptions o = BaseOptions(testing::UnusedPort());
-  o.arrivals = std::make_unique<ConstantArrivals>(200.0);
+  o.arrivals = std::make_unique<workload::ConstantArrivals>(200.0);
   o.duration = absl::InfiniteDuration();
   o.max_requests = 20;
   EngineResult r = RunEngine(std::move(o));
@@ -276,7 +276,7 @@ TEST(LoadEngine, ClosedLoopSendsExactlyMaxRequests) {
 TEST(LoadEngine, WarmupIsExcludedFromResults) {
   auto server = StartServer(Fast);
   EngineOptions o = BaseOptions(server->port());
-  o.arrivals = std::make_unique<ConstantArrivals>(200.0);
+  o.arrivals = std::make_unique<workload::ConstantArrivals>(200.0);
   o.warmup = absl::Milliseconds(500);
   o.duration = absl::Seconds(1);
   EngineResult r = RunEngine(std::move(o));
@@ -292,7 +292,7 @@ TEST(LoadEngine, WarmupIsExcludedFromResults) {
 TEST(LoadEngine, RequestStopEndsEarlyWithResultsSoFar) {
   auto server = StartServer(Fast);
   EngineOptions o = BaseOptions(server->port());
-  o.arrivals = std::make_unique<ConstantArrivals>(100.0);
+  o.arrivals = std::make_unique<workload::ConstantArrivals>(100.0);
   o.duration = absl::Seconds(30);
   auto engine = LoadEngine::Create(std::move(o));
   ASSERT_TRUE(engine.ok());
@@ -313,7 +313,7 @@ TEST(LoadEngine, RequestStopEndsEarlyWithResultsSoFar) {
 TEST(LoadEngine, CreateRejectsUnboundedOrAmbiguousRuns) {
   EngineOptions both = BaseOptions(1);
   both.concurrency = 1;
-  both.arrivals = std::make_unique<ConstantArrivals>(1.0);
+  both.arrivals = std::make_unique<workload::ConstantArrivals>(1.0);
   EXPECT_FALSE(LoadEngine::Create(std::move(both)).ok());
   EngineOptions none = BaseOptions(1);
   EXPECT_FALSE(LoadEngine::Create(std::move(none)).ok());

@@ -7,7 +7,7 @@
 
 #include "loadgen/http_fetch.h"
 #include "loadgen/text.h"
-#include "loadgen/trace_reader.h"
+#include "workload/trace_reader.h"
 
 namespace tide::loadgen {
 namespace {
@@ -46,17 +46,17 @@ absl::StatusOr<std::unique_ptr<LoadRunner>> LoadRunner::Create(LoadOptions o) {
 
   if (!o.trace.empty()) {
     r->mode_ = "trace";
-    auto format = ParseTraceFormat(o.trace_format);
+    auto format = workload::ParseTraceFormat(o.trace_format);
     if (!format.ok()) return format.status();
-    auto trace = ReadTrace(o.trace, {*format, o.seed});
+    auto trace = workload::ReadTrace(o.trace, {*format, o.seed});
     if (!trace.ok()) return trace.status();
-    TraceReplayOptions replay;
+    workload::TraceReplayOptions replay;
     replay.start_s = o.trace_start_s;
     replay.duration_s = o.duration_s;
     replay.time_scale = o.time_scale;
     replay.rate_scale = o.rate_scale;
     replay.seed = o.seed;
-    auto offsets = ReplayOffsets(*trace, replay);
+    auto offsets = workload::ReplayOffsets(*trace, replay);
     if (!offsets.ok()) return offsets.status();
     if (offsets->empty()) return absl::InvalidArgumentError("the trace window holds no requests");
     r->trace_offsets_ = std::make_shared<std::vector<absl::Duration>>();
@@ -218,7 +218,7 @@ absl::StatusOr<LoadReport> LoadRunner::Run() {
     e.max_requests = options_.requests;
     std::string label;
     if (mode_ == "trace") {
-      e.arrivals = std::make_unique<ListArrivals>(trace_offsets_);
+      e.arrivals = std::make_unique<workload::ListArrivals>(trace_offsets_);
       e.duration = absl::InfiniteDuration();
       label = "trace";
     } else {
@@ -226,7 +226,7 @@ absl::StatusOr<LoadReport> LoadRunner::Run() {
       e.duration =
           unbounded ? absl::InfiniteDuration() : absl::Seconds(options_.duration_s.value_or(10));
       if (mode_ == "rate") {
-        auto arrivals = MakeArrivals(options_.arrivals, level, options_.seed + i);
+        auto arrivals = workload::MakeArrivals(options_.arrivals, level, options_.seed + i);
         if (!arrivals.ok()) return arrivals.status();
         e.arrivals = std::move(*arrivals);
         label = Cat("rate ", level, "/s");

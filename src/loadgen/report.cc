@@ -17,7 +17,7 @@ std::string LevelName(const LevelReport& l) {
   return "trace";
 }
 
-json LatencyJson(const Histogram& h) {
+json LatencyJson(const workload::Histogram& h) {
   return {{"count", h.Count()},
           {"mean_ms", h.Mean() / 1e6},
           {"p50_ms", Ms(h.Percentile(0.50))},
@@ -35,7 +35,7 @@ struct SecondSummary {
 
 SecondSummary Summarize(const TimelineSecond& s, int sub_bits) {
   if (s.latency_buckets.empty()) return {};
-  Histogram h(sub_bits);
+  workload::Histogram h(sub_bits);
   h.AddBuckets(s.latency_buckets);
   return {Ms(h.Percentile(0.5)), Ms(h.Percentile(0.99))};
 }
@@ -83,7 +83,7 @@ std::string FormatReport(const LoadReport& r) {
   }
   for (const LevelReport& l : r.levels) {
     const EngineResult& e = l.result;
-    const Histogram& h = e.latency;
+    const workload::Histogram& h = e.latency;
     const std::string cpu = fmt::format("{:.0f}%", e.wall_s > 0 ? 100 * e.cpu_s / e.wall_s : 0);
     const std::string pcts =
         fmt::format("{:>9.3f} {:>9.3f} {:>9.3f} {:>9.3f} {:>9.3f} {:>9.3f}", Ms(h.Percentile(0.5)),
@@ -247,7 +247,7 @@ std::string ReportToCsv(const LoadReport& r) {
       "server_mean_batch\n";
   for (const LevelReport& l : r.levels) {
     const EngineResult& e = l.result;
-    const Histogram& h = e.latency;
+    const workload::Histogram& h = e.latency;
     Append(&out, l.mode, ",", l.level, ",", e.window_s, ",", e.scheduled, ",", e.sent, ",", e.ok,
            ",", e.failed, ",", e.Throughput(), ",", Ms(h.Percentile(0.5)), ",",
            Ms(h.Percentile(0.9)), ",", Ms(h.Percentile(0.95)), ",", Ms(h.Percentile(0.99)), ",",

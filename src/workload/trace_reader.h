@@ -24,7 +24,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace tide::loadgen {
+namespace tide::workload {
 
 enum class TraceFormat { kAuto, kRequests, kIntervals, kMooncakeJsonl, kAzureRaw };
 
@@ -76,4 +76,4 @@ struct TraceReplayOptions {
 absl::StatusOr<std::vector<double>> ReplayOffsets(const Trace& trace,
                                                   const TraceReplayOptions& options);
 
-}  // namespace tide::loadgen
+}  // namespace tide::workload

@@ -1,8 +1,8 @@
-#include "loadgen/text.h"
+#include "common/text.h"
 
 #include <cctype>
 
-namespace tide::loadgen {
+namespace tide::common {
 
 namespace {
 bool IsSpace(char c) {
@@ -76,4 +76,4 @@ bool ParseDouble(std::string_view s, double* out) {
   return !s.empty() && ec == std::errc() && p == s.data() + s.size();
 }
 
-}  // namespace tide::loadgen
+}  // namespace tide::common

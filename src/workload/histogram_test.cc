@@ -1,4 +1,4 @@
-#include "loadgen/histogram.h"
+#include "workload/histogram.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include "gtest/gtest.h"
 
-namespace tide::loadgen {
+namespace tide::workload {
 namespace {
 
 // The exact value at quantile q: the smallest v with ceil(q*n) values <= v.
@@ -101,4 +101,4 @@ TEST(Histogram, SparseRoundTripKeepsPercentilesWithinCoarseError) {
 }
 
 }  // namespace
-}  // namespace tide::loadgen
+}  // namespace tide::workload

@@ -1,9 +1,12 @@
-#include "loadgen/arrivals.h"
-#include "loadgen/text.h"
+#include "workload/arrivals.h"
 
 #include <cmath>
 
-namespace tide::loadgen {
+#include "common/text.h"
+
+namespace tide::workload {
+
+using common::Cat;
 
 std::optional<absl::Duration> ConstantArrivals::Next() {
   // Rounded to the nanosecond from k, so the k-th offset is exact.
@@ -50,4 +53,4 @@ absl::StatusOr<std::unique_ptr<ArrivalProcess>> MakeArrivals(const std::string& 
       Cat("unknown arrival process '", kind, "' (poisson or constant)"));
 }
 
-}  // namespace tide::loadgen
+}  // namespace tide::workload

@@ -1,5 +1,4 @@
-#include "loadgen/trace_reader.h"
-#include "loadgen/text.h"
+#include "workload/trace_reader.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,9 +7,17 @@
 #include <sstream>
 
 #include "absl/time/time.h"
+#include "common/text.h"
 #include "nlohmann/json.hpp"
 
-namespace tide::loadgen {
+namespace tide::workload {
+
+using common::Cat;
+using common::ParseDouble;
+using common::Split;
+using common::Trim;
+using common::TrimLeft;
+
 namespace {
 
 double Uniform01(std::mt19937_64& rng) {
@@ -237,4 +244,4 @@ absl::StatusOr<std::vector<double>> ReplayOffsets(const Trace& trace,
   return scaled;
 }
 
-}  // namespace tide::loadgen
+}  // namespace tide::workload

@@ -16,7 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
-namespace tide::loadgen {
+namespace tide::workload {
 
 class ArrivalProcess {
  public:
@@ -73,4 +73,4 @@ class ListArrivals final : public ArrivalProcess {
 absl::StatusOr<std::unique_ptr<ArrivalProcess>> MakeArrivals(const std::string& kind, double rate,
                                                              uint64_t seed);
 
-}  // namespace tide::loadgen
+}  // namespace tide::workload

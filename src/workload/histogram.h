@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-namespace tide::loadgen {
+namespace tide::workload {
 
 class Histogram {
  public:
@@ -59,4 +59,4 @@ class Histogram {
   __int128 sum_ = 0;
 };
 
-}  // namespace tide::loadgen
+}  // namespace tide::workload

@@ -1,10 +1,10 @@
-#include "loadgen/histogram.h"
+#include "workload/histogram.h"
 
 #include <algorithm>
 #include <bit>
 #include <cmath>
 
-namespace tide::loadgen {
+namespace tide::workload {
 
 // Layout: with s = sub_bits and h = 2^(s-1), a value v has shift
 // max(0, floor(log2 v) - (s - 1)); its index is shift * h + (v >> shift).
@@ -106,4 +106,4 @@ void Histogram::AddBuckets(const std::vector<std::pair<uint32_t, uint64_t>>& buc
   }
 }
 
-}  // namespace tide::loadgen
+}  // namespace tide::workload

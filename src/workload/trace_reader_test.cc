@@ -1,11 +1,11 @@
-#include "loadgen/trace_reader.h"
+#include "workload/trace_reader.h"
 
 #include <cmath>
 #include <fstream>
 
 #include "gtest/gtest.h"
 
-namespace tide::loadgen {
+namespace tide::workload {
 namespace {
 
 Trace MustParse(std::string_view text, TraceFormat format = TraceFormat::kAuto, uint64_t seed = 1) {
@@ -178,4 +178,4 @@ TEST(ReadTrace, ExampleTracesHaveTheirDocumentedRowCounts) {
 }
 
 }  // namespace
-}  // namespace tide::loadgen
+}  // namespace tide::workload

@@ -1,11 +1,11 @@
-#include "loadgen/arrivals.h"
+#include "workload/arrivals.h"
 
 #include <cmath>
 #include <vector>
 
 #include "gtest/gtest.h"
 
-namespace tide::loadgen {
+namespace tide::workload {
 namespace {
 
 std::vector<int64_t> Take(ArrivalProcess& p, int n) {
@@ -96,4 +96,4 @@ TEST(MakeArrivals, ValidatesKindAndRate) {
 }
 
 }  // namespace
-}  // namespace tide::loadgen
+}  // namespace tide::workload
