@@ -16,6 +16,7 @@
 #include "frontends/grpc/grpc_server.h"
 #include "frontends/http/http_server.h"
 #include "frontends/http/v2_handlers.h"
+#include "metrics/metric_names.h"
 #include "metrics/metrics.h"
 #include "metrics/process_collector.h"
 #include "server/model_loader.h"
@@ -208,7 +209,7 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
     grpc_server = *std::move(g);
   }
   registry.AddCallback(
-      {"tide_http_connections", "Open connections on the inference port.", metrics::Type::kGauge,
+      {metrics::names::kHttpConnections, "Open connections on the inference port.", metrics::Type::kGauge,
        [s = http_server->get()] { return static_cast<double>(s->connections()); }});
 
   int grpc_port = grpc_server ? grpc_server->port() : -1;

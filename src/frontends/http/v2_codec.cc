@@ -255,6 +255,12 @@ absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string body,
   dom::parser& parser = json_len <= kMaxCachedParserCapacity ? tl_parser : own.emplace();
   dom::element root;
   auto err = parser.parse(body.data(), json_len, false).get(root);
+  if (err == simdjson::MEMALLOC) {
+    // The server's memory, not the request, is at fault: retry (503).
+    return absl::UnavailableError(absl::StrCat(
+        "not enough memory to parse a JSON body of ", json_len,
+        " bytes now; retry later, or send large tensors with the binary tensor extension"));
+  }
   if (err) {
     return Bad(absl::StrCat("request body is not valid JSON: ", simdjson::error_message(err)));
   }
