@@ -224,7 +224,8 @@ std::string SerializeInfer(const std::vector<InputValues>& inputs,
   header["outputs"] = json::array();
   for (const auto& out : outputs) {
     json t = {{"name", out.name}};
-    if (o.binary) t["parameters"] = {{"binary_data_output", true}};
+    if (o.binary)
+      t["parameters"] = {{"binary_data", true}};  // per output (Triton's binary tensor extension)
     header["outputs"].push_back(std::move(t));
   }
   const std::string head = header.dump();

@@ -84,7 +84,7 @@ TEST(BuildV2Workload, BinaryRequestFollowsTritonExtension) {
   json j = json::parse(body.substr(0, json_len));
   EXPECT_EQ(j["inputs"][0]["parameters"]["binary_data_size"], 64);
   EXPECT_FALSE(j["inputs"][0].contains("data"));
-  EXPECT_EQ(j["outputs"][0]["parameters"]["binary_data_output"], true);
+  EXPECT_EQ(j["outputs"][0]["parameters"]["binary_data"], true);
   ASSERT_EQ(body.size(), json_len + 128);
   // Random INT32 data are in [0, 100), seeded.
   for (int i = 0; i < 32; ++i) {
