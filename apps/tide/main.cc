@@ -14,6 +14,7 @@
 #include "hpa_command.h"
 #include "load_command.h"
 #include "server/server.h"
+#include "sim_command.h"
 #include "spdlog/spdlog.h"
 
 namespace {
@@ -301,6 +302,185 @@ int main(int argc, char** argv) {
         "A live progress line is shown on stderr when it is a terminal; Ctrl-C stops cleanly and\n"
         "prints the results so far. Percentiles: log-linear histogram, <= 0.05 % relative error.");
     load->callback([&] { run = [&] { return tide::apps::RunLoadCommand(load_opts); }; });
+  }
+
+  // ---- tide sim ----
+  tide::apps::SimCommandOptions sim_opts;
+  {
+    auto& o = sim_opts;
+    CLI::App* sim = app.add_subcommand(
+        "sim",
+        "Replay a request trace (or synthetic arrivals) against simulated replicas of a model\n"
+        "and compare autoscaling policies on the identical arrivals: HPA YAMLs run by\n"
+        "Kubernetes' own decision code, fixed fleets and Knative's KPA. Prints SLO attainment,\n"
+        "latency and cost side by side; writes JSON, a per-second CSV and an SVG.\n"
+        "Model and defaults with their sources: docs/simulator.md.");
+    // Traffic.
+    sim->add_option("--trace", o.trace,
+                    "Arrival trace: requests CSV (timestamp_s), intervals CSV (start_s,count), "
+                    "Mooncake JSONL or Azure CSV, as tide load reads; must be sorted")
+        ->group("Traffic");
+    sim->add_option("--trace-format", o.trace_format, "auto, requests, intervals, jsonl or azure")
+        ->capture_default_str()
+        ->group("Traffic");
+    sim->add_option("--start", o.start_s, "Trace: window start, seconds of trace time")
+        ->capture_default_str()
+        ->group("Traffic");
+    sim->add_option("--duration", o.duration_s,
+                    "Seconds simulated (synthetic arrivals: required); with --trace, the "
+                    "window's length in trace time")
+        ->group("Traffic");
+    sim->add_option("--time-scale", o.time_scale,
+                    "Trace: replay time = trace time x this (0.1 = ten times faster)")
+        ->capture_default_str()
+        ->group("Traffic");
+    sim->add_option("--rate-scale", o.rate_scale,
+                    "Trace: requests x this (2 = twice the traffic, same shape)")
+        ->capture_default_str()
+        ->group("Traffic");
+    sim->add_option("--arrivals", o.arrivals,
+                    "Synthetic arrivals at --rate: poisson (exponential gaps) or constant")
+        ->capture_default_str()
+        ->group("Traffic");
+    sim->add_option("--rate", o.rate, "Synthetic arrivals: requests per second")->group("Traffic");
+    // Replica.
+    sim->add_option("--model-repository", o.model_repository,
+                    "Model repository; with --model, the replica is that model's config.pbtxt: "
+                    "max_batch_size, instance_group count, dynamic_batching (the server's batch "
+                    "policy), max_queue_size, and the simulated backend's compute_ms, "
+                    "per_item_ms, distribution, jitter and mode")
+        ->group("Replica");
+    sim->add_option("--model", o.model, "Model name in --model-repository")->group("Replica");
+    sim->add_option("--compute-ms", o.compute_ms, "Without a model: ms per batch")
+        ->capture_default_str()
+        ->group("Replica");
+    sim->add_option("--per-item-ms", o.per_item_ms, "Without a model: ms per row of a batch")
+        ->capture_default_str()
+        ->group("Replica");
+    sim->add_option("--distribution", o.distribution,
+                    "Without a model: service time fixed, exponential or lognormal")
+        ->capture_default_str()
+        ->group("Replica");
+    sim->add_option("--jitter", o.jitter, "Without a model: lognormal sigma")
+        ->capture_default_str()
+        ->group("Replica");
+    sim->add_option("--instances", o.instances, "Without a model: model instances per replica")
+        ->capture_default_str()
+        ->group("Replica");
+    sim->add_option("--max-batch-size", o.max_batch_size,
+                    "Without a model: largest batch (0 = no batching; > 0 = dynamic batching)")
+        ->capture_default_str()
+        ->group("Replica");
+    sim->add_option("--max-queue-delay-us", o.max_queue_delay_us,
+                    "Without a model: dynamic batching's max_queue_delay_microseconds")
+        ->capture_default_str()
+        ->group("Replica");
+    sim->add_option("--max-queue-size", o.max_queue_size,
+                    "Requests a replica queues before refusing (tide serve's --max-queue-size; "
+                    "a model's own max_queue_size wins)")
+        ->capture_default_str()
+        ->group("Replica");
+    sim->add_flag("--sleep-mode", o.sleep_mode,
+                  "Without a model: the model sleeps (I/O or GPU bound) and uses no CPU")
+        ->group("Replica");
+    sim->add_option("--cpu-request", o.cpu_request,
+                    "Cores requested per replica: CPU utilization = busy cores / this "
+                    "(deploy/k8s/base: 1)")
+        ->capture_default_str()
+        ->group("Replica");
+    sim->add_option("--startup", o.startup,
+                    "Pod start-up (scheduling + image pull + model load), seconds: S, fixed:S, "
+                    "uniform:LOW:HIGH, exponential:MEAN or lognormal:MEAN:SIGMA")
+        ->capture_default_str()
+        ->group("Replica");
+    sim->add_option("--readiness-delay", o.readiness_delay_s,
+                    "Seconds from start-up to Ready (readinessProbe periodSeconds 2 in deploy/)")
+        ->capture_default_str()
+        ->group("Replica");
+    sim->add_option("--termination-grace-period", o.termination_grace_s,
+                    "Seconds a deleted replica may drain its queue (Kubernetes' default 30)")
+        ->capture_default_str()
+        ->group("Replica");
+    // Cluster and metrics.
+    sim->add_option("--balance", o.balance,
+                    "The Service: random (kube-proxy), round-robin, or least-outstanding (two "
+                    "random choices, like tide up's router)")
+        ->capture_default_str()
+        ->group("Cluster and metrics");
+    sim->add_option("--metric-resolution", o.metrics_resolution_s,
+                    "metrics-server's scrape period and CPU window, seconds (its manifests: 15)")
+        ->capture_default_str()
+        ->group("Cluster and metrics");
+    sim->add_option("--scrape-interval", o.scrape_interval_s,
+                    "Prometheus scrape interval, seconds (deploy/'s ServiceMonitor: 15)")
+        ->capture_default_str()
+        ->group("Cluster and metrics");
+    sim->add_option("--rate-window", o.rate_window_s,
+                    "rate() window of the p99 and request-rate queries, seconds (deploy/'s "
+                    "adapter rule: 1m)")
+        ->capture_default_str()
+        ->group("Cluster and metrics");
+    sim->add_option("--adapter-lag", o.adapter_lag_s,
+                    "Extra staleness of custom/external metrics, seconds (the adapter queries "
+                    "Prometheus live: 0)")
+        ->capture_default_str()
+        ->group("Cluster and metrics");
+    // Policies.
+    sim->add_option("--hpa", o.hpa_files,
+                    "autoscaling/v2 HorizontalPodAutoscaler YAML, as for kubectl apply "
+                    "(repeatable; every HPA in the file is a policy)")
+        ->group("Policies");
+    sim->add_option("--fixed", o.fixed, "N replicas, ready from time 0 (repeatable)")
+        ->group("Policies");
+    sim->add_flag("--knative", o.knative, "Knative's KPA (concurrency; defaults of Knative)")
+        ->group("Policies");
+    sim->add_option("--knative-target", o.knative_target,
+                    "KPA: container-concurrency-target-default")
+        ->capture_default_str()
+        ->group("Policies");
+    sim->add_option("--knative-utilization", o.knative_utilization,
+                    "KPA: container-concurrency-target-percentage")
+        ->capture_default_str()
+        ->group("Policies");
+    sim->add_option("--knative-min-scale", o.knative_min_scale, "KPA: min-scale")
+        ->capture_default_str()
+        ->group("Policies");
+    sim->add_option("--knative-max-scale", o.knative_max_scale, "KPA: max-scale (0 = none)")
+        ->capture_default_str()
+        ->group("Policies");
+    sim->add_option("--sync-period", o.sync_period_s,
+                    "HPA: --horizontal-pod-autoscaler-sync-period, seconds")
+        ->capture_default_str()
+        ->group("Policies");
+    sim->add_option("--tolerance", o.tolerance, "HPA: --horizontal-pod-autoscaler-tolerance")
+        ->capture_default_str()
+        ->group("Policies");
+    sim->add_option("--initial-replicas", o.initial_replicas,
+                    "HPA/KPA: ready replicas at time 0 (0 = minReplicas / initial-scale 1)")
+        ->capture_default_str()
+        ->group("Policies");
+    // Output.
+    sim->add_option("--slo-latency", o.slo_latency_s,
+                    "SLO: a request meets it when answered within this many seconds")
+        ->capture_default_str()
+        ->group("Output");
+    sim->add_option("--json", o.json_path, "Write the results as JSON (docs/simulator.md)")
+        ->group("Output");
+    sim->add_option("--timeline-csv", o.timeline_csv_path,
+                    "Write the per-second timeline: arrivals; per policy desired/ready/"
+                    "replicas, queue, p99, rejected and each metric as the autoscaler saw it")
+        ->group("Output");
+    sim->add_option("--svg", o.svg_path,
+                    "Write an SVG: request rate, replicas per policy, p99 per policy vs the SLO")
+        ->group("Output");
+    sim->add_option("--seed", o.seed,
+                    "Seed: arrivals, service times, balancing, start-up (same seed, same output)")
+        ->capture_default_str()
+        ->group("Output");
+    sim->add_flag("!--no-progress", o.progress, "No progress bar (shown on a terminal otherwise)")
+        ->group("Output");
+    sim->callback(
+        [&] { run = [&] { return tide::apps::RunSimCommand(sim_opts, std::cout, std::cerr); }; });
   }
 
   try {

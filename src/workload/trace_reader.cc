@@ -50,8 +50,21 @@ absl::Status LineError(size_t line_no, std::string_view what) {
   return absl::InvalidArgumentError(Cat("trace line ", line_no, ": ", what));
 }
 
+// TraceParseOptions::require_sorted: `t` (seconds) of line `line_no` must be
+// >= 0 and >= the previous row's `*previous`.
+absl::Status CheckOrder(double t, size_t line_no, std::string_view column, double* previous) {
+  if (t < 0) return LineError(line_no, Cat(column, " ", t, " is negative"));
+  if (t < *previous) {
+    return LineError(line_no, Cat(column, " ", t, " is before the previous row's ", *previous,
+                                  " (the trace must be sorted by time)"));
+  }
+  *previous = t;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Trace> ParseCsv(const std::vector<std::string_view>& lines, TraceFormat format,
-                               uint64_t seed) {
+                               uint64_t seed, bool require_sorted) {
+  double previous = 0;
   size_t first = 0;
   while (first < lines.size() && Trim(lines[first]).empty()) ++first;
   if (first == lines.size()) return absl::InvalidArgumentError("trace is empty");
@@ -94,6 +107,9 @@ absl::StatusOr<Trace> ParseCsv(const std::vector<std::string_view>& lines, Trace
       if (!ParseDouble(field(ts_col), &t) || !std::isfinite(t)) {
         return LineError(i + 1, Cat("bad timestamp_s '", field(ts_col), "'"));
       }
+      if (require_sorted) {
+        if (absl::Status st = CheckOrder(t, i + 1, "timestamp_s", &previous); !st.ok()) return st;
+      }
       trace.arrivals_s.push_back(t);
     } else if (format == TraceFormat::kAzureRaw) {
       absl::Time t;
@@ -109,6 +125,11 @@ absl::StatusOr<Trace> ParseCsv(const std::vector<std::string_view>& lines, Trace
       double count;
       if (!ParseDouble(field(start_col), &row.start_s) || !std::isfinite(row.start_s)) {
         return LineError(i + 1, Cat("bad start_s '", field(start_col), "'"));
+      }
+      if (require_sorted) {
+        if (absl::Status st = CheckOrder(row.start_s, i + 1, "start_s", &previous); !st.ok()) {
+          return st;
+        }
       }
       if (!ParseDouble(field(count_col), &count) || !(count >= 0) || count != std::floor(count)) {
         return LineError(i + 1, Cat("bad count '", field(count_col), "'"));
@@ -142,7 +163,9 @@ absl::StatusOr<Trace> ParseCsv(const std::vector<std::string_view>& lines, Trace
   return trace;
 }
 
-absl::StatusOr<Trace> ParseJsonl(const std::vector<std::string_view>& lines) {
+absl::StatusOr<Trace> ParseJsonl(const std::vector<std::string_view>& lines,
+                                 bool require_sorted) {
+  double previous = 0;
   Trace trace;
   trace.format = TraceFormat::kMooncakeJsonl;
   for (size_t i = 0; i < lines.size(); ++i) {
@@ -151,6 +174,12 @@ absl::StatusOr<Trace> ParseJsonl(const std::vector<std::string_view>& lines) {
     if (row.is_discarded() || !row.is_object()) return LineError(i + 1, "not a JSON object");
     auto it = row.find("timestamp");
     if (it == row.end() || !it->is_number()) return LineError(i + 1, "no numeric 'timestamp'");
+    if (require_sorted) {
+      if (absl::Status st = CheckOrder(it->get<double>(), i + 1, "timestamp", &previous);
+          !st.ok()) {
+        return st;
+      }
+    }
     trace.arrivals_s.push_back(it->get<double>() / 1000.0);
   }
   std::stable_sort(trace.arrivals_s.begin(), trace.arrivals_s.end());
@@ -192,8 +221,8 @@ absl::StatusOr<Trace> ParseTrace(std::string_view text, const TraceParseOptions&
     std::string_view head = TrimLeft(text);
     if (!head.empty() && head.front() == '{') format = TraceFormat::kMooncakeJsonl;
   }
-  if (format == TraceFormat::kMooncakeJsonl) return ParseJsonl(lines);
-  return ParseCsv(lines, format, options.seed);
+  if (format == TraceFormat::kMooncakeJsonl) return ParseJsonl(lines, options.require_sorted);
+  return ParseCsv(lines, format, options.seed, options.require_sorted);
 }
 
 absl::StatusOr<Trace> ReadTrace(const std::string& path, const TraceParseOptions& options) {

@@ -52,6 +52,11 @@ struct Trace {
 struct TraceParseOptions {
   TraceFormat format = TraceFormat::kAuto;
   uint64_t seed = 1;  // spreading arrivals inside intervals
+  // Refuse, naming the line, a timestamp (or interval start) that is
+  // negative or earlier than the previous row's, instead of sorting the rows
+  // (`tide sim`: a trace that is out of order is more likely broken than
+  // shuffled).
+  bool require_sorted = false;
 };
 
 // Parses `text`. InvalidArgument names the line and the problem.

@@ -177,5 +177,25 @@ TEST(ReadTrace, ExampleTracesHaveTheirDocumentedRowCounts) {
   EXPECT_EQ(ReadTrace("/nonexistent/trace.csv", {}).status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST(ParseTrace, RequireSortedNamesTheLineOfAnUnsortedOrNegativeTimestamp) {
+  TraceParseOptions o;
+  o.require_sorted = true;
+  EXPECT_EQ(ParseTrace("timestamp_s\n0.5\n1.5\n1.0\n", o).status().message(),
+            "trace line 4: timestamp_s 1 is before the previous row's 1.5 (the trace must be "
+            "sorted by time)");
+  EXPECT_EQ(ParseTrace("timestamp_s\n-2\n", o).status().message(),
+            "trace line 2: timestamp_s -2 is negative");
+  EXPECT_EQ(ParseTrace("start_s,count\n-1,4\n", o).status().message(),
+            "trace line 2: start_s -1 is negative");
+  EXPECT_EQ(ParseTrace("{\"timestamp\": 5}\n{\"timestamp\": 3}\n", o).status().message(),
+            "trace line 2: timestamp 3 is before the previous row's 5 (the trace must be sorted "
+            "by time)");
+  auto ok = ParseTrace("timestamp_s\n0\n0\n2.5\n", o);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->arrivals_s, (std::vector<double>{0, 0, 2.5}));
+  // Without it, rows are sorted, as before.
+  EXPECT_EQ(ParseTrace("timestamp_s\n2\n1\n", {})->arrivals_s, (std::vector<double>{1, 2}));
+}
+
 }  // namespace
 }  // namespace tide::workload
