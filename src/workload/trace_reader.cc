@@ -163,8 +163,7 @@ absl::StatusOr<Trace> ParseCsv(const std::vector<std::string_view>& lines, Trace
   return trace;
 }
 
-absl::StatusOr<Trace> ParseJsonl(const std::vector<std::string_view>& lines,
-                                 bool require_sorted) {
+absl::StatusOr<Trace> ParseJsonl(const std::vector<std::string_view>& lines, bool require_sorted) {
   double previous = 0;
   Trace trace;
   trace.format = TraceFormat::kMooncakeJsonl;
