@@ -339,10 +339,32 @@ int main(int argc, char** argv) {
         ->capture_default_str()
         ->group("Traffic");
     sim->add_option("--arrivals", o.arrivals,
-                    "Synthetic arrivals at --rate: poisson (exponential gaps) or constant")
+                    "Synthetic arrivals: poisson or constant at --rate; step (--rate, then "
+                    "--peak-rate from --shape-at), spike (--peak-rate during --shape-length "
+                    "from --shape-at), ramp (--rate to --peak-rate over --shape-length from "
+                    "--shape-at), diurnal (mean --rate, maximum --peak-rate, one cycle per "
+                    "--period), mmpp (Poisson switching between --rate and --peak-rate, mean "
+                    "stays --mmpp-low / --mmpp-high); all shapes are Poisson")
         ->capture_default_str()
         ->group("Traffic");
     sim->add_option("--rate", o.rate, "Synthetic arrivals: requests per second")->group("Traffic");
+    sim->add_option("--peak-rate", o.peak_rate, "Shapes: the other rate (default 2 x --rate)")
+        ->group("Traffic");
+    sim->add_option("--shape-at", o.shape_at_s, "step, spike, ramp: when the change starts (s)")
+        ->capture_default_str()
+        ->group("Traffic");
+    sim->add_option("--shape-length", o.shape_length_s, "spike, ramp: how long (s)")
+        ->capture_default_str()
+        ->group("Traffic");
+    sim->add_option("--period", o.period_s, "diurnal: one cycle (s)")
+        ->capture_default_str()
+        ->group("Traffic");
+    sim->add_option("--mmpp-low", o.mmpp_low_s, "mmpp: mean stay at --rate (s)")
+        ->capture_default_str()
+        ->group("Traffic");
+    sim->add_option("--mmpp-high", o.mmpp_high_s, "mmpp: mean stay at --peak-rate (s)")
+        ->capture_default_str()
+        ->group("Traffic");
     // Replica.
     sim->add_option("--model-repository", o.model_repository,
                     "Model repository; with --model, the replica is that model's config.pbtxt: "

@@ -76,8 +76,24 @@ absl::StatusOr<Traffic> MakeTraffic(const SimCommandOptions& o) {
   if (!o.duration_s || !(*o.duration_s > 0)) {
     return absl::InvalidArgumentError("synthetic arrivals need --duration S (> 0)");
   }
-  auto arrivals = workload::MakeArrivals(o.arrivals, o.rate, o.seed);
-  if (!arrivals.ok()) return arrivals.status();
+  absl::StatusOr<std::unique_ptr<workload::ArrivalProcess>> arrivals;
+  if (o.arrivals == "poisson" || o.arrivals == "constant") {
+    arrivals = workload::MakeArrivals(o.arrivals, o.rate, o.seed);
+  } else {
+    workload::ShapeParams shape;
+    shape.rate = o.rate;
+    shape.peak_rate = o.peak_rate > 0 ? o.peak_rate : 2 * o.rate;
+    shape.at_s = o.shape_at_s;
+    shape.length_s = o.shape_length_s;
+    shape.period_s = o.period_s;
+    shape.mmpp_low_s = o.mmpp_low_s;
+    shape.mmpp_high_s = o.mmpp_high_s;
+    arrivals = workload::MakeShapedArrivals(o.arrivals, shape, o.seed);
+  }
+  if (!arrivals.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--arrivals ", o.arrivals, ": ", arrivals.status().message()));
+  }
   t.arrivals = std::move(*arrivals);
   t.horizon = ToNanos(*o.duration_s);
   t.span_s = *o.duration_s;

@@ -24,6 +24,13 @@ struct SimCommandOptions {
   double rate_scale = 1;
   std::string arrivals = "poisson";
   double rate = 0;
+  // Shapes (step, spike, ramp, diurnal, mmpp): workload::ShapeParams.
+  double peak_rate = 0;  // 0: 2 x rate
+  double shape_at_s = 60;
+  double shape_length_s = 60;
+  double period_s = 86400;
+  double mmpp_low_s = 60;
+  double mmpp_high_s = 10;
 
   // A replica: a model of a repository, or these flags.
   std::string model_repository;

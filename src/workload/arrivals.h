@@ -73,4 +73,48 @@ class ListArrivals final : public ArrivalProcess {
 absl::StatusOr<std::unique_ptr<ArrivalProcess>> MakeArrivals(const std::string& kind, double rate,
                                                              uint64_t seed);
 
+// Synthetic load shapes for `tide sim`: a Poisson process whose rate varies
+// with time, drawn by thinning (Lewis and Shedler: candidates at the peak
+// rate, each kept with probability rate(t) / peak), or switched by a hidden
+// two-state Markov chain (MMPP). Seeded, deterministic, never ending.
+struct ShapeParams {
+  double rate = 0;  // base rate, requests/s (diurnal: the mean)
+  double peak_rate =
+      0;  // step: after; spike: during; ramp: at the end; diurnal: the maximum; mmpp: high state
+  double at_s = 60;         // step, spike, ramp: when the change starts
+  double length_s = 60;     // spike: how long; ramp: how long the climb takes
+  double period_s = 86400;  // diurnal: one cycle
+  double mmpp_low_s = 60;   // mmpp: mean stay in the base state
+  double mmpp_high_s = 10;  // mmpp: mean stay in the peak state
+};
+
+class ShapedArrivals final : public ArrivalProcess {
+ public:
+  enum class Shape { kStep, kSpike, kRamp, kDiurnal, kMmpp };
+  ShapedArrivals(Shape shape, const ShapeParams& params, uint64_t seed);
+  std::optional<absl::Duration> Next() override;
+  std::unique_ptr<ArrivalProcess> Clone() const override;
+  // The rate at `t_s` (not for MMPP, whose rate is random).
+  double RateAt(double t_s) const;
+
+ private:
+  double Exponential(double rate);
+  double Uniform();
+
+  Shape shape_;
+  ShapeParams p_;
+  uint64_t seed_;
+  std::mt19937_64 rng_;
+  double t_s_ = 0;
+  bool high_ = false;        // mmpp: in the peak state
+  double switch_at_s_ = -1;  // mmpp: when the state changes next
+};
+
+// "step", "spike", "ramp", "diurnal" or "mmpp", checked (rates > 0 and
+// finite, diurnal peak <= 2 x mean, durations > 0). InvalidArgument names the
+// parameter.
+absl::StatusOr<std::unique_ptr<ArrivalProcess>> MakeShapedArrivals(const std::string& kind,
+                                                                   const ShapeParams& params,
+                                                                   uint64_t seed);
+
 }  // namespace tide::workload

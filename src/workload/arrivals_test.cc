@@ -95,5 +95,63 @@ TEST(MakeArrivals, ValidatesKindAndRate) {
   EXPECT_EQ(MakeArrivals("poisson", -3, 1).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// Counts of a shaped process in [from, to) seconds.
+int64_t CountIn(ArrivalProcess* a, double from, double to) {
+  int64_t n = 0;
+  while (true) {
+    double t = absl::ToDoubleSeconds(*a->Next());
+    if (t >= to) return n;
+    if (t >= from) ++n;
+  }
+}
+
+TEST(ShapedArrivals, StepSpikeAndRampFollowTheirRates) {
+  ShapeParams p;
+  p.rate = 100;
+  p.peak_rate = 400;
+  p.at_s = 100;
+  p.length_s = 100;
+  auto step = MakeShapedArrivals("step", p, 1);
+  ASSERT_TRUE(step.ok());
+  EXPECT_NEAR(CountIn(step->get(), 0, 100), 10000, 400);
+  EXPECT_NEAR(CountIn(step->get(), 100, 200), 40000, 800);  // continues where it stopped
+  auto spike = MakeShapedArrivals("spike", p, 1);
+  EXPECT_NEAR(CountIn(spike->get(), 100, 200), 40000, 800);
+  EXPECT_NEAR(CountIn(spike->get(), 200, 300), 10000, 400);
+  auto ramp = MakeShapedArrivals("ramp", p, 1);
+  EXPECT_NEAR(CountIn(ramp->get(), 100, 200), 25000, 600);  // mean of 100..400
+  EXPECT_DOUBLE_EQ(static_cast<ShapedArrivals*>(ramp->get())->RateAt(150), 250);
+}
+
+TEST(ShapedArrivals, MmppMeanRateWeighsTheStatesByTheirStays) {
+  ShapeParams p;
+  p.rate = 10;
+  p.peak_rate = 100;
+  p.mmpp_low_s = 30;
+  p.mmpp_high_s = 10;
+  auto a = MakeShapedArrivals("mmpp", p, 3);
+  ASSERT_TRUE(a.ok());
+  // (10 x 30 + 100 x 10) / 40 = 32.5 per second.
+  EXPECT_NEAR(static_cast<double>(CountIn(a->get(), 0, 100000)) / 100000, 32.5, 0.8);
+}
+
+TEST(ShapedArrivals, CloneRepeatsTheSequenceAndBadParametersAreNamed) {
+  ShapeParams p;
+  p.rate = 50;
+  p.peak_rate = 80;
+  p.period_s = 600;
+  auto a = MakeShapedArrivals("diurnal", p, 9);
+  ASSERT_TRUE(a.ok());
+  auto b = (*a)->Clone();
+  for (int i = 0; i < 1000; ++i) EXPECT_EQ((*a)->Next(), b->Next());
+  p.peak_rate = 120;
+  EXPECT_EQ(MakeShapedArrivals("diurnal", p, 1).status().message(),
+            "diurnal: the peak rate (120) must be <= 2 x the mean rate (50)");
+  EXPECT_EQ(MakeShapedArrivals("square", p, 1).status().message(),
+            "unknown arrival shape 'square' (step, spike, ramp, diurnal or mmpp)");
+  p.peak_rate = 0;
+  EXPECT_EQ(MakeShapedArrivals("step", p, 1).status().message(), "peak rate must be > 0, got 0");
+}
+
 }  // namespace
 }  // namespace tide::workload
