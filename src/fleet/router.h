@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -74,6 +75,8 @@ class Router {
   // Waits until no request is outstanding on replica `name` (taken out of the
   // set beforehand), for at most `timeout`. True if none is.
   bool WaitIdle(const std::string& name, absl::Duration timeout);
+  // Requests held now for activation (no replica ready).
+  int HeldRequests() const;
 
   // Stops accepting, answers what was accepted (held requests get 503),
   // waits for outstanding requests up to `timeout`, closes everything.
@@ -84,5 +87,9 @@ class Router {
   explicit Router(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The model a request path addresses, the router's metric label: the segment
+// after /v2/models/ ("" for other paths and for /v2/models/stats).
+std::string RouterModelLabel(std::string_view path);
 
 }  // namespace tide::fleet

@@ -69,6 +69,20 @@ inline constexpr char kProcessOpenFds[] = "process_open_fds";
 // The descriptor limit.
 inline constexpr char kProcessMaxFds[] = "process_max_fds";
 
+// The router of `tide up` (its metrics port; `tide serve` does not export
+// these, so they are not in kAll below, which is tide serve's contract).
+
+// Requests answered by the router (labels model, code: the status it returned).
+inline constexpr char kRouterRequestsTotal[] = "tide_router_requests_total";
+// Seconds from the router reading a request to it answering (label model).
+inline constexpr char kRouterRequestDurationSeconds[] = "tide_router_request_duration_seconds";
+// Requests sent to a replica and not yet answered (label replica).
+inline constexpr char kRouterOutstanding[] = "tide_router_outstanding";
+// Requests sent again to another replica because they were never delivered.
+inline constexpr char kRouterRetriesTotal[] = "tide_router_retries_total";
+// Requests held while no replica is ready (the activator; no labels).
+inline constexpr char kRouterHeldRequests[] = "tide_router_held_requests";
+
 // Every name above with its Prometheus TYPE word (as in `# TYPE` lines and
 // contract.json), in the order of docs/metrics.md.
 struct NameAndType {
