@@ -85,23 +85,35 @@ Pod* Cluster::Pick() {
   return ready_[0];
 }
 
-void Cluster::Route(Nanos now) { RouteArrival(now, now); }
-
-void Cluster::RouteArrival(Nanos arrival, Nanos now) {
+void Cluster::Route(Nanos now) {
+  if (hold_ && (ready_.empty() || !held_.empty())) {
+    held_.push_back(now);  // behind those already held: first come, first served
+    FlushHeld(now);
+    return;
+  }
   if (ready_.empty()) {
-    if (hold_) {
-      held_.push_back(arrival);
-    } else {
-      recorder_->OnRejected();
-    }
+    recorder_->OnRejected();
     return;
   }
   Pod* p = Pick();
-  if (!p->Enqueue(arrival)) {
+  if (!p->Enqueue(now)) {
     recorder_->OnRejected();
     return;
   }
   p->Pump(now, events_, recorder_);
+}
+
+void Cluster::FlushHeld(Nanos now) {
+  while (!held_.empty() && !ready_.empty()) {
+    // The activator sends to the ready pod with the most room.
+    Pod* best = ready_[0];
+    for (Pod* p : ready_) {
+      if (p->queued() < best->queued()) best = p;
+    }
+    if (!best->Enqueue(held_.front())) return;  // every queue is full: keep holding
+    held_.pop_front();
+    best->Pump(now, events_, recorder_);
+  }
 }
 
 void Cluster::OnPodEvent(const Event& e) {
@@ -111,6 +123,7 @@ void Cluster::OnPodEvent(const Event& e) {
     case EventKind::kBatchDone:
       p->CompleteBatch(e.arg, e.time, events_, recorder_);
       if (p->state() == Pod::State::kDraining && p->idle()) Remove(p);
+      if (!held_.empty()) FlushHeld(e.time);
       break;
     case EventKind::kBatchTimer:
       p->OnTimer(e.time, events_, recorder_);
@@ -126,11 +139,7 @@ void Cluster::OnPodEvent(const Event& e) {
         p->set_state(Pod::State::kReady);
         p->set_ready_time(e.time);
         RebuildReady();
-        while (!held_.empty()) {
-          Nanos arrival = held_.front();
-          held_.pop_front();
-          RouteArrival(arrival, e.time);
-        }
+        FlushHeld(e.time);
       }
       break;
     case EventKind::kDrainDeadline:

@@ -36,8 +36,10 @@ class Cluster final : public autoscaler::ScaleTarget {
   // The Service: one request arriving at `now`. Refused (counted) when no
   // pod is ready (unless held, see below) or the chosen pod's queue is full.
   void Route(Nanos now);
-  // Knative's activator: while no pod is ready, hold requests and send them
-  // (with their original arrival time) when one becomes ready.
+  // Knative's activator: while no pod is ready, hold requests (unbounded, no
+  // timeout), and send them in arrival order, keeping their arrival time, to
+  // the ready pod with the shortest queue as queues have room; arrivals wait
+  // behind those held.
   void set_hold_when_unready(bool hold) { hold_ = hold; }
   int64_t held() const { return static_cast<int64_t>(held_.size()); }
   // Dispatches an event addressed to a pod.
@@ -70,7 +72,7 @@ class Cluster final : public autoscaler::ScaleTarget {
   void Remove(Pod* pod);  // Gone: out of every list
   void RebuildReady();
   Pod* Pick();
-  void RouteArrival(Nanos arrival, Nanos now);
+  void FlushHeld(Nanos now);
 
   const SimOptions* options_;
   EventQueue* events_;
