@@ -407,6 +407,8 @@ class Transport {
       if (fd < 0) {
         if (errno == EINTR || errno == ECONNABORTED) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        // Shutting down: another loop closed the listening socket meanwhile.
+        if (s.listener_closed.load()) return;
         // Out of descriptors or memory: the listening socket stays readable,
         // so stop watching it until the next sweep instead of spinning.
         int64_t now = MonotonicNanos();
