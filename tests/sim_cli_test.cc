@@ -80,6 +80,7 @@ TEST_F(TideSimCli, HelpDescribesEveryFlag) {
                            "--rate",
                            "--model-repository",
                            "--model",
+                           "--profile",
                            "--compute-ms",
                            "--per-item-ms",
                            "--distribution",
@@ -206,6 +207,29 @@ TEST_F(TideSimCli, ModelConfigTheServerWouldRefuseNamesTheField) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("config.pbtxt"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("max_batch_size"), std::string::npos) << r.out;
+}
+
+TEST_F(TideSimCli, ProfileMakesAMeasuredModelSimulable) {
+  std::string table = Write("profile.json", "{\"batch_latency_ms\": {\"1\": 20}}");
+  std::string json = Path("p.json");
+  // `simple` is a TorchScript model: its shape from config.pbtxt, its time from the profile.
+  Result r = RunTide("sim --model-repository " + kRepo +
+                     " --model simple --rate 10 --arrivals constant --duration 100 --fixed 1 "
+                     "--profile " +
+                     table + " --json " + json);
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto j = nlohmann::json::parse(Slurp(json));
+  EXPECT_EQ(j["policies"][0]["requests"], 1000);
+  EXPECT_EQ(j["policies"][0]["latency_s"]["max"], 0.02);
+  EXPECT_EQ(j["policies"][0]["wait_s"]["p_positive"], 0);
+  r = RunTide("sim --model-repository " + kRepo +
+              " --model simple --rate 10 --duration 10 --fixed 1");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("backend 'pytorch'"), std::string::npos) << r.out;
+  std::string bad = Write("bad.json", "[]");
+  r = RunTide("sim --rate 10 --duration 10 --fixed 1 --profile " + bad);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "tide sim: " + bad + ": not a JSON object\n");
 }
 
 TEST_F(TideSimCli, NeedsAPolicyAndTraffic) {

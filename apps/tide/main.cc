@@ -373,6 +373,12 @@ int main(int argc, char** argv) {
                     "per_item_ms, distribution, jitter and mode")
         ->group("Replica");
     sim->add_option("--model", o.model, "Model name in --model-repository")->group("Replica");
+    sim->add_option("--profile", o.profile,
+                    "A measured replica: the JSON of a tide load run/sweep against one replica "
+                    "(each level's server mean_batch_size -> mean_compute_ms) or "
+                    "{\"batch_latency_ms\": {\"1\": 50, \"8\": 330}}; interpolated, it "
+                    "replaces the service time's mean (any backend, with --model)")
+        ->group("Replica");
     sim->add_option("--compute-ms", o.compute_ms, "Without a model: ms per batch")
         ->capture_default_str()
         ->group("Replica");

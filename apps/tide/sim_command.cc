@@ -109,28 +109,41 @@ absl::Status MakePod(const SimCommandOptions& o, sim::PodSpec* pod, std::string*
     std::string dir = absl::StrCat(o.model_repository, "/", o.model);
     auto spec = core::LoadModelConfig(dir, o.model);
     if (!spec.ok()) return spec.status();
-    if (spec->backend != "simulated") {
+    if (spec->backend != "simulated" && !o.profile.empty()) {
+      // A measured model: shape from the config, times from the profile.
+      pod->instances = spec->instance_count;
+      pod->batching.max_batch_size = spec->max_batch_size;
+      pod->batching.dynamic = spec->batching.dynamic;
+      pod->batching.preferred_batch_sizes.assign(spec->batching.preferred_batch_sizes.begin(),
+                                                 spec->batching.preferred_batch_sizes.end());
+      pod->batching.max_queue_delay = spec->batching.max_queue_delay;
+      pod->max_queue_size =
+          spec->batching.max_queue_size > 0 ? spec->batching.max_queue_size : o.max_queue_size;
+      *description = absl::StrCat(spec->path, ": ", pod->instances, " instance(s), max batch ",
+                                  pod->batching.max_batch_size);
+    } else if (spec->backend != "simulated") {
       return absl::InvalidArgumentError(absl::StrCat(
           spec->path, ": backend '", spec->backend,
           "': tide sim takes its service time from the simulated backend's parameters "
           "(compute_ms, per_item_ms, distribution, jitter); use a simulated model with the "
-          "times you measured, or the --compute-ms/--per-item-ms flags"));
+          "times you measured, --profile, or the --compute-ms/--per-item-ms flags"));
+    } else {
+      auto params = backends::ParseSimulatedParams(*spec);
+      if (!params.ok()) return params.status();
+      pod->instances = spec->instance_count;
+      pod->batching.max_batch_size = spec->max_batch_size;
+      pod->batching.dynamic = spec->batching.dynamic;
+      pod->batching.preferred_batch_sizes.assign(spec->batching.preferred_batch_sizes.begin(),
+                                                 spec->batching.preferred_batch_sizes.end());
+      pod->batching.max_queue_delay = spec->batching.max_queue_delay;
+      pod->max_queue_size =
+          spec->batching.max_queue_size > 0 ? spec->batching.max_queue_size : o.max_queue_size;
+      pod->service = backends::ServiceTimeOf(*params);
+      pod->burns_cpu = params->mode == backends::SimulatedParams::Mode::kCpu;
+      *description = absl::StrCat(spec->path, ": ", pod->instances, " instance(s), max batch ",
+                                  pod->batching.max_batch_size, ", ", params->compute_ms, " ms + ",
+                                  params->per_item_ms, " ms/row");
     }
-    auto params = backends::ParseSimulatedParams(*spec);
-    if (!params.ok()) return params.status();
-    pod->instances = spec->instance_count;
-    pod->batching.max_batch_size = spec->max_batch_size;
-    pod->batching.dynamic = spec->batching.dynamic;
-    pod->batching.preferred_batch_sizes.assign(spec->batching.preferred_batch_sizes.begin(),
-                                               spec->batching.preferred_batch_sizes.end());
-    pod->batching.max_queue_delay = spec->batching.max_queue_delay;
-    pod->max_queue_size =
-        spec->batching.max_queue_size > 0 ? spec->batching.max_queue_size : o.max_queue_size;
-    pod->service = backends::ServiceTimeOf(*params);
-    pod->burns_cpu = params->mode == backends::SimulatedParams::Mode::kCpu;
-    *description = absl::StrCat(spec->path, ": ", pod->instances, " instance(s), max batch ",
-                                pod->batching.max_batch_size, ", ", params->compute_ms, " ms + ",
-                                params->per_item_ms, " ms/row");
   } else {
     if (o.instances < 1) return absl::InvalidArgumentError("--instances must be >= 1");
     if (o.max_batch_size < 0) return absl::InvalidArgumentError("--max-batch-size must be >= 0");
@@ -158,6 +171,18 @@ absl::Status MakePod(const SimCommandOptions& o, sim::PodSpec* pod, std::string*
     *description =
         absl::StrCat(pod->instances, " instance(s), max batch ", pod->batching.max_batch_size, ", ",
                      o.compute_ms, " ms + ", o.per_item_ms, " ms/row, ", o.distribution);
+  }
+  if (!o.profile.empty()) {
+    std::ifstream in(o.profile, std::ios::binary);
+    if (!in)
+      return absl::InvalidArgumentError(absl::StrCat("--profile: cannot read '", o.profile, "'"));
+    std::stringstream text;
+    text << in.rdbuf();
+    auto profile = sim::ParseServiceProfile(text.str(), o.profile);
+    if (!profile.ok()) return profile.status();
+    pod->profile = std::move(*profile);
+    absl::StrAppend(description, "; service time from ", o.profile, " (",
+                    pod->profile->points.size(), " batch sizes)");
   }
   if (pod->max_queue_size < 1) return absl::InvalidArgumentError("--max-queue-size must be >= 1");
   if (!(o.cpu_request > 0)) return absl::InvalidArgumentError("--cpu-request must be > 0");

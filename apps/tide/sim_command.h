@@ -35,6 +35,7 @@ struct SimCommandOptions {
   // A replica: a model of a repository, or these flags.
   std::string model_repository;
   std::string model;
+  std::string profile;  // measured batch-size -> latency (tide load JSON or a table)
   double compute_ms = 50;
   double per_item_ms = 0;
   std::string distribution = "fixed";

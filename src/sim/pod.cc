@@ -63,7 +63,11 @@ void Pod::Pump(Nanos now, EventQueue* events, Recorder* recorder) {
     recorder->OnBatch(static_cast<int64_t>(d.count), d.rows);
     --free_instances_;
     running_ += static_cast<int64_t>(d.count);
-    events->Push(now + inst.service.SampleNanos(d.rows), EventKind::kBatchDone, id_, which);
+    Nanos service =
+        spec_->profile
+            ? inst.service.SampleNanosWithMean(spec_->profile->MeanMs(static_cast<double>(d.rows)))
+            : inst.service.SampleNanos(d.rows);
+    events->Push(now + service, EventKind::kBatchDone, id_, which);
   }
 }
 

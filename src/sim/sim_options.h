@@ -6,6 +6,7 @@
 // with its source.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "batching/batch_policy.h"
 #include "sim/distribution.h"
 #include "sim/event_queue.h"
+#include "sim/profile.h"
 
 namespace tide::sim {
 
@@ -24,8 +26,11 @@ struct PodSpec {
   batching::BatchPolicyConfig batching;  // the server's own batch policy
   int64_t max_queue_size = 256;          // requests waiting (not running) before refusal
   backends::ServiceTimeParams service;   // the simulated backend's service-time model
-  bool burns_cpu = true;                 // mode cpu: a running batch uses one core
-  double cpu_request_cores = 1.0;        // resources.requests.cpu
+  // A measured batch-size → mean service time (--profile); when set, it
+  // replaces compute_ms + per_item_ms × rows as the mean of each draw.
+  std::optional<ServiceProfile> profile;
+  bool burns_cpu = true;           // mode cpu: a running batch uses one core
+  double cpu_request_cores = 1.0;  // resources.requests.cpu
 };
 
 enum class Balance { kRandom, kRoundRobin, kLeastOutstanding };

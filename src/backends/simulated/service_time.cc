@@ -4,8 +4,7 @@
 
 namespace tide::backends {
 
-int64_t ServiceTimeModel::SampleNanos(int64_t rows) {
-  double mean = MeanMs(rows);
+int64_t ServiceTimeModel::SampleNanosWithMean(double mean) {
   double ms = mean;
   switch (params_.distribution) {
     case ServiceTimeDistribution::kFixed:

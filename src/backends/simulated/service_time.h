@@ -37,7 +37,10 @@ class ServiceTimeModel {
   absl::Duration Sample(int64_t rows);
   // The same draw in nanoseconds (a whole number of microseconds), for callers
   // that keep time as integers.
-  int64_t SampleNanos(int64_t rows);
+  int64_t SampleNanos(int64_t rows) { return SampleNanosWithMean(MeanMs(rows)); }
+  // A draw from the distribution around another mean (ms), e.g. a measured
+  // batch-size → latency profile's (`tide sim --profile`).
+  int64_t SampleNanosWithMean(double mean_ms);
 
   const ServiceTimeParams& params() const { return params_; }
 
