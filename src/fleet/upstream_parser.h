@@ -3,8 +3,8 @@
 // The router's view of a replica's answer: an incremental HTTP/1.1 response
 // parser fed from a non-blocking socket, behind a small interface so that the
 // router's upstream loop does not depend on which parser does the work. The
-// one in use is Boost.Beast's (upstream_parser.cc): the shared client
-// library's parser was not there yet when the router was written.
+// one in use is the shared client library's (httpc::ResponseParser,
+// src/http/response_parser.h), adapted in upstream_parser.cc.
 
 #include <cstddef>
 #include <memory>
@@ -32,10 +32,10 @@ class ResponseParser {
   // Prepares for the response to the next request; `head`: it answers a
   // HEAD, so it has no body whatever its Content-Length says.
   virtual void Reset(bool head) = 0;
-  // Feeds the bytes that arrived. Returns how many were used (the rest
-  // belong to nothing: a replica does not pipeline unrequested responses),
-  // or an error when they are not a valid response or the body is over the
-  // limit.
+  // Feeds the bytes that arrived. Returns how many were used (bytes not
+  // used and not past a complete response must be fed again with more; a
+  // replica sends nothing past the response asked for), or an error when
+  // they are not a valid response or are over the limits.
   virtual absl::StatusOr<size_t> Feed(std::string_view data) = 0;
   // The replica closed the connection: completes a response whose body runs
   // to the end of the connection. False if the response is incomplete.
