@@ -1,0 +1,342 @@
+// `--metrics-source prometheus=URL` against a real Prometheus server
+// (Debian's `prometheus` package): two real `tide serve` replicas, a scrape
+// config from WritePrometheusScrapeConfig (1 s interval), load on both, then
+// the PrometheusMetricsSource's CPU per pod, queue depth per pod and p99 —
+// PromQL from deploy/'s adapter rules — against the same quantities computed
+// over the same window from the replicas' own /metrics (the one Prometheus
+// text parser), within 5 %. Skipped when no `prometheus` binary is installed.
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "autoscaler/hpa_spec.h"
+#include "fleet/prometheus_source.h"
+#include "gtest/gtest.h"
+#include "metrics/prometheus_parser.h"
+#include "support/tide_process.h"
+
+namespace tide {
+namespace {
+
+using testing::Http;
+using testing::TempDir;
+using testing::TideProcess;
+
+std::string FindPrometheus() {
+  const char* path = std::getenv("PATH");
+  for (const auto& dir : absl::StrSplit(path ? path : "/usr/bin:/bin", ':')) {
+    std::string candidate = absl::StrCat(dir, "/prometheus");
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "";
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// Prometheus as a child process, stopped (SIGTERM, then SIGKILL) on destruction.
+class PrometheusProcess {
+ public:
+  PrometheusProcess(const std::string& binary, const std::string& dir, int port)
+      : log_(dir + "/prometheus.log") {
+    pid_ = fork();
+    if (pid_ == 0) {
+      int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      setpgid(0, 0);
+      std::string config = "--config.file=" + dir + "/prometheus.yml";
+      std::string storage = "--storage.tsdb.path=" + dir + "/data";
+      std::string listen = absl::StrCat("--web.listen-address=127.0.0.1:", port);
+      execl(binary.c_str(), binary.c_str(), config.c_str(), storage.c_str(), listen.c_str(),
+            "--log.level=warn", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+  }
+  ~PrometheusProcess() { Stop(); }
+  void Stop() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    for (int i = 0; i < 100; ++i) {
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  bool Alive() const { return pid_ > 0 && kill(pid_, 0) == 0; }
+  pid_t pid() const { return pid_; }
+  std::string Log() const {
+    std::string out;
+    if (FILE* f = fopen(log_.c_str(), "r")) {
+      char buf[4096];
+      size_t n;
+      while ((n = fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
+      fclose(f);
+    }
+    return out;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_;
+};
+
+std::string Model(const std::string& name, const std::string& mode, int ms, int queue) {
+  return "name: \"" + name +
+         "\"\nbackend: \"simulated\"\nmax_batch_size: 0\n"
+         "input { name: \"INPUT0\" data_type: TYPE_FP32 dims: [ 1 ] }\n"
+         "output { name: \"OUTPUT0\" data_type: TYPE_FP32 dims: [ 1 ] }\n"
+         "instance_group { count: 1 }\n"
+         "dynamic_batching { default_queue_policy { max_queue_size: " +
+         std::to_string(queue) +
+         " } }\n"
+         "parameters { key: \"mode\" value { string_value: \"" +
+         mode +
+         "\" } }\n"
+         "parameters { key: \"compute_ms\" value { string_value: \"" +
+         std::to_string(ms) + "\" } }\n";
+}
+
+const char kOneInput[] =
+    R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1],"data":[3]}]})";
+
+// One replica's /metrics at a moment.
+struct Scrape {
+  absl::Time time;
+  metrics::Exposition exposition;
+};
+
+Scrape ScrapeNow(const TideProcess& p) {
+  Scrape s;
+  s.time = absl::Now();
+  auto parsed = metrics::ParsePrometheusText(Http(p.metrics_port(), "GET", "/metrics").body);
+  EXPECT_TRUE(parsed.ok()) << parsed.status();
+  if (parsed.ok()) s.exposition = *std::move(parsed);
+  return s;
+}
+
+// promql's bucketQuantile for one cumulative histogram (+Inf included).
+double BucketQuantile(double q, const std::map<double, double>& buckets) {
+  if (buckets.size() < 2 || !std::isinf(buckets.rbegin()->first)) return NAN;
+  double total = buckets.rbegin()->second;
+  if (total <= 0) return NAN;
+  double rank = q * total;
+  double prev_bound = 0, prev_count = 0;
+  for (auto it = buckets.begin(); it != buckets.end(); ++it) {
+    if (it->second >= rank) {
+      if (std::isinf(it->first)) return std::prev(it)->first;
+      if (it == buckets.begin() && it->first <= 0) return it->first;
+      return prev_bound +
+             (it->first - prev_bound) * (rank - prev_count) / (it->second - prev_count);
+    }
+    prev_bound = it->first;
+    prev_count = it->second;
+  }
+  return NAN;
+}
+
+double RelDiff(double a, double b) { return std::abs(a - b) / std::max(std::abs(b), 1e-12); }
+
+TEST(PrometheusSource, AgreesWithTheReplicasOwnMetricsThroughARealPrometheus) {
+  const std::string prometheus = FindPrometheus();
+  if (prometheus.empty()) {
+    GTEST_SKIP() << "no `prometheus` binary on PATH (Debian package prometheus; "
+                    "scripts/install-deps.sh installs it): the real-Prometheus check is skipped";
+  }
+  TempDir repo;
+  // busy: CPU-bound 25 ms per request (CPU and p99); hold: each request
+  // sleeps 2 s on the one instance, so with K clients sending back to back
+  // K - 1 wait in its queue: a queue depth that stays put.
+  repo.Write("busy/config.pbtxt", Model("busy", "cpu", 25, 256));
+  repo.MakeDir("busy/1");
+  repo.Write("hold/config.pbtxt", Model("hold", "sleep", 2000, 64));
+  repo.MakeDir("hold/1");
+  std::vector<std::unique_ptr<TideProcess>> replicas;
+  std::vector<fleet::FleetPod> pods;
+  for (int i = 0; i < 2; ++i) {
+    replicas.push_back(std::make_unique<TideProcess>(std::vector<std::string>{
+        "serve", "--model-repository", repo.path(), "--http-port", "0", "--metrics-port", "0",
+        "--grpc-port", "0", "--host", "127.0.0.1"}));
+    ASSERT_TRUE(replicas.back()->started()) << replicas.back()->Log();
+    fleet::FleetPod pod;
+    pod.info.name = absl::StrCat("tide-serve-", i);
+    pod.info.ready = true;
+    pod.http_port = static_cast<uint16_t>(replicas.back()->http_port());
+    pod.metrics_port = static_cast<uint16_t>(replicas.back()->metrics_port());
+    pods.push_back(pod);
+  }
+
+  TempDir prom_dir;
+  ASSERT_TRUE(fleet::WritePrometheusScrapeConfig(prom_dir.path() + "/prometheus.yml", pods,
+                                                 absl::Seconds(1))
+                  .ok());
+  const int prom_port = FreePort();
+  PrometheusProcess prom(prometheus, prom_dir.path(), prom_port);
+  // Ready, and both targets scraped.
+  const std::string up_query = "/api/v1/query?query=count(up%3D%3D1)";
+  bool scraped = false;
+  for (int i = 0; i < 200 && !scraped; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_TRUE(prom.Alive()) << "prometheus exited:\n" << prom.Log();
+    scraped = Http(prom_port, "GET", up_query).body.find("\"2\"]") != std::string::npos;
+  }
+  ASSERT_TRUE(scraped) << "Prometheus did not scrape both replicas within 20 s:\n" << prom.Log();
+
+  // Queue depth: 4 clients of `hold` on replica 0 (3 waiting), 6 on replica 1 (5).
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> holders;
+  const int kHeld[2] = {4, 6};
+  for (int r = 0; r < 2; ++r) {
+    for (int i = 0; i < kHeld[r]; ++i) {
+      int port = replicas[r]->http_port();
+      holders.emplace_back([&stop, port] {
+        while (!stop) Http(port, "POST", "/v2/models/hold/infer", kOneInput);
+      });
+    }
+  }
+  // Paced load: 10 requests per second on each replica (a quarter of a core).
+  std::atomic<int> failed{0}, answered{0};
+  std::vector<std::thread> loaders;
+  for (int r = 0; r < 2; ++r) {
+    int port = replicas[r]->http_port();
+    loaders.emplace_back([&, port] {
+      auto next = std::chrono::steady_clock::now();
+      while (!stop) {
+        if (Http(port, "POST", "/v2/models/busy/infer", kOneInput).status == 200) {
+          ++answered;
+        } else {
+          ++failed;
+        }
+        next += std::chrono::milliseconds(100);
+        std::this_thread::sleep_until(next);
+      }
+    });
+  }
+  auto scrape_all = [&] {
+    std::vector<Scrape> s;
+    for (auto& r : replicas) s.push_back(ScrapeNow(*r));
+    return s;
+  };
+  const absl::Duration kCpuWindow = absl::Seconds(12);
+  std::vector<Scrape> start = scrape_all();
+  std::this_thread::sleep_for(std::chrono::seconds(8));
+  std::vector<Scrape> mid = scrape_all();
+  std::this_thread::sleep_for(absl::ToChronoNanoseconds(kCpuWindow));
+  std::vector<Scrape> end = scrape_all();
+  const absl::Time t_end = absl::Now();
+  // Let Prometheus scrape past t_end; the queries are evaluated at t_end.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  stop = true;
+  for (auto& t : loaders) t.join();
+  EXPECT_EQ(failed.load(), 0);
+
+  fleet::PrometheusMetricsSource::Options o;
+  o.base_url = absl::StrCat("http://127.0.0.1:", prom_port);
+  o.adapter_rules_path =
+      std::string(TIDE_SOURCE_DIR) + "/deploy/k8s/components/prometheus-adapter-rules/config.yaml";
+  o.pods = [pods] { return pods; };
+  o.cpu_request = autoscaler::Quantity::FromMilli(500);
+  o.cpu_window = kCpuWindow;
+  auto source = fleet::PrometheusMetricsSource::Create(std::move(o));
+  ASSERT_TRUE(source.ok()) << source.status();
+  auto specs = autoscaler::HpaSpecsFromYaml(R"(maxReplicas: 10
+metrics:
+  - type: Resource
+    resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+  - type: Pods
+    pods:
+      metric: {name: tide_inference_queue_depth, selector: {matchLabels: {model: hold}}}
+      target: {type: AverageValue, averageValue: "4"}
+  - type: External
+    external:
+      metric:
+        name: tide_inference_request_duration_seconds_p99
+        selector: {matchLabels: {model: busy}}
+      target: {type: Value, value: 200m}
+)");
+  ASSERT_TRUE(specs.ok()) << specs.status();
+  ASSERT_TRUE((*source)->CheckCovered((*specs)[0]).ok());
+  autoscaler::Snapshot snap;
+  absl::Status observed = (*source)->Observe((*specs)[0], t_end, &snap);
+  ASSERT_TRUE(observed.ok()) << observed;
+
+  // The same quantities from the replicas' own /metrics over the same window.
+  const metrics::LabelMap busy = {{"model", "busy"}};
+  const metrics::LabelMap hold = {{"model", "hold"}};
+  std::map<double, double> buckets;  // requests answered since `start`, both replicas
+  for (int r = 0; r < 2; ++r) {
+    const std::string name = pods[r].info.name;
+    const double cpu_ref = (end[r].exposition.Sum("process_cpu_seconds_total") -
+                            mid[r].exposition.Sum("process_cpu_seconds_total")) /
+                           absl::ToDoubleSeconds(end[r].time - mid[r].time);
+    const double queue_ref = end[r].exposition.Sum("tide_inference_queue_depth", hold);
+    auto h_end = end[r].exposition.SumHistogram("tide_inference_request_duration_seconds", busy);
+    auto h_start =
+        start[r].exposition.SumHistogram("tide_inference_request_duration_seconds", busy);
+    for (const auto& [le, count] : h_end.buckets) buckets[le] += count - h_start.buckets[le];
+
+    ASSERT_TRUE(snap.metrics.pod_metrics["cpu"].contains(name));
+    ASSERT_TRUE(snap.metrics.pod_metrics["tide_inference_queue_depth"].contains(name));
+    const double cpu_prom = snap.metrics.pod_metrics["cpu"][name]->milli_value / 1000.0;
+    const double queue_prom =
+        snap.metrics.pod_metrics["tide_inference_queue_depth"][name]->milli_value / 1000.0;
+    std::cout << name << ": cpu prometheus " << cpu_prom << " cores, own /metrics " << cpu_ref
+              << " (" << 100 * RelDiff(cpu_prom, cpu_ref) << " %); queue depth prometheus "
+              << queue_prom << ", own /metrics " << queue_ref << "\n";
+    EXPECT_GT(cpu_ref, 0.05) << "the load did not move CPU";
+    EXPECT_LT(RelDiff(cpu_prom, cpu_ref), 0.05) << name;
+    EXPECT_EQ(queue_ref, kHeld[r] - 1);
+    EXPECT_EQ(queue_prom, queue_ref) << name;
+  }
+  const double p99_ref = BucketQuantile(0.99, buckets);
+  ASSERT_EQ(snap.metrics.external_metrics["tide_inference_request_duration_seconds_p99"].size(),
+            1u);
+  const double p99_prom =
+      snap.metrics.external_metrics["tide_inference_request_duration_seconds_p99"][0] / 1000.0;
+  std::cout << "p99 prometheus " << p99_prom << " s, own /metrics " << p99_ref << " s ("
+            << 100 * RelDiff(p99_prom, p99_ref) << " %); " << answered.load()
+            << " requests answered\n";
+  EXPECT_GT(p99_ref, 0.0);
+  EXPECT_LT(RelDiff(p99_prom, p99_ref), 0.05);
+
+  prom.Stop();
+  EXPECT_FALSE(prom.Alive());
+  replicas.clear();  // SIGKILL: the held requests end at once
+  for (auto& t : holders) t.join();
+}
+
+}  // namespace
+}  // namespace tide
