@@ -418,7 +418,8 @@ int main(int argc, char** argv) {
         ->group("Replica");
     sim->add_option("--startup", o.startup,
                     "Pod start-up (scheduling + image pull + model load), seconds: S, fixed:S, "
-                    "uniform:LOW:HIGH, exponential:MEAN or lognormal:MEAN:SIGMA")
+                    "uniform:LOW:HIGH, exponential:MEAN or lognormal:MEAN:SIGMA (default: the "
+                    "15-45 s deploy/'s HPA notes give)")
         ->capture_default_str()
         ->group("Replica");
     sim->add_option("--readiness-delay", o.readiness_delay_s,
