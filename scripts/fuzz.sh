@@ -10,7 +10,8 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
   CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DTIDE_FUZZ=ON -DTIDE_BUILD_TESTS=OFF \
     -DTIDE_BUILD_BENCH=OFF -DTIDE_WITH_TORCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
-targets=(v2_codec_fuzz model_config_fuzz router_fuzz http_transport_fuzz prometheus_parser_fuzz)
+targets=(v2_codec_fuzz model_config_fuzz router_fuzz http_transport_fuzz prometheus_parser_fuzz
+  http_response_fuzz)
 flock /tmp/tide-build.lock cmake --build "$build" -j "${JOBS:-2}" --target "${targets[@]}"
 status=0
 for t in "${targets[@]}"; do

@@ -14,6 +14,10 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 }
 
 void Headers::Add(std::string_view name, std::string_view value) {
+  if (fields_.empty()) {  // one allocation each for a typical head
+    text_.reserve(256);
+    fields_.reserve(8);
+  }
   Field f;
   f.name_at = static_cast<uint32_t>(text_.size());
   f.name_len = static_cast<uint32_t>(name.size());
