@@ -126,12 +126,12 @@ void Router::Impl::Dispatch(std::unique_ptr<Exchange> ex) {
 
 // Power of two choices on outstanding requests, among the replicas in the
 // set that have not refused this request already.
-std::shared_ptr<Backend> Router::Impl::Pick(const std::vector<const Backend*>& tried) {
+std::shared_ptr<Backend> Router::Impl::Pick(const std::vector<std::shared_ptr<Backend>>& tried) {
   const std::vector<std::shared_ptr<Backend>>* from = &set;
   std::vector<std::shared_ptr<Backend>> rest;
   if (!tried.empty()) {
     for (const auto& b : set) {
-      if (std::find(tried.begin(), tried.end(), b.get()) == tried.end()) rest.push_back(b);
+      if (std::find(tried.begin(), tried.end(), b) == tried.end()) rest.push_back(b);
     }
     from = &rest;
   }

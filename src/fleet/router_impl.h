@@ -57,8 +57,10 @@ struct Exchange {
   std::string model;  // metric label
   int64_t start_ns = 0;
   int64_t hold_deadline_ns = 0;
-  std::shared_ptr<Backend> backend;   // where it is being sent
-  std::vector<const Backend*> tried;  // refused it before any byte was delivered
+  std::shared_ptr<Backend> backend;  // where it is being sent
+  // Refused it before any byte was delivered (held, so that a new replica
+  // at a recycled address is never mistaken for one of them).
+  std::vector<std::shared_ptr<Backend>> tried;
 };
 
 // One connection to a replica, owned by one upstream loop.
@@ -137,7 +139,7 @@ struct Router::Impl {
   void Dispatch(std::unique_ptr<Exchange> ex);
   // Power of two choices on outstanding requests, among the replicas in the
   // set that have not refused this request already.
-  std::shared_ptr<Backend> Pick(const std::vector<const Backend*>& tried)
+  std::shared_ptr<Backend> Pick(const std::vector<std::shared_ptr<Backend>>& tried)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void Post(Loop& loop, std::unique_ptr<Exchange> ex);
   // Answers a request no replica has (held, refused, shutting down).

@@ -14,53 +14,49 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "boost/asio/connect.hpp"
-#include "boost/asio/ip/tcp.hpp"
-#include "boost/beast/core.hpp"
-#include "boost/beast/http.hpp"
 #include "frontends/http/http_server.h"
 #include "gtest/gtest.h"
+#include "http/client.h"
 #include "metrics/metrics.h"
 
 namespace tide::fleet {
 namespace {
 
-namespace asio = boost::asio;
-namespace bhttp = boost::beast::http;
-using Reply = bhttp::response<bhttp::string_body>;
-using asio::ip::tcp;
-
-// A blocking keep-alive client on 127.0.0.1.
+// A blocking keep-alive client on 127.0.0.1 (the shared client library).
 class Client {
  public:
-  explicit Client(uint16_t port) : socket_(io_) {
-    socket_.connect(tcp::endpoint(asio::ip::address_v4::loopback(), port));
+  explicit Client(uint16_t port) : port_(port), client_(Options()) {}
+  httpc::Response Send(const std::string& method, const std::string& target,
+                       const std::string& body = "",
+                       std::vector<std::pair<std::string, std::string>> headers = {}) {
+    httpc::Request req;
+    req.method = method;
+    req.target = target;
+    req.headers = std::move(headers);
+    req.body = body;
+    absl::StatusOr<httpc::Response> r = client_.Send("127.0.0.1", port_, req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? std::move(*r) : httpc::Response{};
   }
-  Reply Send(bhttp::verb method, const std::string& target, const std::string& body = "",
-             std::vector<std::pair<std::string, std::string>> headers = {}) {
-    bhttp::request<bhttp::string_body> req{method, target, 11};
-    req.set(bhttp::field::host, "127.0.0.1");
-    for (const auto& [k, v] : headers) req.set(k, v);
-    req.body() = body;
-    req.prepare_payload();
-    bhttp::write(socket_, req);
-    boost::beast::flat_buffer buffer;
-    Reply res;
-    bhttp::read(socket_, buffer, res);
-    return res;
-  }
-  Reply Get(const std::string& target) { return Send(bhttp::verb::get, target); }
-  Reply Infer(const std::string& model = "m") {
-    return Send(bhttp::verb::post, absl::StrCat("/v2/models/", model, "/infer"), "{}",
+  httpc::Response Get(const std::string& target) { return Send("GET", target); }
+  httpc::Response Infer(const std::string& model = "m") {
+    return Send("POST", absl::StrCat("/v2/models/", model, "/infer"), "{}",
                 {{"Content-Type", "application/json"}});
   }
 
  private:
-  asio::io_context io_;
-  tcp::socket socket_;
+  static httpc::ClientOptions Options() {
+    httpc::ClientOptions o;
+    o.max_idle_per_host = 1;  // one connection, kept alive
+    return o;
+  }
+  const uint16_t port_;
+  httpc::Client client_;
 };
 
-Reply Infer(uint16_t port, const std::string& model = "m") { return Client(port).Infer(model); }
+httpc::Response Infer(uint16_t port, const std::string& model = "m") {
+  return Client(port).Infer(model);
+}
 
 // A fake replica: answers at once (echoing the request), or holds requests
 // until the test releases them.
@@ -221,12 +217,13 @@ TEST_F(RouterFixture, ForwardsRequestAndAnswerAndCountsByModelAndCode) {
   auto router = Make();
   router->SetBackends({{"a", a.port()}});
   Client c(router->port());
-  Reply r = c.Send(bhttp::verb::post, "/v2/models/simple/infer?x=1", "{\"inputs\":[]}",
-                   {{"Content-Type", "application/json"}, {"Accept", "application/json"}});
-  EXPECT_EQ(r.result_int(), 200u);
-  EXPECT_EQ(r.body(), "{\"inputs\":[]}");
-  EXPECT_EQ(r[bhttp::field::content_type], "application/json");
-  EXPECT_EQ(r["X-Tide-Replica"], "a");
+  httpc::Response r =
+      c.Send("POST", "/v2/models/simple/infer?x=1", "{\"inputs\":[]}",
+             {{"Content-Type", "application/json"}, {"Accept", "application/json"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "{\"inputs\":[]}");
+  EXPECT_EQ(r.headers.GetOr("Content-Type"), "application/json");
+  EXPECT_EQ(r.headers.GetOr("X-Tide-Replica"), "a");
   http::HttpRequest seen = a.last();
   EXPECT_EQ(seen.method, "POST");
   EXPECT_EQ(seen.target, "/v2/models/simple/infer?x=1");
@@ -265,16 +262,17 @@ TEST_F(RouterFixture, BinaryExtensionBytesForwardedUnchanged) {
   std::string body = header;
   for (int i = 0; i < 256; ++i) body.push_back(static_cast<char>(i));
   body += std::string("\0\r\n\r\n\0", 6);
-  Reply r = Client(router->port())
-                .Send(bhttp::verb::post, "/v2/models/m/infer", body,
-                      {{"Content-Type", "application/octet-stream"},
-                       {"Inference-Header-Content-Length", std::to_string(header.size())}});
-  ASSERT_EQ(r.result_int(), 200u);
+  httpc::Response r =
+      Client(router->port())
+          .Send("POST", "/v2/models/m/infer", body,
+                {{"Content-Type", "application/octet-stream"},
+                 {"Inference-Header-Content-Length", std::to_string(header.size())}});
+  ASSERT_EQ(r.status, 200);
   EXPECT_EQ(a.last().body, body);  // to the replica
   EXPECT_EQ(a.last().Header("inference-header-content-length"), std::to_string(header.size()));
-  EXPECT_EQ(r.body(), body);  // and back
-  EXPECT_EQ(r["Inference-Header-Content-Length"], std::to_string(header.size()));
-  EXPECT_EQ(r[bhttp::field::content_type], "application/octet-stream");
+  EXPECT_EQ(r.body, body);  // and back
+  EXPECT_EQ(r.headers.GetOr("Inference-Header-Content-Length"), std::to_string(header.size()));
+  EXPECT_EQ(r.headers.GetOr("Content-Type"), "application/octet-stream");
 }
 
 TEST_F(RouterFixture, KeepAliveConnectionReusedPerLoop) {
@@ -284,7 +282,7 @@ TEST_F(RouterFixture, KeepAliveConnectionReusedPerLoop) {
   auto router = Make(o);
   router->SetBackends({{"a", a.port()}});
   Client c(router->port());
-  for (int i = 0; i < 20; ++i) ASSERT_EQ(c.Infer().result_int(), 200u);
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(c.Infer().status, 200);
   EXPECT_EQ(a.received(), 20);
   EXPECT_EQ(a.connections(), 1);  // one upstream connection carried all 20
 }
@@ -293,13 +291,13 @@ TEST_F(RouterFixture, LeastOutstandingAvoidsTheBusyReplica) {
   FakeReplica slow(/*hold=*/true), fast;
   auto router = Make();
   router->SetBackends({{"slow", slow.port()}});
-  std::thread first([&] { EXPECT_EQ(Infer(router->port()).result_int(), 200u); });
+  std::thread first([&] { EXPECT_EQ(Infer(router->port()).status, 200); });
   slow.WaitReceived(1);
   router->SetBackends({{"slow", slow.port()}, {"fast", fast.port()}});
   Client c(router->port());
   for (int i = 0; i < 20; ++i) {
-    Reply r = c.Infer();
-    EXPECT_EQ(r["X-Tide-Replica"], "fast");
+    httpc::Response r = c.Infer();
+    EXPECT_EQ(r.headers.GetOr("X-Tide-Replica"), "fast");
   }
   EXPECT_EQ(fast.received(), 20);
   EXPECT_EQ(slow.received(), 1);
@@ -318,14 +316,14 @@ TEST_F(RouterFixture, ReplicaTakenOutStopsReceivingAndWaitIdleReturnsAtZero) {
   auto router = Make();
   router->SetBackends({{"a", a.port()}});
   std::thread first([&] {
-    Reply r = Infer(router->port());
-    EXPECT_EQ(r.result_int(), 200u);  // finishes normally after being taken out
-    EXPECT_EQ(r["X-Tide-Replica"], "a");
+    httpc::Response r = Infer(router->port());
+    EXPECT_EQ(r.status, 200);  // finishes normally after being taken out
+    EXPECT_EQ(r.headers.GetOr("X-Tide-Replica"), "a");
   });
   a.WaitReceived(1);
   router->SetBackends({{"b", b.port()}});
   Client c(router->port());
-  for (int i = 0; i < 10; ++i) EXPECT_EQ(c.Infer()["X-Tide-Replica"], "b");
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(c.Infer().headers.GetOr("X-Tide-Replica"), "b");
   EXPECT_EQ(a.received(), 1);
   auto stats = router->Stats();
   ASSERT_EQ(stats.size(), 2u);  // a is listed while its request is outstanding
@@ -344,7 +342,7 @@ TEST_F(RouterFixture, ConnectRefusedIsRetriedOnAnotherReplica) {
   auto router = Make();
   router->SetBackends({{"dead", ClosedPort()}, {"live", live.port()}});
   int ok = 0;
-  for (int i = 0; i < 40; ++i) ok += Infer(router->port()).result_int() == 200 ? 1 : 0;
+  for (int i = 0; i < 40; ++i) ok += Infer(router->port()).status == 200 ? 1 : 0;
   EXPECT_EQ(ok, 40);  // no client saw an error
   EXPECT_EQ(live.received(), 40);
   auto stats = router->Stats();
@@ -362,10 +360,10 @@ TEST_F(RouterFixture, ConnectRefusedIsRetriedOnAnotherReplica) {
 TEST_F(RouterFixture, AllReplicasRefusingIs503NotAHang) {
   auto router = Make();
   router->SetBackends({{"dead", ClosedPort()}});
-  Reply r = Infer(router->port());
-  EXPECT_EQ(r.result_int(), 503u);
-  EXPECT_EQ(r[bhttp::field::retry_after], "1");
-  EXPECT_TRUE(absl::StrContains(r.body(), "no ready replica accepted the connection")) << r.body();
+  httpc::Response r = Infer(router->port());
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.headers.GetOr("Retry-After"), "1");
+  EXPECT_TRUE(absl::StrContains(r.body, "no ready replica accepted the connection")) << r.body;
 }
 
 TEST_F(RouterFixture, NoRetryOnceTheRequestWasWritten) {
@@ -373,10 +371,10 @@ TEST_F(RouterFixture, NoRetryOnceTheRequestWasWritten) {
   FakeReplica live;
   auto router = Make();
   router->SetBackends({{"closing", closing.port()}});
-  Reply r = Infer(router->port());
-  EXPECT_EQ(r.result_int(), 502u);
-  EXPECT_EQ(r["X-Tide-Replica"], "closing");
-  EXPECT_TRUE(absl::StrContains(r.body(), "closed the connection")) << r.body();
+  httpc::Response r = Infer(router->port());
+  EXPECT_EQ(r.status, 502);
+  EXPECT_EQ(r.headers.GetOr("X-Tide-Replica"), "closing");
+  EXPECT_TRUE(absl::StrContains(r.body, "closed the connection")) << r.body;
   EXPECT_EQ(closing.requests(), 1);
   EXPECT_EQ(live.received(), 0);
   auto stats = router->Stats();
@@ -394,10 +392,10 @@ TEST_F(RouterFixture, ReplicaSlowerThanUpstreamTimeoutIs504) {
   o.upstream_timeout = absl::Milliseconds(100);
   auto router = Make(o);
   router->SetBackends({{"a", a.port()}});
-  Reply r = Infer(router->port());
-  EXPECT_EQ(r.result_int(), 504u);
-  EXPECT_TRUE(absl::StrContains(r.body(), "did not answer within the upstream timeout of 100ms"))
-      << r.body();
+  httpc::Response r = Infer(router->port());
+  EXPECT_EQ(r.status, 504);
+  EXPECT_TRUE(absl::StrContains(r.body, "did not answer within the upstream timeout of 100ms"))
+      << r.body;
   EXPECT_EQ(router->Stats()[0].outstanding, 0);
   a.ReleaseAll();
 }
@@ -410,9 +408,9 @@ TEST_F(RouterFixture, HeldWithoutReplicasThenAnsweredWhenOneIsAdded) {
   FakeReplica a;
   auto router = Make();
   std::thread client([&] {
-    Reply r = Infer(router->port());
-    EXPECT_EQ(r.result_int(), 200u);
-    EXPECT_EQ(r["X-Tide-Replica"], "a");
+    httpc::Response r = Infer(router->port());
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.headers.GetOr("X-Tide-Replica"), "a");
   });
   WaitHeld(*router, 1);
   EXPECT_TRUE(absl::StrContains(registry.RenderText(), "tide_router_held_requests 1\n"));
@@ -428,11 +426,11 @@ TEST_F(RouterFixture, HeldPastActivationTimeoutIs503WithRetryAfter) {
   o.activation_timeout = absl::Milliseconds(100);
   auto router = Make(o);
   absl::Time start = absl::Now();
-  Reply r = Infer(router->port());
+  httpc::Response r = Infer(router->port());
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(100));
-  EXPECT_EQ(r.result_int(), 503u);
-  EXPECT_EQ(r[bhttp::field::retry_after], "1");
-  EXPECT_TRUE(absl::StrContains(r.body(), "activation timeout of 100ms")) << r.body();
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.headers.GetOr("Retry-After"), "1");
+  EXPECT_TRUE(absl::StrContains(r.body, "activation timeout of 100ms")) << r.body;
   EXPECT_EQ(router->HeldRequests(), 0);
 }
 
@@ -440,25 +438,25 @@ TEST_F(RouterFixture, ReadyWhenAReplicaIsLiveAlways) {
   FakeReplica a;
   auto router = Make();
   Client c(router->port());
-  Reply r = c.Get("/v2/health/ready");
-  EXPECT_EQ(r.result_int(), 503u);
-  EXPECT_EQ(r.body(), "{\"ready\":false}");
-  EXPECT_EQ(c.Get("/v2/health/live").result_int(), 200u);
+  httpc::Response r = c.Get("/v2/health/ready");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body, "{\"ready\":false}");
+  EXPECT_EQ(c.Get("/v2/health/live").status, 200);
   router->SetBackends({{"a", a.port()}});
   r = c.Get("/v2/health/ready");
-  EXPECT_EQ(r.result_int(), 200u);
-  EXPECT_EQ(r.body(), "{\"ready\":true}");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "{\"ready\":true}");
   EXPECT_EQ(a.received(), 0);  // answered by the router itself
   router->SetBackends({});
-  EXPECT_EQ(c.Get("/v2/health/ready").result_int(), 503u);
+  EXPECT_EQ(c.Get("/v2/health/ready").status, 503);
 }
 
 TEST_F(RouterFixture, ShutdownAnswersHeldRequestsWith503) {
   auto router = Make();
   std::thread client([&] {
-    Reply r = Infer(router->port());
-    EXPECT_EQ(r.result_int(), 503u);
-    EXPECT_TRUE(absl::StrContains(r.body(), "shutting down")) << r.body();
+    httpc::Response r = Infer(router->port());
+    EXPECT_EQ(r.status, 503);
+    EXPECT_TRUE(absl::StrContains(r.body, "shutting down")) << r.body;
   });
   WaitHeld(*router, 1);
   router->Shutdown(absl::Seconds(5));
@@ -470,7 +468,7 @@ TEST_F(RouterFixture, ShutdownLetsOutstandingRequestsFinish) {
   FakeReplica a(/*hold=*/true);
   auto router = Make();
   router->SetBackends({{"a", a.port()}});
-  std::thread client([&] { EXPECT_EQ(Infer(router->port()).result_int(), 200u); });
+  std::thread client([&] { EXPECT_EQ(Infer(router->port()).status, 200); });
   a.WaitReceived(1);
   // Released before or while Shutdown waits: either way the answer reaches
   // the client.

@@ -340,8 +340,8 @@ void Router::Impl::Retry(Loop*, std::unique_ptr<Exchange> ex, int err) {
   spdlog::debug("router: replica {} refused a request ({}); retrying elsewhere", b.name,
                 std::strerror(err));
   b.errors.fetch_add(1, std::memory_order_relaxed);
-  ex->tried.push_back(&b);
   std::shared_ptr<Backend> keep = std::move(ex->backend);
+  ex->tried.push_back(keep);
   Unload(b);
   retries->Increment();
   Dispatch(std::move(ex));
