@@ -51,7 +51,7 @@ Pod* Cluster::Create(Nanos created) {
 
 void Cluster::StartReady(int32_t n) {
   for (int32_t i = 0; i < n; ++i) {
-    Pod* p = Create(0);
+    Pod* p = Create(-3600 * kNanosPerSecond);  // paid for from time 0 on
     p->set_state(Pod::State::kReady);
     p->set_started(-3600 * kNanosPerSecond);
     p->set_ready_time(-3600 * kNanosPerSecond);

@@ -152,8 +152,12 @@ double MetricsPipeline::LatencyQuantile(double q, Nanos t) const {
 absl::Status MetricsPipeline::Observe(const autoscaler::HpaSpec& spec, absl::Time now_time,
                                       autoscaler::Snapshot* snapshot) {
   Nanos now = absl::ToInt64Nanoseconds(now_time - absl::UnixEpoch());
+  // The pod's one container, named as a ContainerResource metric asks.
   autoscaler::ContainerInfo container;
   container.name = "tide";
+  for (const autoscaler::MetricSpec& m : spec.metrics) {
+    if (m.container_resource) container.name = m.container_resource->container;
+  }
   container.requests.push_back({"cpu", autoscaler::Quantity::FromMilli(
                                            std::llround(options_->pod.cpu_request_cores * 1000))});
   for (const Pod* p : cluster_->live()) {
@@ -187,7 +191,7 @@ absl::Status MetricsPipeline::Observe(const autoscaler::HpaSpec& spec, absl::Tim
         }
         if (m.type == "ContainerResource") {
           auto& by_pod = snapshot->metrics.container_metrics["cpu"];
-          for (const auto& [pod, sample] : samples) by_pod[pod]["tide"] = sample;
+          for (const auto& [pod, sample] : samples) by_pod[pod][container.name] = sample;
         }
         break;
       }

@@ -66,6 +66,22 @@ TEST_F(PipelineTest, CpuIsTheAverageOverTheMetricsServerWindow) {
   EXPECT_EQ(s.window, absl::Seconds(15));
 }
 
+TEST_F(PipelineTest, ContainerResourceCpuIsReportedForTheNamedContainer) {
+  pipeline_->ScrapeMetricsServer(0);
+  cluster_->Route(0);  // busy 0-1 s
+  RunUntil(15 * kS);
+  pipeline_->ScrapeMetricsServer(15 * kS);
+  autoscaler::Snapshot snap;
+  ASSERT_TRUE(pipeline_
+                  ->Observe(Spec("  - type: ContainerResource\n    containerResource: {name: cpu, "
+                                 "container: server, target: {type: Utilization, "
+                                 "averageUtilization: 50}}\n"),
+                            At(15 * kS), &snap)
+                  .ok());
+  EXPECT_EQ(snap.pods[0].containers[0].name, "server");
+  EXPECT_EQ(snap.metrics.container_metrics["cpu"]["tide-0"]["server"]->milli_value, 67);
+}
+
 // 50 requests at 50 ms, 40 at 150 ms, 10 at 300 ms. p99: rank 99 falls in
 // (0.2, 0.4] with 90 below and 10 inside: 0.2 + 0.2 x 9/10 = 0.38 s.
 TEST_F(PipelineTest, P99IsHistogramQuantileOverTheRateWindow) {
