@@ -1,9 +1,11 @@
 #include "frontends/http/v2_codec.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -14,8 +16,10 @@
 namespace tide::http {
 namespace {
 
-namespace dom = simdjson::dom;
+namespace od = simdjson::ondemand;
 using core::DataType;
+using simdjson::error_code;
+using simdjson::SUCCESS;
 
 absl::Status Bad(const std::string& msg) { return absl::InvalidArgumentError(msg); }
 
@@ -24,199 +28,690 @@ void Put(std::string* out, T v) {
   out->append(reinterpret_cast<const char*>(&v), sizeof(T));
 }
 
-// Appends one JSON element of `type` to `out`.
-absl::Status AppendElement(dom::element e, DataType type, const std::string& name,
-                           std::string* out) {
-  auto mismatch = [&](const char* want) {
-    return Bad(absl::StrCat(
-        "input '", name, "': data holds ",
-        [&] {
-          switch (e.type()) {
-            case dom::element_type::STRING:
-              return "a string";
-            case dom::element_type::BOOL:
-              return "a boolean";
-            case dom::element_type::NULL_VALUE:
-              return "null";
-            case dom::element_type::OBJECT:
-              return "an object";
-            case dom::element_type::DOUBLE:
-              return "a fractional number";
-            default:
-              return "a number";
-          }
-        }(),
-        " where ", want, " is expected for ", core::V2Name(type)));
-  };
-  auto integer = [&](int64_t lo, uint64_t hi, auto tag) -> absl::Status {
-    using T = decltype(tag);
-    if (e.is_int64()) {
-      int64_t v = int64_t(e);
-      if (v < lo || (v > 0 && static_cast<uint64_t>(v) > hi)) {
-        return Bad(
-            absl::StrCat("input '", name, "': ", v, " is out of range for ", core::V2Name(type)));
+// The request is read with simdjson's On Demand API, which keeps only the
+// structural indexes (4 bytes per byte of JSON) rather than a DOM (about 14),
+// in one pass that validates every value as simdjson's DOM parser did (a
+// body the DOM refused is refused, with the DOM's error, except that where a
+// body is broken twice in a row, e.g. a bad escape in a key then no colon,
+// the second may be named) while decoding the tensors' data straight into
+// their buffers. What each field held is noted
+// (the first occurrence of a key, as a DOM lookup finds it) and checked
+// afterwards in a fixed order, so the error named does not depend on the
+// order of the fields.
+
+// simdjson's DOM refuses documents nested deeper than this.
+constexpr int kMaxJsonDepth = static_cast<int>(simdjson::DEFAULT_MAX_DEPTH);
+
+// JSON nesting of an input's `data` value: root object, 'inputs', the input.
+constexpr int kDataJsonDepth = 3;
+
+// The errors that only On Demand reports, as the DOM names them.
+error_code AsDomError(error_code e) {
+  switch (e) {
+    case simdjson::INCOMPLETE_ARRAY_OR_OBJECT:
+    case simdjson::TRAILING_CONTENT:
+      return simdjson::TAPE_ERROR;
+    default:
+      return e;
+  }
+}
+
+// One JSON value, read in full (an array or object is only validated) and
+// typed as simdjson's DOM types it.
+struct Scalar {
+  enum Kind { kArray, kObject, kString, kBool, kNull, kInt64, kUint64, kDouble };
+  Kind kind = kNull;
+  int64_t i = 0;
+  uint64_t u = 0;
+  double d = 0;
+  bool b = false;
+  std::string_view s;  // valid until the document is rewound
+};
+
+error_code Read(od::value v, int depth, Scalar* s);
+
+// Walks `v` (at nesting `depth`), validating every value in it.
+error_code Validate(od::value v, int depth);
+
+template <typename F>
+error_code ForEachField(od::object o, F&& fn) {
+  for (auto result : o) {
+    od::field f;
+    if (error_code e = std::move(result).get(f)) return e;
+    std::string_view key;
+    if (error_code e = f.unescaped_key().get(key)) return e;
+    if (error_code e = fn(key, f.value())) return e;
+  }
+  return SUCCESS;
+}
+
+template <typename F>
+error_code ForEachElement(od::array a, F&& fn) {
+  for (auto result : a) {
+    od::value v;
+    if (error_code e = std::move(result).get(v)) return e;
+    if (error_code e = fn(v)) return e;
+  }
+  return SUCCESS;
+}
+
+error_code Validate(od::value v, int depth) {
+  od::json_type t;
+  if (error_code e = v.type().get(t)) return e;
+  if (t == od::json_type::array) {
+    if (depth >= kMaxJsonDepth) return simdjson::DEPTH_ERROR;
+    od::array a;
+    if (error_code e = v.get_array().get(a)) return e;
+    return ForEachElement(a, [&](od::value c) { return Validate(c, depth + 1); });
+  }
+  if (t == od::json_type::object) {
+    if (depth >= kMaxJsonDepth) return simdjson::DEPTH_ERROR;
+    od::object o;
+    if (error_code e = v.get_object().get(o)) return e;
+    return ForEachField(o, [&](std::string_view, od::value c) { return Validate(c, depth + 1); });
+  }
+  Scalar s;
+  return Read(v, depth, &s);
+}
+
+// simdjson 3.0.1's On Demand get_number() loses the value of a number with
+// more than 19 significant digits (it comes back as 0.0; the DOM gets it
+// right): a floating-point zero of more than 19 characters is parsed again
+// from its text, as the DOM parses such a number.
+double FloatValue(od::value& v, const od::number& n) {
+  double d = n.get_double();
+  if (simdjson_unlikely(d == 0)) {
+    std::string_view text = v.raw_json_token();
+    if (text.size() > 19) d = simdjson::internal::from_chars(text.data());
+  }
+  return d;
+}
+
+error_code Read(od::value v, int depth, Scalar* s) {
+  od::json_type t;
+  if (error_code e = v.type().get(t)) return e;
+  switch (t) {
+    case od::json_type::array:
+      s->kind = Scalar::kArray;
+      return Validate(v, depth);
+    case od::json_type::object:
+      s->kind = Scalar::kObject;
+      return Validate(v, depth);
+    case od::json_type::number: {
+      od::number n;
+      if (error_code e = v.get_number().get(n)) return e;
+      switch (n.get_number_type()) {
+        case od::number_type::signed_integer:
+          s->kind = Scalar::kInt64;
+          s->i = n.get_int64();
+          break;
+        case od::number_type::unsigned_integer:
+          s->kind = Scalar::kUint64;
+          s->u = n.get_uint64();
+          break;
+        default:
+          s->kind = Scalar::kDouble;
+          s->d = FloatValue(v, n);
+          break;
       }
-      Put<T>(out, static_cast<T>(v));
-      return absl::OkStatus();
+      return SUCCESS;
     }
-    if (e.is_uint64()) {
-      uint64_t v = uint64_t(e);
-      if (v > hi)
-        return Bad(
-            absl::StrCat("input '", name, "': ", v, " is out of range for ", core::V2Name(type)));
-      Put<T>(out, static_cast<T>(v));
-      return absl::OkStatus();
+    case od::json_type::string:
+      s->kind = Scalar::kString;
+      return v.get_string().get(s->s);
+    case od::json_type::boolean: {
+      s->kind = Scalar::kBool;
+      const bool t_atom = v.raw_json_token()[0] == 't';
+      error_code e = v.get_bool().get(s->b);
+      if (e == simdjson::INCORRECT_TYPE)
+        return t_atom ? simdjson::T_ATOM_ERROR : simdjson::F_ATOM_ERROR;
+      return e;
     }
-    return mismatch("an integer");
-  };
-  auto out_of_range = [&](double v) {
+    case od::json_type::null: {
+      s->kind = Scalar::kNull;
+      bool is_null = false;
+      error_code e = v.is_null().get(is_null);
+      if (e == simdjson::INCORRECT_TYPE || (e == SUCCESS && !is_null))
+        return simdjson::N_ATOM_ERROR;
+      return e;
+    }
+  }
+  return simdjson::TAPE_ERROR;
+}
+
+// Decodes an input's `data` (flat or nested arrays, row-major) into `out`,
+// counting elements. The first error in the data is kept and the rest of
+// the value is only validated.
+class DataDecoder {
+ public:
+  DataDecoder(DataType type, const std::string& name, std::string* out)
+      : type_(type), name_(name), out_(out), len_(out->size()) {}
+
+  error_code Append(od::value v, int depth, int json_depth) {
+    if (!status_.ok()) return Validate(v, json_depth);
+    if (depth > 32) {
+      status_ = Bad(absl::StrCat("input '", name_, "': data is nested too deeply"));
+      return Validate(v, json_depth);
+    }
+    od::json_type t;
+    if (error_code e = v.type().get(t)) return e;
+    if (t != od::json_type::array) {
+      ++count_;
+      Scalar s;
+      if (error_code e = Read(v, json_depth, &s)) return e;
+      status_ = Element(s);
+      return SUCCESS;
+    }
+    if (json_depth >= kMaxJsonDepth) return simdjson::DEPTH_ERROR;
+    od::array a;
+    if (error_code e = v.get_array().get(a)) return e;
+    if (type_ == DataType::kFp32) return AppendFloats<float>(a, depth, json_depth);
+    if (type_ == DataType::kFp64) return AppendFloats<double>(a, depth, json_depth);
+    return ForEachElement(a, [&](od::value c) { return Append(c, depth + 1, json_depth + 1); });
+  }
+
+  // The data's first error, or OK with `*count` elements decoded.
+  absl::Status Finish(int64_t* count) {
+    out_->resize(len_);
+    *count = count_;
+    return status_;
+  }
+
+ private:
+  // The common case, plain numbers for a floating-point input, in a tight
+  // loop; anything else takes the general path.
+  template <typename T>
+  error_code AppendFloats(od::array a, int depth, int json_depth) {
+    return ForEachElement(a, [&](od::value c) -> error_code {
+      od::json_type t;
+      if (error_code e = c.type().get(t)) return e;
+      if (t != od::json_type::number || !status_.ok()) return Append(c, depth + 1, json_depth + 1);
+      od::number n;
+      if (error_code e = c.get_number().get(n)) return e;
+      ++count_;
+      double v;
+      switch (n.get_number_type()) {
+        case od::number_type::signed_integer:
+          v = static_cast<double>(n.get_int64());
+          break;
+        case od::number_type::unsigned_integer:
+          v = static_cast<double>(n.get_uint64());
+          break;
+        default:
+          v = FloatValue(c, n);
+          break;
+      }
+      T f = static_cast<T>(v);
+      if (std::isinf(f)) {  // a finite double beyond float's range
+        status_ = OutOfRange(v);
+        return SUCCESS;
+      }
+      PutValue<T>(f);
+      return SUCCESS;
+    });
+  }
+
+  template <typename T>
+  void PutValue(T v) {
+    if (out_->size() - len_ < sizeof(T)) Grow(sizeof(T));
+    std::memcpy(out_->data() + len_, &v, sizeof(T));
+    len_ += sizeof(T);
+  }
+
+  void PutBytes(std::string_view s) {
+    if (out_->size() - len_ < s.size()) Grow(s.size());
+    std::memcpy(out_->data() + len_, s.data(), s.size());
+    len_ += s.size();
+  }
+
+  // Grows the written size of `out_` (within its reserved capacity when it
+  // has room) so `n` more bytes fit after the first `len_`.
+  void Grow(size_t n) {
+    size_t want = std::min(out_->capacity(), std::max<size_t>(2 * out_->size(), 4096));
+    out_->resize(std::max(want, len_ + n));
+  }
+
+  absl::Status OutOfRange(double v) const {
     return Bad(
-        absl::StrCat("input '", name, "': ", v, " is out of range for ", core::V2Name(type)));
-  };
-  auto number = [&]() -> std::optional<double> {
-    if (e.is_double()) return double(e);
-    if (e.is_int64()) return static_cast<double>(int64_t(e));
-    if (e.is_uint64()) return static_cast<double>(uint64_t(e));
-    return std::nullopt;
-  };
-  switch (type) {
-    case DataType::kBool:
-      if (!e.is_bool()) return mismatch("true or false");
-      Put<uint8_t>(out, bool(e) ? 1 : 0);
-      return absl::OkStatus();
-    case DataType::kInt8:
-      return integer(INT8_MIN, INT8_MAX, int8_t{});
-    case DataType::kInt16:
-      return integer(INT16_MIN, INT16_MAX, int16_t{});
-    case DataType::kInt32:
-      return integer(INT32_MIN, INT32_MAX, int32_t{});
-    case DataType::kInt64:
-      return integer(INT64_MIN, INT64_MAX, int64_t{});
-    case DataType::kUint8:
-      return integer(0, UINT8_MAX, uint8_t{});
-    case DataType::kUint16:
-      return integer(0, UINT16_MAX, uint16_t{});
-    case DataType::kUint32:
-      return integer(0, UINT32_MAX, uint32_t{});
-    case DataType::kUint64:
-      return integer(0, UINT64_MAX, uint64_t{});
-    case DataType::kFp16: {
-      // JSON numbers are finite (simdjson refuses what overflows a double):
-      // one that rounds to infinity is out of the type's range.
-      auto v = number();
-      if (!v) return mismatch("a number");
-      uint16_t h = common::FloatToHalf(static_cast<float>(*v));
-      if ((h & 0x7fff) == 0x7c00) return out_of_range(*v);
-      Put<uint16_t>(out, h);
-      return absl::OkStatus();
-    }
-    case DataType::kFp32: {
-      auto v = number();
-      if (!v) return mismatch("a number");
-      float f = static_cast<float>(*v);
-      if (std::isinf(f)) return out_of_range(*v);
-      Put<float>(out, f);
-      return absl::OkStatus();
-    }
-    case DataType::kFp64: {
-      auto v = number();
-      if (!v) return mismatch("a number");
-      Put<double>(out, *v);
-      return absl::OkStatus();
-    }
-    case DataType::kBytes: {
-      if (!e.is_string()) return mismatch("a string");
-      std::string_view s = std::string_view(e);
-      Put<uint32_t>(out, static_cast<uint32_t>(s.size()));
-      out->append(s.data(), s.size());
-      return absl::OkStatus();
-    }
+        absl::StrCat("input '", name_, "': ", v, " is out of range for ", core::V2Name(type_)));
   }
-  return Bad("unsupported datatype");
-}
 
-// The number of elements of `a`: simdjson's size() saturates at 2^24 - 1,
-// so longer arrays are counted.
-size_t ArraySize(dom::array a) {
-  size_t n = a.size();
-  if (n < 0xFFFFFF) return n;
-  n = 0;
-  for (dom::element c : a) {
-    (void)c;
-    ++n;
-  }
-  return n;
-}
-
-// The common case, a flat array of plain numbers for a floating-point
-// input, in one tight loop. Returns false (and leaves `out` as it was) on
-// anything else, which the general path then handles or names the error of.
-template <typename T>
-bool AppendNumbersFast(dom::array a, int64_t* count, std::string* out) {
-  const size_t old = out->size();
-  const size_t n = ArraySize(a);
-  out->resize(old + n * sizeof(T));
-  char* p = out->data() + old;
-  for (dom::element c : a) {
-    double v;
-    switch (c.type()) {
-      case dom::element_type::DOUBLE:
-        v = double(c);
+  absl::Status Mismatch(const Scalar& s, const char* want) const {
+    const char* holds = "a number";
+    switch (s.kind) {
+      case Scalar::kString:
+        holds = "a string";
         break;
-      case dom::element_type::INT64:
-        v = static_cast<double>(int64_t(c));
+      case Scalar::kBool:
+        holds = "a boolean";
         break;
-      case dom::element_type::UINT64:
-        v = static_cast<double>(uint64_t(c));
+      case Scalar::kNull:
+        holds = "null";
+        break;
+      case Scalar::kObject:
+        holds = "an object";
+        break;
+      case Scalar::kDouble:
+        holds = "a fractional number";
         break;
       default:
-        out->resize(old);
-        return false;
+        break;
     }
-    T t = static_cast<T>(v);
-    if (std::isinf(t)) {  // a finite double beyond float's range
-      out->resize(old);
-      return false;
-    }
-    std::memcpy(p, &t, sizeof(T));
-    p += sizeof(T);
+    return Bad(absl::StrCat("input '", name_, "': data holds ", holds, " where ", want,
+                            " is expected for ", core::V2Name(type_)));
   }
-  *count += static_cast<int64_t>(n);
-  return true;
-}
 
-// Flattens nested arrays (row-major) into `out`, counting elements.
-absl::Status AppendData(dom::element e, DataType type, const std::string& name, int depth,
-                        int64_t* count, std::string* out) {
-  if (depth > 32) return Bad(absl::StrCat("input '", name, "': data is nested too deeply"));
-  if (e.is_array()) {
-    if (type == DataType::kFp32 && AppendNumbersFast<float>(dom::array(e), count, out)) {
+  template <typename T>
+  absl::Status Integer(const Scalar& s, int64_t lo, uint64_t hi) {
+    if (s.kind == Scalar::kInt64) {
+      int64_t v = s.i;
+      if (v < lo || (v > 0 && static_cast<uint64_t>(v) > hi)) {
+        return Bad(
+            absl::StrCat("input '", name_, "': ", v, " is out of range for ", core::V2Name(type_)));
+      }
+      PutValue<T>(static_cast<T>(v));
       return absl::OkStatus();
     }
-    if (type == DataType::kFp64 && AppendNumbersFast<double>(dom::array(e), count, out)) {
+    if (s.kind == Scalar::kUint64) {
+      uint64_t v = s.u;
+      if (v > hi) {
+        return Bad(
+            absl::StrCat("input '", name_, "': ", v, " is out of range for ", core::V2Name(type_)));
+      }
+      PutValue<T>(static_cast<T>(v));
       return absl::OkStatus();
     }
-    for (dom::element child : dom::array(e)) {
-      if (absl::Status s = AppendData(child, type, name, depth + 1, count, out); !s.ok()) return s;
-    }
-    return absl::OkStatus();
+    return Mismatch(s, "an integer");
   }
-  ++*count;
-  return AppendElement(e, type, name, out);
+
+  // Appends one JSON element of the input's type.
+  absl::Status Element(const Scalar& s) {
+    std::optional<double> number;
+    if (s.kind == Scalar::kDouble) number = s.d;
+    if (s.kind == Scalar::kInt64) number = static_cast<double>(s.i);
+    if (s.kind == Scalar::kUint64) number = static_cast<double>(s.u);
+    switch (type_) {
+      case DataType::kBool:
+        if (s.kind != Scalar::kBool) return Mismatch(s, "true or false");
+        PutValue<uint8_t>(s.b ? 1 : 0);
+        return absl::OkStatus();
+      case DataType::kInt8:
+        return Integer<int8_t>(s, INT8_MIN, INT8_MAX);
+      case DataType::kInt16:
+        return Integer<int16_t>(s, INT16_MIN, INT16_MAX);
+      case DataType::kInt32:
+        return Integer<int32_t>(s, INT32_MIN, INT32_MAX);
+      case DataType::kInt64:
+        return Integer<int64_t>(s, INT64_MIN, INT64_MAX);
+      case DataType::kUint8:
+        return Integer<uint8_t>(s, 0, UINT8_MAX);
+      case DataType::kUint16:
+        return Integer<uint16_t>(s, 0, UINT16_MAX);
+      case DataType::kUint32:
+        return Integer<uint32_t>(s, 0, UINT32_MAX);
+      case DataType::kUint64:
+        return Integer<uint64_t>(s, 0, UINT64_MAX);
+      case DataType::kFp16: {
+        // JSON numbers are finite (simdjson refuses what overflows a
+        // double): one that rounds to infinity is out of the type's range.
+        if (!number) return Mismatch(s, "a number");
+        uint16_t h = common::FloatToHalf(static_cast<float>(*number));
+        if ((h & 0x7fff) == 0x7c00) return OutOfRange(*number);
+        PutValue<uint16_t>(h);
+        return absl::OkStatus();
+      }
+      case DataType::kFp32: {
+        if (!number) return Mismatch(s, "a number");
+        float f = static_cast<float>(*number);
+        if (std::isinf(f)) return OutOfRange(*number);
+        PutValue<float>(f);
+        return absl::OkStatus();
+      }
+      case DataType::kFp64:
+        if (!number) return Mismatch(s, "a number");
+        PutValue<double>(*number);
+        return absl::OkStatus();
+      case DataType::kBytes:
+        if (s.kind != Scalar::kString) return Mismatch(s, "a string");
+        PutValue<uint32_t>(static_cast<uint32_t>(s.s.size()));
+        PutBytes(s.s);
+        return absl::OkStatus();
+    }
+    return Bad("unsupported datatype");
+  }
+
+  const DataType type_;
+  const std::string& name_;
+  std::string* const out_;
+  size_t len_;  // bytes of `out_` written so far
+  int64_t count_ = 0;
+  absl::Status status_;
+};
+
+// What the first occurrence of a key held.
+enum class Seen { kAbsent, kWrongType, kOk };
+
+struct InputFields {
+  bool is_object = false;
+  Seen name = Seen::kAbsent;
+  std::string name_value;
+  Seen datatype = Seen::kAbsent;
+  std::string datatype_value;
+  Seen shape = Seen::kAbsent;
+  bool shape_bad = false;     // holds something other than a non-negative int64
+  std::vector<int64_t> dims;  // up to 17 (more than 16 is an error)
+  Seen parameters = Seen::kAbsent;
+  Seen binary_size = Seen::kAbsent;  // kWrongType: not a non-negative integer
+  size_t binary_size_value = 0;
+  bool has_data = false;
+  bool decoded = false;  // data decoded during the walk (else it is decoded later)
+  absl::Status data_status;
+  int64_t data_count = 0;
+  std::string data;
+};
+
+struct OutputFields {
+  bool is_object = false;
+  Seen name = Seen::kAbsent;
+  std::string name_value;
+  Seen parameters = Seen::kAbsent;
+  Seen binary_data = Seen::kAbsent;
+  bool binary_data_value = false;
+};
+
+struct RequestFields {
+  bool is_object = false;
+  Seen id = Seen::kAbsent;
+  std::string id_value;
+  Seen parameters = Seen::kAbsent;
+  Seen binary_data_output = Seen::kAbsent;
+  bool binary_data_output_value = false;
+  Seen timeout = Seen::kAbsent;
+  int64_t timeout_value = 0;
+  Seen inputs = Seen::kAbsent;
+  std::vector<InputFields> input_list;
+  Seen outputs = Seen::kAbsent;
+  std::vector<OutputFields> output_list;
+};
+
+// Reads the first occurrence of a string field.
+error_code ReadString(od::value v, int depth, Seen* seen, std::string* out) {
+  Scalar s;
+  if (error_code e = Read(v, depth, &s)) return e;
+  *seen = s.kind == Scalar::kString ? Seen::kOk : Seen::kWrongType;
+  if (*seen == Seen::kOk) out->assign(s.s);
+  return SUCCESS;
 }
 
-// The parameter `key` of `params`, if present.
-absl::StatusOr<std::optional<bool>> BoolParam(dom::element params, const char* key,
-                                              const std::string& where) {
-  dom::element v;
-  if (params[key].get(v) != simdjson::SUCCESS) return std::nullopt;
-  if (!v.is_bool()) return Bad(absl::StrCat(where, "parameter '", key, "' must be true or false"));
-  return bool(v);
+error_code ReadBool(od::value v, int depth, Seen* seen, bool* out) {
+  Scalar s;
+  if (error_code e = Read(v, depth, &s)) return e;
+  *seen = s.kind == Scalar::kBool ? Seen::kOk : Seen::kWrongType;
+  *out = s.b;
+  return SUCCESS;
+}
+
+// A non-negative int64, as the DOM's is_int64() took it.
+error_code ReadCount(od::value v, int depth, Seen* seen, int64_t* out) {
+  Scalar s;
+  if (error_code e = Read(v, depth, &s)) return e;
+  *seen = s.kind == Scalar::kInt64 && s.i >= 0 ? Seen::kOk : Seen::kWrongType;
+  *out = s.i;
+  return SUCCESS;
+}
+
+// Calls `fn` on `v` as an object, or validates it and notes the wrong type.
+template <typename F>
+error_code IfObject(od::value v, int depth, Seen* seen, F&& fn) {
+  od::json_type t;
+  if (error_code e = v.type().get(t)) return e;
+  if (t != od::json_type::object) {
+    *seen = Seen::kWrongType;
+    return Validate(v, depth);
+  }
+  if (depth >= kMaxJsonDepth) return simdjson::DEPTH_ERROR;
+  *seen = Seen::kOk;
+  od::object o;
+  if (error_code e = v.get_object().get(o)) return e;
+  return ForEachField(o, fn);
+}
+
+template <typename F>
+error_code IfArray(od::value v, int depth, Seen* seen, F&& fn) {
+  od::json_type t;
+  if (error_code e = v.type().get(t)) return e;
+  if (t != od::json_type::array) {
+    *seen = Seen::kWrongType;
+    return Validate(v, depth);
+  }
+  if (depth >= kMaxJsonDepth) return simdjson::DEPTH_ERROR;
+  *seen = Seen::kOk;
+  od::array a;
+  if (error_code e = v.get_array().get(a)) return e;
+  return ForEachElement(a, fn);
+}
+
+// The element count of a valid shape, or -1 (too large).
+int64_t ElementCount(const std::vector<int64_t>& dims) {
+  core::Tensor t;
+  t.shape = dims;
+  return t.ElementCount();
+}
+
+// Each element takes at least a byte and a separator: a claim the body
+// cannot hold is refused before anything is allocated for it.
+bool FitsInBody(int64_t expected, size_t json_len) {
+  return static_cast<uint64_t>(expected) <= (json_len + 1) / 2;
+}
+
+error_code ReadInput(od::value v, size_t json_len, InputFields* in) {
+  constexpr int kDepth = 2;  // root object, 'inputs'
+  od::json_type t;
+  if (error_code e = v.type().get(t)) return e;
+  in->is_object = t == od::json_type::object;
+  if (!in->is_object) return Validate(v, kDepth);
+  Seen seen_object;
+  return IfObject(v, kDepth, &seen_object, [&](std::string_view key, od::value f) -> error_code {
+    constexpr int d = kDepth + 1;
+    if (key == "name" && in->name == Seen::kAbsent) {
+      return ReadString(f, d, &in->name, &in->name_value);
+    }
+    if (key == "datatype" && in->datatype == Seen::kAbsent) {
+      return ReadString(f, d, &in->datatype, &in->datatype_value);
+    }
+    if (key == "shape" && in->shape == Seen::kAbsent) {
+      return IfArray(f, d, &in->shape, [&](od::value dim) -> error_code {
+        Scalar s;
+        if (error_code e = Read(dim, d + 1, &s)) return e;
+        if (in->shape_bad) return SUCCESS;
+        if (s.kind != Scalar::kInt64 || s.i < 0) {
+          in->shape_bad = true;
+        } else if (in->dims.size() <= 16) {
+          in->dims.push_back(s.i);
+        }
+        return SUCCESS;
+      });
+    }
+    if (key == "parameters" && in->parameters == Seen::kAbsent) {
+      return IfObject(f, d, &in->parameters, [&](std::string_view pkey, od::value p) {
+        if (pkey == "binary_data_size" && in->binary_size == Seen::kAbsent) {
+          int64_t n = 0;
+          error_code e = ReadCount(p, d + 1, &in->binary_size, &n);
+          in->binary_size_value = static_cast<size_t>(n);
+          return e;
+        }
+        return Validate(p, d + 1);
+      });
+    }
+    if (key == "data" && !in->has_data) {
+      in->has_data = true;
+      // Decoded now when what comes before it says it will be needed (the
+      // usual order); otherwise it is only validated, and decoded later.
+      std::optional<DataType> type;
+      if (in->datatype == Seen::kOk) type = core::DataTypeFromV2(in->datatype_value);
+      bool decode = in->name == Seen::kOk && type && in->binary_size == Seen::kAbsent &&
+                    in->parameters != Seen::kWrongType && in->shape != Seen::kWrongType &&
+                    !in->shape_bad && in->dims.size() <= 16;
+      size_t reserve = 0;
+      if (decode && in->shape == Seen::kOk) {
+        int64_t expected = ElementCount(in->dims);
+        decode = expected >= 0 && FitsInBody(expected, json_len);
+        if (decode) reserve = static_cast<size_t>(expected) * core::ElementSize(*type);
+      }
+      if (!decode) return Validate(f, d);
+      in->data.reserve(reserve);
+      DataDecoder decoder(*type, in->name_value, &in->data);
+      if (error_code e = decoder.Append(f, 0, kDataJsonDepth)) return e;
+      in->data_status = decoder.Finish(&in->data_count);
+      in->decoded = true;
+      return SUCCESS;
+    }
+    return Validate(f, d);
+  });
+}
+
+error_code ReadOutput(od::value v, OutputFields* out) {
+  constexpr int kDepth = 2;  // root object, 'outputs'
+  od::json_type t;
+  if (error_code e = v.type().get(t)) return e;
+  out->is_object = t == od::json_type::object;
+  if (!out->is_object) return Validate(v, kDepth);
+  Seen seen_object;
+  return IfObject(v, kDepth, &seen_object, [&](std::string_view key, od::value f) -> error_code {
+    constexpr int d = kDepth + 1;
+    if (key == "name" && out->name == Seen::kAbsent) {
+      return ReadString(f, d, &out->name, &out->name_value);
+    }
+    if (key == "parameters" && out->parameters == Seen::kAbsent) {
+      return IfObject(f, d, &out->parameters, [&](std::string_view pkey, od::value p) {
+        if (pkey == "binary_data" && out->binary_data == Seen::kAbsent) {
+          return ReadBool(p, d + 1, &out->binary_data, &out->binary_data_value);
+        }
+        return Validate(p, d + 1);
+      });
+    }
+    return Validate(f, d);
+  });
+}
+
+// simdjson's DOM parser refuses a document whose outer '{' or '[' is not
+// matched by its last structural character before anything else.
+error_code CheckOuterBrackets(const char* json, size_t len) {
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  size_t first = 0;
+  while (first < len && space(json[first])) ++first;
+  size_t last = len;
+  while (last > first && space(json[last - 1])) --last;
+  if (first == last) return SUCCESS;
+  if (json[first] == '{' && json[last - 1] != '}') return simdjson::TAPE_ERROR;
+  if (json[first] == '[' && json[last - 1] != ']') return simdjson::TAPE_ERROR;
+  return SUCCESS;
+}
+
+// Whether the first character of the JSON (after whitespace) opens an
+// object or an array.
+bool StartsWithContainer(const char* json, size_t len) {
+  for (size_t i = 0; i < len; ++i) {
+    char c = json[i];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
+    return c == '{' || c == '[';
+  }
+  return false;
+}
+
+// One pass over the whole document: validates it and notes what the
+// request's fields hold, decoding input data where it can.
+error_code ReadRequest(od::document& doc, size_t json_len, RequestFields* req) {
+  od::json_type t;
+  if (error_code e = doc.type().get(t)) return e;
+  req->is_object = t == od::json_type::object;
+  if (!req->is_object) {
+    if (t != od::json_type::array) return simdjson::TAPE_ERROR;  // see StartsWithContainer
+    od::array a;
+    if (error_code e = doc.get_array().get(a)) return e;
+    if (error_code e = ForEachElement(a, [](od::value c) { return Validate(c, 1); })) return e;
+  } else {
+    od::object root;
+    if (error_code e = doc.get_object().get(root)) return e;
+    error_code e = ForEachField(root, [&](std::string_view key, od::value f) -> error_code {
+      constexpr int d = 1;
+      if (key == "id" && req->id == Seen::kAbsent) {
+        return ReadString(f, d, &req->id, &req->id_value);
+      }
+      if (key == "parameters" && req->parameters == Seen::kAbsent) {
+        return IfObject(f, d, &req->parameters, [&](std::string_view pkey, od::value p) {
+          if (pkey == "binary_data_output" && req->binary_data_output == Seen::kAbsent) {
+            return ReadBool(p, d + 1, &req->binary_data_output, &req->binary_data_output_value);
+          }
+          if (pkey == "timeout" && req->timeout == Seen::kAbsent) {
+            return ReadCount(p, d + 1, &req->timeout, &req->timeout_value);
+          }
+          return Validate(p, d + 1);
+        });
+      }
+      if (key == "inputs" && req->inputs == Seen::kAbsent) {
+        return IfArray(f, d, &req->inputs, [&](od::value in) {
+          req->input_list.emplace_back();
+          return ReadInput(in, json_len, &req->input_list.back());
+        });
+      }
+      if (key == "outputs" && req->outputs == Seen::kAbsent) {
+        return IfArray(f, d, &req->outputs, [&](od::value out) {
+          req->output_list.emplace_back();
+          return ReadOutput(out, &req->output_list.back());
+        });
+      }
+      return Validate(f, d);
+    });
+    if (e) return e;
+  }
+  // Anything after the root value.
+  if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) return simdjson::TAPE_ERROR;
+  return SUCCESS;
+}
+
+// Decodes the data of input `index` on a second pass over the (already
+// validated) document, for an input whose data came before what decoding
+// it needs.
+error_code DecodeDataAgain(od::document& doc, size_t index, DataDecoder* decoder) {
+  doc.rewind();
+  od::object root;
+  if (error_code e = doc.get_object().get(root)) return e;
+  bool inputs_seen = false;
+  return ForEachField(root, [&](std::string_view key, od::value f) -> error_code {
+    if (key != "inputs" || inputs_seen) return SUCCESS;
+    inputs_seen = true;
+    od::array inputs;
+    if (error_code e = f.get_array().get(inputs)) return e;
+    size_t i = 0;
+    return ForEachElement(inputs, [&](od::value in) -> error_code {
+      if (i++ != index) return SUCCESS;
+      od::object o;
+      if (error_code e = in.get_object().get(o)) return e;
+      bool data_seen = false;
+      return ForEachField(o, [&](std::string_view k, od::value data) -> error_code {
+        if (k != "data" || data_seen) return SUCCESS;
+        data_seen = true;
+        return decoder->Append(data, 0, kDataJsonDepth);
+      });
+    });
+  });
 }
 
 // Never grown past kMaxCachedParserCapacity: larger bodies get a parser of
 // their own.
-thread_local dom::parser tl_parser;
+thread_local od::parser tl_parser;
+
+absl::Status NotValidJson(error_code err, size_t json_len) {
+  if (err == simdjson::MEMALLOC) {
+    // The server's memory, not the request, is at fault: retry (503).
+    return absl::UnavailableError(absl::StrCat(
+        "not enough memory to parse a JSON body of ", json_len,
+        " bytes now; retry later, or send large tensors with the binary tensor extension"));
+  }
+  return Bad(
+      absl::StrCat("request body is not valid JSON: ", simdjson::error_message(AsDomError(err))));
+}
 
 }  // namespace
 
@@ -251,124 +746,113 @@ absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string body,
     body.append(json_len + simdjson::SIMDJSON_PADDING - body_size, ' ');
   }
   std::string_view binary(body.data() + json_len, body_size - json_len);
-  std::optional<dom::parser> own;
-  dom::parser& parser = json_len <= kMaxCachedParserCapacity ? tl_parser : own.emplace();
-  dom::element root;
-  auto err = parser.parse(body.data(), json_len, false).get(root);
-  if (err == simdjson::MEMALLOC) {
-    // The server's memory, not the request, is at fault: retry (503).
-    return absl::UnavailableError(absl::StrCat(
-        "not enough memory to parse a JSON body of ", json_len,
-        " bytes now; retry later, or send large tensors with the binary tensor extension"));
+  if (!StartsWithContainer(body.data(), json_len)) {
+    // Never a request, but named as before: On Demand takes a value at the
+    // root unlike the DOM (which touches no more memory for it than On
+    // Demand: stage 1's indexes and a copy of the value).
+    simdjson::dom::parser dom_parser;
+    simdjson::dom::element root;
+    error_code e = dom_parser.parse(body.data(), json_len, false).get(root);
+    if (e) return NotValidJson(e, json_len);
+    return Bad("request body must be a JSON object");
   }
-  if (err) {
-    return Bad(absl::StrCat("request body is not valid JSON: ", simdjson::error_message(err)));
-  }
-  if (!root.is_object()) return Bad("request body must be a JSON object");
+  std::optional<od::parser> own;
+  od::parser& parser = json_len <= kMaxCachedParserCapacity ? tl_parser : own.emplace();
+  od::document doc;
+  RequestFields fields;
+  error_code err = parser.iterate(body.data(), json_len, body.size()).get(doc);
+  if (!err) err = CheckOuterBrackets(body.data(), json_len);
+  if (!err) err = ReadRequest(doc, json_len, &fields);
+  if (err) return NotValidJson(err, json_len);
+
+  // The checks, in a fixed order.
+  if (!fields.is_object) return Bad("request body must be a JSON object");
   core::InferRequest req;
-  dom::element v;
-  if (root["id"].get(v) == simdjson::SUCCESS) {
-    if (!v.is_string()) return Bad("'id' must be a string");
-    req.id = std::string(std::string_view(v));
+  if (fields.id == Seen::kWrongType) return Bad("'id' must be a string");
+  req.id = std::move(fields.id_value);
+  if (fields.parameters == Seen::kWrongType) return Bad("'parameters' must be an object");
+  if (fields.binary_data_output == Seen::kWrongType) {
+    return Bad("request parameter 'binary_data_output' must be true or false");
   }
-  dom::element params;
-  if (root["parameters"].get(params) == simdjson::SUCCESS) {
-    if (!params.is_object()) return Bad("'parameters' must be an object");
-    auto b = BoolParam(params, "binary_data_output", "request ");
-    if (!b.ok()) return b.status();
-    req.binary_outputs = b->value_or(false);
-    if (params["timeout"].get(v) == simdjson::SUCCESS) {
-      if (!v.is_int64() || int64_t(v) < 0) {
-        return Bad("request parameter 'timeout' must be a non-negative integer (microseconds)");
-      }
-      req.timeout = absl::Microseconds(int64_t(v));
-    }
+  req.binary_outputs = fields.binary_data_output_value;
+  if (fields.timeout == Seen::kWrongType) {
+    return Bad("request parameter 'timeout' must be a non-negative integer (microseconds)");
   }
-  dom::element inputs;
-  if (root["inputs"].get(inputs) != simdjson::SUCCESS || !inputs.is_array()) {
-    return Bad("request needs an 'inputs' array");
-  }
+  if (fields.timeout == Seen::kOk) req.timeout = absl::Microseconds(fields.timeout_value);
+  if (fields.inputs != Seen::kOk) return Bad("request needs an 'inputs' array");
   size_t offset = 0;
-  size_t index = 0;
-  for (dom::element in : dom::array(inputs)) {
-    std::string where = absl::StrCat("inputs[", index++, "]");
-    if (!in.is_object()) return Bad(absl::StrCat(where, " must be an object"));
+  for (size_t index = 0; index < fields.input_list.size(); ++index) {
+    InputFields& in = fields.input_list[index];
+    std::string where = absl::StrCat("inputs[", index, "]");
+    if (!in.is_object) return Bad(absl::StrCat(where, " must be an object"));
     core::Tensor t;
-    if (in["name"].get(v) != simdjson::SUCCESS || !v.is_string()) {
-      return Bad(absl::StrCat(where, " needs a string 'name'"));
-    }
-    t.name = std::string(std::string_view(v));
-    if (in["datatype"].get(v) != simdjson::SUCCESS || !v.is_string()) {
+    if (in.name != Seen::kOk) return Bad(absl::StrCat(where, " needs a string 'name'"));
+    t.name = in.name_value;
+    if (in.datatype != Seen::kOk) {
       return Bad(absl::StrCat("input '", t.name, "' needs a string 'datatype'"));
     }
-    auto dt = core::DataTypeFromV2(std::string_view(v));
+    auto dt = core::DataTypeFromV2(in.datatype_value);
     if (!dt) {
-      return Bad(absl::StrCat("input '", t.name, "': unknown datatype '",
-                              std::string(std::string_view(v)),
+      return Bad(absl::StrCat("input '", t.name, "': unknown datatype '", in.datatype_value,
                               "' (use BOOL, INT8..64, UINT8..64, FP16, FP32, FP64 or BYTES)"));
     }
     t.datatype = *dt;
-    dom::element shape;
-    if (in["shape"].get(shape) != simdjson::SUCCESS || !shape.is_array()) {
+    if (in.shape != Seen::kOk)
       return Bad(absl::StrCat("input '", t.name, "' needs a 'shape' array"));
+    if (in.shape_bad) {
+      return Bad(absl::StrCat("input '", t.name, "': shape must hold non-negative integers"));
     }
-    for (dom::element d : dom::array(shape)) {
-      if (!d.is_int64() || int64_t(d) < 0) {
-        return Bad(absl::StrCat("input '", t.name, "': shape must hold non-negative integers"));
-      }
-      t.shape.push_back(int64_t(d));
-    }
-    if (t.shape.size() > 16) return Bad(absl::StrCat("input '", t.name, "': more than 16 dims"));
+    if (in.dims.size() > 16) return Bad(absl::StrCat("input '", t.name, "': more than 16 dims"));
+    t.shape = in.dims;
     int64_t expected = t.ElementCount();
     if (expected < 0) {
       return Bad(absl::StrCat("input '", t.name, "': shape ", core::ShapeToString(t.shape),
                               " is too large"));
     }
-    std::optional<size_t> binary_size;
-    if (in["parameters"].get(params) == simdjson::SUCCESS) {
-      if (!params.is_object())
-        return Bad(absl::StrCat("input '", t.name, "': 'parameters' must be an object"));
-      if (params["binary_data_size"].get(v) == simdjson::SUCCESS) {
-        if (!v.is_int64() || int64_t(v) < 0) {
-          return Bad(absl::StrCat("input '", t.name,
-                                  "': binary_data_size must be a non-negative integer"));
-        }
-        binary_size = static_cast<size_t>(int64_t(v));
-      }
+    if (in.parameters == Seen::kWrongType) {
+      return Bad(absl::StrCat("input '", t.name, "': 'parameters' must be an object"));
     }
-    dom::element data;
-    bool has_data = in["data"].get(data) == simdjson::SUCCESS;
-    if (binary_size) {
-      if (has_data)
+    if (in.binary_size == Seen::kWrongType) {
+      return Bad(
+          absl::StrCat("input '", t.name, "': binary_data_size must be a non-negative integer"));
+    }
+    if (in.binary_size == Seen::kOk) {
+      const size_t binary_size = in.binary_size_value;
+      if (in.has_data)
         return Bad(absl::StrCat("input '", t.name, "' has both 'data' and binary_data_size"));
       if (!header_length) {
         return Bad(absl::StrCat("input '", t.name,
                                 "' has binary_data_size but the request has no "
                                 "Inference-Header-Content-Length header"));
       }
-      if (*binary_size > binary.size() - offset) {
-        return Bad(absl::StrCat("input '", t.name, "': binary_data_size ", *binary_size,
+      if (binary_size > binary.size() - offset) {
+        return Bad(absl::StrCat("input '", t.name, "': binary_data_size ", binary_size,
                                 " runs past the end "
                                 "of the body (",
                                 binary.size() - offset, " binary bytes left)"));
       }
-      t.data.assign(binary.data() + offset, *binary_size);
-      offset += *binary_size;
+      t.data.assign(binary.data() + offset, binary_size);
+      offset += binary_size;
       if (absl::Status s = core::ValidateTensorData(t); !s.ok()) return s;
     } else {
-      if (!has_data)
+      if (!in.has_data)
         return Bad(absl::StrCat("input '", t.name, "' has no 'data' (nor binary_data_size)"));
-      // Each element takes at least a byte and a separator: a claim the
-      // body cannot hold is refused before anything is allocated for it.
-      if (static_cast<uint64_t>(expected) > (json_len + 1) / 2) {
+      if (!FitsInBody(expected, json_len)) {
         return Bad(absl::StrCat("input '", t.name, "': shape ", core::ShapeToString(t.shape),
                                 " needs ", expected, " elements, more than a JSON body of ",
                                 json_len, " bytes can hold"));
       }
       int64_t count = 0;
-      t.data.reserve(static_cast<size_t>(expected) * core::ElementSize(t.datatype));
-      if (absl::Status s = AppendData(data, t.datatype, t.name, 0, &count, &t.data); !s.ok())
-        return s;
+      if (in.decoded) {
+        if (!in.data_status.ok()) return in.data_status;
+        count = in.data_count;
+        t.data = std::move(in.data);
+      } else {
+        t.data.reserve(static_cast<size_t>(expected) * core::ElementSize(t.datatype));
+        DataDecoder decoder(t.datatype, t.name, &t.data);
+        if (error_code e = DecodeDataAgain(doc, index, &decoder)) return NotValidJson(e, json_len);
+        if (absl::Status s = decoder.Finish(&count); !s.ok()) return s;
+      }
       if (count != expected) {
         return Bad(absl::StrCat("input '", t.name, "': shape ", core::ShapeToString(t.shape),
                                 " needs ", expected, " elements, data has ", count));
@@ -381,27 +865,25 @@ absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string body,
                             " bytes of binary data are not claimed by any "
                             "input's binary_data_size"));
   }
-  dom::element outputs;
-  if (root["outputs"].get(outputs) == simdjson::SUCCESS) {
-    if (!outputs.is_array()) return Bad("'outputs' must be an array");
-    index = 0;
-    for (dom::element o : dom::array(outputs)) {
-      std::string where = absl::StrCat("outputs[", index++, "]");
-      if (!o.is_object() || o["name"].get(v) != simdjson::SUCCESS || !v.is_string()) {
-        return Bad(absl::StrCat(where, " needs a string 'name'"));
-      }
-      // An output's own binary_data parameter wins over the request's
-      // binary_data_output, either way.
-      core::RequestedOutput ro{std::string(std::string_view(v)), req.binary_outputs};
-      if (o["parameters"].get(params) == simdjson::SUCCESS) {
-        if (!params.is_object())
-          return Bad(absl::StrCat(where, ": 'parameters' must be an object"));
-        auto b = BoolParam(params, "binary_data", absl::StrCat("output '", ro.name, "' "));
-        if (!b.ok()) return b.status();
-        ro.binary = b->value_or(ro.binary);
-      }
-      req.outputs.push_back(std::move(ro));
+  if (fields.outputs == Seen::kWrongType) return Bad("'outputs' must be an array");
+  for (size_t index = 0; index < fields.output_list.size(); ++index) {
+    const OutputFields& o = fields.output_list[index];
+    std::string where = absl::StrCat("outputs[", index, "]");
+    if (!o.is_object || o.name != Seen::kOk) {
+      return Bad(absl::StrCat(where, " needs a string 'name'"));
     }
+    // An output's own binary_data parameter wins over the request's
+    // binary_data_output, either way.
+    core::RequestedOutput ro{o.name_value, req.binary_outputs};
+    if (o.parameters == Seen::kWrongType) {
+      return Bad(absl::StrCat(where, ": 'parameters' must be an object"));
+    }
+    if (o.binary_data == Seen::kWrongType) {
+      return Bad(
+          absl::StrCat("output '", ro.name, "' parameter 'binary_data' must be true or false"));
+    }
+    if (o.binary_data == Seen::kOk) ro.binary = o.binary_data_value;
+    req.outputs.push_back(std::move(ro));
   }
   return req;
 }

@@ -35,8 +35,9 @@ absl::StatusOr<size_t> ParseHeaderLength(const std::string& value, size_t body_s
 // Each thread keeps one JSON parser between requests, but only while its
 // capacity is at most this many bytes of JSON: a larger body is parsed by a
 // parser of its own, freed when the request is decoded, so one big request
-// does not leave its parser's buffers (about 14 bytes per byte of JSON)
-// resident on the I/O thread.
+// does not leave its parser's buffers (simdjson On Demand's structural
+// indexes, 4 bytes per byte of JSON, and a string buffer) resident on the
+// I/O thread.
 inline constexpr size_t kMaxCachedParserCapacity = size_t{1} << 20;
 
 // The capacity, in bytes of JSON, of the parser this thread keeps between

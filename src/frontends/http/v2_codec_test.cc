@@ -229,6 +229,99 @@ TEST(DecodeInferRequest, ThreadKeepsOnlyASmallParser) {
   EXPECT_EQ(CachedParserCapacity(), kMaxCachedParserCapacity);
 }
 
+// Fields may come in any order: data before the datatype, shape and name
+// that decoding it needs (decoded on a second pass) gives the same tensors
+// and the same errors.
+TEST(DecodeInferRequest, FieldsInAnyOrder) {
+  auto r = DecodeInferRequest(R"({"outputs":[{"parameters":{"binary_data":true},"name":"X"}],
+    "inputs":[{"data":[[1,2],[3,-4]],"shape":[2,2],"datatype":"INT32","name":"A"},
+              {"data":["hi"],"name":"D","shape":[1],"datatype":"BYTES"},
+              {"shape":[3],"data":[1.5,2,-0.25],"datatype":"FP32","name":"B"}],
+    "id":"7","parameters":{"binary_data_output":false}})",
+                              std::nullopt);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->id, "7");
+  ASSERT_EQ(r->inputs.size(), 3u);
+  EXPECT_EQ(r->inputs[0].name, "A");
+  EXPECT_EQ(r->inputs[0].shape, (std::vector<int64_t>{2, 2}));
+  EXPECT_EQ(As<int32_t>(r->inputs[0]), (std::vector<int32_t>{1, 2, 3, -4}));
+  EXPECT_EQ(r->inputs[1].data, std::string("\x02\x00\x00\x00hi", 6));
+  EXPECT_EQ(As<float>(r->inputs[2]), (std::vector<float>{1.5f, 2.0f, -0.25f}));
+  ASSERT_EQ(r->outputs.size(), 1u);
+  EXPECT_TRUE(r->outputs[0].binary);
+
+  struct Case {
+    std::string body;
+    std::string error;
+  } cases[] = {
+      // The error named is the same whatever the order of the fields.
+      {R"({"outputs":5,"inputs":3})", "request needs an 'inputs' array"},
+      {R"({"inputs":[{"data":["x"],"name":"A","datatype":"INT32","shape":[1]}],"id":5})",
+       "'id' must be a string"},
+      {R"({"inputs":[{"data":["x"],"name":"A","datatype":"INT32","shape":[1]}]})",
+       "input 'A': data holds a string where an integer is expected for INT32"},
+      {R"({"inputs":[{"data":[1,2],"shape":[3],"name":"A","datatype":"INT32"}]})",
+       "input 'A': shape [3] needs 3 elements, data has 2"},
+      {R"({"inputs":[{"data":[1],"name":"A","datatype":"INT32","shape":[1],"parameters":{"binary_data_size":4}}]})",
+       "input 'A' has both 'data' and binary_data_size"},
+      {R"({"outputs":[{"name":1}],"inputs":[{"name":"A","datatype":"INT8","shape":[1],"data":[300]}]})",
+       "input 'A': 300 is out of range for INT8"},
+      // The first of two equal keys counts, as it did with simdjson's DOM.
+      {R"({"inputs":[{"name":"A","name":5,"datatype":"INT32","datatype":"X","shape":[1],"data":["x"],"data":[1]}]})",
+       "input 'A': data holds a string where an integer is expected for INT32"},
+      // The whole body is valid JSON or it is refused as such, even after
+      // an error in a field.
+      {R"({"inputs":[{"name":"A","datatype":"INT32","shape":[1],"data":["x"]}],"z":tru})",
+       "request body is not valid JSON: Problem while parsing an atom starting with the letter "
+       "'t'"},
+      {R"({"id":5,"inputs":[{"name":"A","datatype":"INT32","shape":[1],"data":[01]}]})",
+       "request body is not valid JSON: Problem while parsing a number"},
+      {R"({"inputs":[]} x)",
+       "request body is not valid JSON: The JSON document has an improper structure: missing or "
+       "superfluous commas, braces, missing keys, etc."},
+      {R"({"inputs":[]}})",
+       "request body is not valid JSON: The JSON document has an improper structure: missing or "
+       "superfluous commas, braces, missing keys, etc."},
+      {R"({"inputs":[],"x":{"y":[1,2}})",
+       "request body is not valid JSON: The JSON document has an improper structure: missing or "
+       "superfluous commas, braces, missing keys, etc."},
+      {R"({"inputs":[],"x":[nul]})",
+       "request body is not valid JSON: Problem while parsing an atom starting with the letter "
+       "'n'"},
+      {R"({"inputs":[],"x":"\q"})",
+       "request body is not valid JSON: Problem while parsing a string"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.body);
+    auto e = DecodeInferRequest(c.body, std::nullopt);
+    ASSERT_FALSE(e.ok());
+    EXPECT_EQ(e.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(std::string(e.status().message()), c.error);
+  }
+}
+
+// simdjson 3.0.1's On Demand get_number() returns 0 for a number of more
+// than 19 significant digits; its DOM parsed such numbers right, and so
+// must the decoder.
+TEST(DecodeInferRequest, NumbersWithManyDigits) {
+  auto r = DecodeInferRequest(R"({"inputs":[
+    {"name":"D","datatype":"FP64","shape":[4],
+     "data":[3.1415926535897932384626433832795028841971693993751,0.118446744073709551615,
+             -1.18446744073709551615e5,0.0]},
+    {"name":"F","datatype":"FP32","shape":[1,1],"data":[[2.71828182845904523536028747135]]}]})",
+                              std::nullopt);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(As<double>(r->inputs[0]), (std::vector<double>{3.141592653589793, 0.11844674407370955,
+                                                           -118446.74407370955, 0.0}));
+  EXPECT_EQ(As<float>(r->inputs[1]), (std::vector<float>{2.7182817f}));
+  auto big = DecodeInferRequest(
+      R"({"inputs":[{"name":"F","datatype":"FP64","shape":[1],"data":[1234567890123456789012345e300]}]})",
+      std::nullopt);
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(std::string(big.status().message()),
+            "request body is not valid JSON: Problem while parsing a number");
+}
+
 TEST(EncodeInferResponse, NonFiniteValuesAreJsonStrings) {
   core::InferResponse r;
   r.model_name = "m";
