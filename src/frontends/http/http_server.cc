@@ -29,8 +29,9 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "common/logging.h"
+#include "frontends/http/http_connection.h"
+#include "frontends/http/http_framing.h"
 #include "spdlog/spdlog.h"
 
 namespace tide::http {
@@ -49,245 +50,26 @@ namespace bhttp = boost::beast::http;
 // Deadlines are checked by a sweep a few times a second instead of a timer
 // per request.
 
+// The transport's shared state and socket writes: http_connection.h.
+using namespace transport;  // NOLINT(build/namespaces): this file is their other half
+
 namespace {
 
-constexpr size_t kReadChunk = 64 << 10;
-constexpr int64_t kLingerNs = 2'000'000'000;  // drain a closing connection at most 2 s
-constexpr size_t kLingerBytes = 8 << 20;      // ... or until 8 MiB were discarded
-// A connection over the cap must send its (health check) request within this.
-constexpr int64_t kLimitedReadNs = 2'000'000'000;
-
-int64_t MonotonicNanos() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
-struct Loop;
-
-// One client connection. The fd stays open until the last reference goes,
-// so a late responder can never write into a recycled descriptor.
-struct Conn {
-  Conn(int f, std::shared_ptr<Loop> l) : fd(f), loop(std::move(l)) {}
-  ~Conn() { ::close(fd); }
-
-  const int fd;
-  const std::shared_ptr<Loop> loop;
-  int64_t write_timeout_ns = 0;  // a stalled response write is given up after this
-
-  // Owned by the I/O thread.
-  std::string in;
-  size_t in_off = 0;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser;
-  bool sent_continue = false;
-  size_t drained = 0;            // bytes discarded while lingering
-  bool request_started = false;  // bytes of a request not yet dispatched have arrived
-  bool limited = false;          // accepted over the connection cap: health checks only
-
-  std::mutex mu;
-  // Guarded by mu.
-  bool closed = false;
-  bool awaiting = false;     // a request is with the handler or its response is being written
-  bool read_ready = false;   // the socket may hold unread bytes (edge-triggered epoll)
-  bool peer_closed = false;  // the client shut down its side: read until EOF
-  bool buffered = false;     // pipelined bytes wait in `in` (set when a request is dispatched)
-  bool close_after_write = false;
-  bool keep_alive = true;
-  bool head = false;  // the request in flight is a HEAD
-  unsigned version = 11;
-  std::string out;  // response bytes the kernel has not taken yet
-  size_t out_off = 0;
-  // Monotonic ns by which the next request must have arrived, the pending
-  // response must have made progress, or a lingering close must be over.
-  int64_t deadline = 0;
-  // The response that closes the connection has gone and the write side is
-  // shut: unread request bytes are drained (not reset) until the client
-  // closes, so that it reads the response before any RST.
-  bool lingering = false;
-  uint64_t seq = 0;        // requests dispatched: a responder answers only its own
-  int64_t idle_since = 0;  // when the connection last became idle (accepted, or answered)
-};
-
-struct Shared {
-  HttpServer::Options options;
-  int64_t read_timeout_ns = 0;
-  std::atomic<int> connections{0};
-  std::atomic<int> pending{0};  // requests handed to the handler, response not yet written
-  std::atomic<bool> stopped{false};
-  // Shutting down: every response closes its connection (BeginDrain) ...
-  std::atomic<bool> draining{false};
-  // ... and, after Shutdown, idle connections are closed and, once the
-  // first loop has accepted what was queued, the listening socket too.
-  std::atomic<bool> closing{false};
-  std::atomic<bool> listener_closed{false};
-  int64_t quiet_ns = 50'000'000;  // written before `closing` is set
-
-  void CountTransportResponse(int status) const {
-    if (options.on_transport_response) options.on_transport_response(status);
-  }
-  void CountTimeout(HttpServer::Options::Timeout t) const {
-    if (options.on_timeout) options.on_timeout(t);
-  }
-};
-
-// RFC 9112 §6: how a request's body is framed. Beast's parser reads a
-// Transfer-Encoding whose final coding is not chunked as "no body", which
-// would make the body the next request on the connection (a desync), and it
-// lets a Content-Length follow such a Transfer-Encoding. tide implements the
-// chunked coding only. Returns the reason to refuse the request (400, then
-// close), or "" when its framing is sound.
-std::string FramingError(const bhttp::request<bhttp::string_body>& req) {
-  bool has_te = false, has_cl = false;
-  std::vector<std::string> codings;
-  for (const auto& f : req) {
-    if (f.name() == bhttp::field::transfer_encoding) {
-      has_te = true;
-      absl::string_view value(f.value().data(), f.value().size());
-      for (absl::string_view piece : absl::StrSplit(value, ',')) {
-        absl::string_view coding = absl::StripAsciiWhitespace(piece);
-        if (!coding.empty())
-          codings.push_back(absl::AsciiStrToLower(coding));  // empty elements are allowed
-      }
-    } else if (f.name() == bhttp::field::content_length) {
-      has_cl = true;
+FramingFields FramingOf(const bhttp::request<bhttp::string_body>& req) {
+  FramingFields f;
+  f.version = req.version();
+  for (const auto& field : req) {
+    if (field.name() == bhttp::field::transfer_encoding) {
+      f.transfer_encoding.emplace_back(field.value().data(), field.value().size());
+    } else if (field.name() == bhttp::field::content_length) {
+      f.has_content_length = true;
     }
   }
-  if (!has_te) return "";
-  if (req.version() < 11) {
-    return "Transfer-Encoding in an HTTP/1.0 request: its framing cannot be trusted";
-  }
-  if (has_cl) return "both Transfer-Encoding and Content-Length: the body's length is ambiguous";
-  if (codings.empty()) return "empty Transfer-Encoding";
-  if (codings.back() != "chunked") {
-    return absl::StrCat("the final transfer coding is '", codings.back(),
-                        "', not chunked: the body's length cannot be determined");
-  }
-  for (size_t i = 0; i + 1 < codings.size(); ++i) {
-    if (codings[i] == "chunked") return "chunked applied more than once in Transfer-Encoding";
-    return absl::StrCat("transfer coding '", codings[i],
-                        "' is not supported (tide implements chunked only)");
-  }
-  return "";
+  return f;
 }
 
 bool Contains(const std::vector<std::string>& v, std::string_view x) {
   return std::find(v.begin(), v.end(), x) != v.end();
-}
-
-// An I/O thread: its epoll set, a wake-up eventfd and a queue of tasks that
-// other threads hand it.
-struct Loop : std::enable_shared_from_this<Loop> {
-  explicit Loop(std::shared_ptr<Shared> s) : shared(std::move(s)) {
-    epfd = epoll_create1(EPOLL_CLOEXEC);
-    wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.ptr = nullptr;  // the wake-up fd
-    epoll_ctl(epfd, EPOLL_CTL_ADD, wakefd, &ev);
-  }
-  ~Loop() {
-    ::close(wakefd);
-    ::close(epfd);
-  }
-
-  // Runs `conn`'s pending work on this loop's thread.
-  void Post(std::shared_ptr<Conn> conn) {
-    bool wake;
-    {
-      std::lock_guard<std::mutex> lock(tasks_mu);
-      if (stopped) return;
-      wake = tasks.empty();
-      tasks.push_back(std::move(conn));
-    }
-    if (wake && std::this_thread::get_id() != thread_id) {
-      uint64_t one = 1;
-      [[maybe_unused]] ssize_t n = ::write(wakefd, &one, sizeof(one));
-    }
-  }
-
-  // Kept alive by every loop, so that a responder finishing after Stop() (or
-  // after the server is gone) still finds what it touches.
-  const std::shared_ptr<Shared> shared;
-  int epfd = -1;
-  int wakefd = -1;
-  int listenfd = -1;
-  std::thread::id thread_id;
-  bool accept_paused = false;  // out of descriptors: the listening socket is unwatched
-  bool first = false;          // closes the listening socket at shutdown
-  const std::vector<Loop*>* all_loops = nullptr;
-  int64_t last_accept_warning = 0;
-  std::mutex tasks_mu;
-  std::vector<std::shared_ptr<Conn>> tasks;  // guarded by tasks_mu
-  bool stopped = false;                      // guarded by tasks_mu
-  // I/O thread only. Keyed by address so that an event is matched without
-  // touching the connection it names.
-  std::unordered_map<Conn*, std::shared_ptr<Conn>> conns;
-};
-
-// Writes what the kernel takes now; returns false on a broken connection.
-// Whatever is left stays in conn.out (mu held).
-bool SendPending(Conn& c, const std::string& head, const std::string& body) {
-  if (!c.out.empty()) {  // earlier bytes still queued: keep the order
-    c.out.append(head).append(body);
-    return true;
-  }
-  iovec iov[2];
-  int n = 0;
-  if (!head.empty()) iov[n++] = {const_cast<char*>(head.data()), head.size()};
-  if (!body.empty()) iov[n++] = {const_cast<char*>(body.data()), body.size()};
-  msghdr msg{};
-  msg.msg_iov = iov;
-  msg.msg_iovlen = static_cast<size_t>(n);
-  size_t total = head.size() + body.size(), sent = 0;
-  while (sent < total) {
-    ssize_t w = ::sendmsg(c.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      return false;
-    }
-    sent += static_cast<size_t>(w);
-    // Advance the iovecs past what was written.
-    size_t skip = static_cast<size_t>(w);
-    while (msg.msg_iovlen > 0 && skip >= msg.msg_iov[0].iov_len) {
-      skip -= msg.msg_iov[0].iov_len;
-      ++msg.msg_iov;
-      --msg.msg_iovlen;
-    }
-    if (msg.msg_iovlen > 0) {
-      msg.msg_iov[0].iov_base = static_cast<char*>(msg.msg_iov[0].iov_base) + skip;
-      msg.msg_iov[0].iov_len -= skip;
-    }
-  }
-  if (sent < total) {
-    c.deadline = MonotonicNanos() + c.write_timeout_ns;
-    std::string rest;
-    rest.reserve(total - sent);
-    for (size_t i = 0; i < msg.msg_iovlen; ++i) {
-      rest.append(static_cast<const char*>(msg.msg_iov[i].iov_base), msg.msg_iov[i].iov_len);
-    }
-    c.out = std::move(rest);
-    c.out_off = 0;
-  }
-  return true;
-}
-
-// Retries conn.out (mu held). False on a broken connection.
-bool FlushOut(Conn& c) {
-  while (c.out_off < c.out.size()) {
-    ssize_t w = ::send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off,
-                       MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
-      return false;
-    }
-    c.out_off += static_cast<size_t>(w);
-    c.deadline = MonotonicNanos() + c.write_timeout_ns;
-  }
-  c.out.clear();
-  c.out_off = 0;
-  return true;
 }
 
 class Transport {
@@ -580,7 +362,7 @@ class Transport {
         return ParseResult::kClosed;
       }
       if (!header_was_done && p.is_header_done()) {
-        if (std::string why = FramingError(p.get()); !why.empty()) {
+        if (std::string why = FramingError(FramingOf(p.get())); !why.empty()) {
           Reject(conn,
                  WithClose(ErrorResponse(400, absl::StrCat("malformed HTTP request: ", why))));
           return ParseResult::kClosed;
