@@ -1,16 +1,8 @@
 #include "fleet/prometheus_source.h"
 
-#include <netdb.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <chrono>
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -19,11 +11,12 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
+#include "http/client.h"
+#include "http/request.h"
 #include "nlohmann/json.hpp"
 
 namespace tide::fleet {
@@ -468,10 +461,11 @@ absl::StatusOr<std::unique_ptr<PrometheusMetricsSource>> PrometheusMetricsSource
     return absl::InvalidArgumentError(
         absl::StrCat(options.adapter_rules_path, ": ", config.status().message()));
   }
-  if (!options.http_get) {
-    absl::Duration timeout = options.timeout;
-    options.http_get = [timeout](const std::string& url) { return BlockingHttpGet(url, timeout); };
+  if (!httpc::ParseUrl(options.base_url).ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--metrics-source prometheus=URL: \"", options.base_url, "\" is not http://host[:port]"));
   }
+  if (!options.http_get) options.http_get = PooledHttpGet(options.timeout);
   return std::unique_ptr<PrometheusMetricsSource>(
       new PrometheusMetricsSource(std::move(options), *std::move(config)));
 }
@@ -623,104 +617,18 @@ absl::Status PrometheusMetricsSource::Observe(const autoscaler::HpaSpec& spec, a
   return absl::OkStatus();
 }
 
-// The one place that talks HTTP; to be replaced by src/http's shared client.
-absl::StatusOr<HttpAnswer> BlockingHttpGet(const std::string& url, absl::Duration timeout) {
-  if (!absl::StartsWith(url, "http://")) {
-    return absl::InvalidArgumentError(absl::StrCat("not an http:// URL: ", url));
-  }
-  std::string_view rest = std::string_view(url).substr(7);
-  size_t slash = rest.find('/');
-  std::string authority(rest.substr(0, slash));
-  std::string target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-  std::string host = authority, port = "80";
-  if (size_t colon = authority.rfind(':'); colon != std::string::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-  }
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  const auto deadline = std::chrono::steady_clock::now() +
-                        absl::ToChronoNanoseconds(std::min(timeout, absl::Hours(1)));
-  auto wait_for = [&](int fd, short events) {
-    for (;;) {
-      auto left =
-          std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{fd, events, 0};
-      int r = poll(&p, 1, static_cast<int>(left.count()));
-      if (r > 0) return true;
-      if (r < 0 && errno != EINTR) return false;
-    }
+HttpGetFn PooledHttpGet(absl::Duration timeout) {
+  httpc::ClientOptions options;
+  options.connect_timeout = std::min(timeout, absl::Seconds(5));
+  options.read_timeout = timeout;
+  options.total_timeout = timeout;
+  options.max_idle_per_host = 1;  // one reconcile at a time
+  auto client = std::make_shared<httpc::Client>(options);
+  return [client](const std::string& url) -> absl::StatusOr<HttpAnswer> {
+    ASSIGN_OR_RETURN(httpc::Url parsed, httpc::ParseUrl(url));
+    ASSIGN_OR_RETURN(httpc::Response response, client->Get(parsed));
+    return HttpAnswer{response.status, std::move(response.body)};
   };
-  auto timed_out = [&] {
-    return absl::DeadlineExceededError(
-        absl::StrCat("GET ", authority, ": no answer within ", absl::FormatDuration(timeout)));
-  };
-  auto failed = [&](int err) {
-    return absl::UnavailableError(absl::StrCat("GET ", authority, ": ", std::strerror(err)));
-  };
-
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* addrs = nullptr;
-  if (int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &addrs); rc != 0) {
-    return absl::UnavailableError(absl::StrCat("GET ", authority, ": ", gai_strerror(rc)));
-  }
-  std::unique_ptr<addrinfo, void (*)(addrinfo*)> addrs_owner(addrs, freeaddrinfo);
-  int fd = socket(addrs->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
-  std::unique_ptr<int, void (*)(int*)> fd_owner(&fd, [](int* f) { close(*f); });
-  if (connect(fd, addrs->ai_addr, addrs->ai_addrlen) != 0) {
-    if (errno != EINPROGRESS) return failed(errno);
-    if (!wait_for(fd, POLLOUT)) return timed_out();
-    int err = 0;
-    socklen_t len = sizeof(err);
-    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err != 0) return failed(err);
-  }
-  // HTTP/1.0: the answer is never chunked and ends at EOF.
-  const std::string request =
-      absl::StrCat("GET ", target, " HTTP/1.0\r\nHost: ", authority,
-                   "\r\nAccept: application/json\r\nUser-Agent: tide-up\r\n\r\n");
-  size_t sent = 0;
-  while (sent < request.size()) {
-    ssize_t n = send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n > 0) {
-      sent += static_cast<size_t>(n);
-    } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      if (!wait_for(fd, POLLOUT)) return timed_out();
-    } else {
-      return failed(errno);
-    }
-  }
-  std::string raw;
-  for (;;) {
-    char buf[16384];
-    ssize_t n = recv(fd, buf, sizeof(buf), 0);
-    if (n > 0) {
-      raw.append(buf, static_cast<size_t>(n));
-      if (raw.size() > (64u << 20)) {
-        return absl::ResourceExhaustedError(
-            absl::StrCat("GET ", authority, ": answer over 64 MiB"));
-      }
-    } else if (n == 0) {
-      break;
-    } else if (errno == EAGAIN || errno == EINTR) {
-      if (!wait_for(fd, POLLIN)) return timed_out();
-    } else {
-      return failed(errno);
-    }
-  }
-  size_t head_end = raw.find("\r\n\r\n");
-  int code = 0;
-  if (raw.compare(0, 7, "HTTP/1.") != 0 || raw.size() < 12 || raw[8] != ' ' ||
-      !absl::SimpleAtoi(raw.substr(9, 3), &code) || head_end == std::string::npos) {
-    return absl::InternalError(
-        absl::StrCat("GET ", authority, ": not an HTTP answer: ", raw.substr(0, 80)));
-  }
-  return HttpAnswer{code, raw.substr(head_end + 4)};
 }
 
 }  // namespace tide::fleet

@@ -102,10 +102,10 @@ struct HttpAnswer {
 // GET of `url` (http://host:port/path?query). Tests inject a fake.
 using HttpGetFn = std::function<absl::StatusOr<HttpAnswer>(const std::string& url)>;
 
-// A minimal blocking GET (HTTP/1.0, read to EOF) until the shared client of
-// src/http replaces it. Unavailable on connection failure, DeadlineExceeded
-// after `timeout`.
-absl::StatusOr<HttpAnswer> BlockingHttpGet(const std::string& url, absl::Duration timeout);
+// GET through the shared HTTP client (src/http: one pooled keep-alive
+// connection), `timeout` for each whole exchange. Unavailable when Prometheus
+// cannot be reached, DeadlineExceeded after `timeout`.
+HttpGetFn PooledHttpGet(absl::Duration timeout);
 
 // One sample of an instant-query result: its labels and value.
 struct PromSample {
@@ -135,7 +135,7 @@ class PrometheusMetricsSource final : public autoscaler::MetricsSource {
     // reports CPU averaged over its scrape window).
     absl::Duration cpu_window = absl::Seconds(30);
     absl::Duration timeout = absl::Seconds(5);  // per query
-    HttpGetFn http_get;                         // null = BlockingHttpGet with `timeout`
+    HttpGetFn http_get;                         // null = PooledHttpGet(timeout)
   };
 
   // InvalidArgument when the rules file cannot be read or parsed, the URL is

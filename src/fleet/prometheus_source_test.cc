@@ -326,9 +326,9 @@ TEST(PrometheusMetricsSource, UnreachablePrometheusNamesQueryAndUrl) {
   autoscaler::Snapshot snap;
   absl::Status st = (*source)->Observe(Spec(kP99), absl::Now(), &snap);
   EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(st.message(),
+  EXPECT_EQ(std::string(st.message()),
             absl::StrCat("Prometheus query ", kP99Query,
-                         " at http://127.0.0.1:1: GET 127.0.0.1:1: Connection refused"));
+                         " at http://127.0.0.1:1: connecting to 127.0.0.1:1: Connection refused"));
 }
 
 TEST(PrometheusMetricsSource, MetricNoRuleCoversIsAClearError) {
