@@ -1,16 +1,25 @@
 #include "http/field.h"
 
-#include <cstring>
+#include <cstdint>
 
 #include "common/text.h"
 
 namespace tide::httpc {
 namespace {
 
-bool IsTokenChar(char c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  return c != '\0' && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
-}
+struct TokenTable {
+  bool is_token[256] = {};
+  TokenTable() {
+    for (int c = '0'; c <= '9'; ++c) is_token[c] = true;
+    for (int c = 'a'; c <= 'z'; ++c) is_token[c] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) is_token[c] = true;
+    for (const char* p = "!#$%&'*+-.^_`|~"; *p != '\0'; ++p)
+      is_token[static_cast<uint8_t>(*p)] = true;
+  }
+};
+const TokenTable kTokens;
+
+bool IsTokenChar(char c) { return kTokens.is_token[static_cast<uint8_t>(c)]; }
 
 }  // namespace
 
@@ -23,27 +32,39 @@ std::string Excerpt(std::string_view s) {
   return out;
 }
 
-std::string ParseField(std::string_view line, std::string_view* name, std::string_view* value) {
-  if (line[0] == ' ' || line[0] == '\t') return "obsolete line folding in header";
+bool ParseField(std::string_view line, std::string_view* name, std::string_view* value,
+                std::string* why) {
+  if (line[0] == ' ' || line[0] == '\t') {
+    *why = "obsolete line folding in header";
+    return false;
+  }
   size_t colon = line.find(':');
   if (colon == std::string_view::npos) {
-    return common::Cat("header line without a colon: '", Excerpt(line), "'");
+    *why = common::Cat("header line without a colon: '", Excerpt(line), "'");
+    return false;
   }
   *name = line.substr(0, colon);
-  if (name->empty()) return "empty header name";
+  if (name->empty()) {
+    *why = "empty header name";
+    return false;
+  }
   for (char c : *name) {
-    if (!IsTokenChar(c)) return common::Cat("bad character in header name '", Excerpt(*name), "'");
+    if (!IsTokenChar(c)) {
+      *why = common::Cat("bad character in header name '", Excerpt(*name), "'");
+      return false;
+    }
   }
   std::string_view v = line.substr(colon + 1);
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
   while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
   for (char c : v) {
     if (c == '\r' || c == '\n' || c == '\0') {
-      return common::Cat("bad character in the value of header '", Excerpt(*name), "'");
+      *why = common::Cat("bad character in the value of header '", Excerpt(*name), "'");
+      return false;
     }
   }
   *value = v;
-  return "";
+  return true;
 }
 
 }  // namespace tide::httpc

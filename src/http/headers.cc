@@ -2,22 +2,8 @@
 
 namespace tide::httpc {
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-    if (x != y) return false;
-  }
-  return true;
-}
-
 void Headers::Add(std::string_view name, std::string_view value) {
-  if (fields_.empty()) {  // one allocation each for a typical head
-    text_.reserve(256);
-    fields_.reserve(8);
-  }
+  if (text_.capacity() < 256) text_.reserve(256);  // one allocation for a typical head
   Field f;
   f.name_at = static_cast<uint32_t>(text_.size());
   f.name_len = static_cast<uint32_t>(name.size());

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
+
 namespace tide::httpc {
 
 class Headers {
@@ -36,10 +38,19 @@ class Headers {
     uint32_t name_at, name_len, value_at, value_len;
   };
   std::string text_;
-  std::vector<Field> fields_;
+  absl::InlinedVector<Field, 8> fields_;
 };
 
 // ASCII case-insensitive equality, no locale.
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
+    if (x != y) return false;
+  }
+  return true;
+}
 
 }  // namespace tide::httpc

@@ -46,7 +46,18 @@ void ResponseParser::Complete() { state_ = State::kComplete; }
 
 Response ResponseParser::Take() {
   Response out = std::move(response_);
-  response_ = Response();
+  ClearResponse();
+  return out;
+}
+
+void ResponseParser::ClearResponse() {
+  response_.status = 0;
+  response_.version_minor = 1;
+  response_.reason.clear();
+  response_.headers.Clear();
+  response_.body.clear();
+  response_.trailers.Clear();
+  response_.keep_alive = true;
   state_ = State::kIncomplete;
   phase_ = Phase::kHead;
   head_request_ = false;
@@ -55,11 +66,10 @@ Response ResponseParser::Take() {
   line_.clear();
   remaining_ = 0;
   trailer_bytes_ = 0;
-  return out;
 }
 
 void ResponseParser::Reset() {
-  Take();
+  ClearResponse();
   error_.clear();
 }
 
@@ -199,22 +209,23 @@ void ResponseParser::ParseHead(std::string_view head) {
     pos = end + 2;
     if (field.empty()) break;  // the blank line ending the head
     std::string_view name, value;
-    std::string why = ParseField(field, &name, &value);
-    if (!why.empty()) return Fail(why);
+    std::string why;
+    if (!ParseField(field, &name, &value, &why)) return Fail(std::move(why));
     response_.headers.Add(name, value);
-    if (EqualsIgnoreCase(name, "content-length")) {
+    // By length first: most fields are none of these.
+    if (name.size() == 14 && EqualsIgnoreCase(name, "content-length")) {
       uint64_t n;
       if (!ParseLength(value, &n)) return Fail(Cat("bad Content-Length '", Excerpt(value), "'"));
       if (has_length && n != content_length) return Fail("conflicting Content-Length values");
       content_length = n;
       has_length = true;
-    } else if (EqualsIgnoreCase(name, "transfer-encoding")) {
+    } else if (name.size() == 17 && EqualsIgnoreCase(name, "transfer-encoding")) {
       has_te = true;
       size_t comma = value.rfind(',');
       std::string_view last =
           common::Trim(comma == std::string_view::npos ? value : value.substr(comma + 1));
       chunked = EqualsIgnoreCase(last, "chunked");
-    } else if (EqualsIgnoreCase(name, "connection")) {
+    } else if (name.size() == 10 && EqualsIgnoreCase(name, "connection")) {
       for (std::string_view token : common::Split(value, ',')) {
         token = common::Trim(token);
         if (EqualsIgnoreCase(token, "close")) close = true;
@@ -225,7 +236,8 @@ void ResponseParser::ParseHead(std::string_view head) {
   response_.keep_alive = !close && (response_.version_minor >= 1 || keep_alive);
 
   if (status < 200 && status != 101) {  // interim: the final response follows
-    response_ = Response();
+    response_.reason.clear();
+    response_.headers.Clear();
     return;
   }
   if (status == 101) {  // the connection now speaks another protocol
@@ -335,8 +347,8 @@ size_t ResponseParser::FeedTrailers(std::string_view data) {
     return used;
   }
   std::string_view name, value;
-  std::string why = ParseField(line_, &name, &value);
-  if (!why.empty()) {
+  std::string why;
+  if (!ParseField(line_, &name, &value, &why)) {
     Fail(Cat("trailer: ", why));
     return used;
   }

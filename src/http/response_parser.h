@@ -83,6 +83,8 @@ class ResponseParser {
   void AppendBody(std::string_view data);
   void Complete();
   void Fail(std::string why);
+  // Readies for the next response (keeps error_).
+  void ClearResponse();
   // Reads a line ending in "\r\n" into line_ (at most `limit` bytes, else
   // fails with `too_long`); returns the bytes used and sets *done when the
   // line is whole (line_ without its CRLF).

@@ -27,6 +27,9 @@ constexpr int64_t kNsPerSec = 1'000'000'000;
 constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 constexpr int64_t kLateDispatchNs = 5'000'000;
 constexpr auto kTick = std::chrono::milliseconds(10);
+// Answers' heads are bounded as they always were; bodies are not (the
+// checker judges them).
+constexpr httpc::ParserLimits kResponseLimits{64 * 1024, std::numeric_limits<size_t>::max()};
 
 int64_t SteadyNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch())
@@ -131,15 +134,14 @@ class LoadEngine::Worker {
 
  private:
   struct Conn {
-    explicit Conn(asio::io_context& ioc) : socket(ioc), backoff(ioc) {}
+    explicit Conn(asio::io_context& ioc) : socket(ioc), backoff(ioc), parser(kResponseLimits) {}
     enum class State { kDown, kConnecting, kReady, kBusy };
     tcp::socket socket;
     asio::steady_timer backoff;
     State state = State::kDown;
     uint64_t gen = 0;  // bumped on close: handlers of older generations are ignored
     std::vector<char> buf = std::vector<char>(16 * 1024);
-    size_t len = 0;
-    HttpResponseParser parser;
+    httpc::ResponseParser parser;  // fed each read; keeps the answer so far
     int64_t connect_start_ns = 0;
     int64_t intended_ns = 0;
     int64_t sent_ns = 0;
@@ -182,7 +184,6 @@ class LoadEngine::Worker {
     if (c->state == Conn::State::kBusy) --busy_;
     if (c->state == Conn::State::kConnecting) --connecting_;
     c->state = Conn::State::kDown;
-    c->len = 0;
     c->parser.Reset();
   }
 
@@ -304,7 +305,6 @@ class LoadEngine::Worker {
     c->intended_ns = intended;
     c->sent_ns = now;
     c->request_index = NextRequestIndex();
-    c->len = 0;
     c->parser.Reset();
     ++Second(now).sent;
     if (open_loop_ && InResults(intended, now, now)) ++result_.sent;
@@ -354,10 +354,9 @@ class LoadEngine::Worker {
 
   void ReadAvailable(Conn* c) {
     while (true) {
-      if (c->len == c->buf.size()) c->buf.resize(c->buf.size() * 2);
-      const size_t space = c->buf.size() - c->len;
+      const size_t space = c->buf.size();
       boost::system::error_code ec;
-      const size_t n = c->socket.read_some(asio::buffer(c->buf.data() + c->len, space), ec);
+      const size_t n = c->socket.read_some(asio::buffer(c->buf.data(), space), ec);
       if (ec == asio::error::would_block || ec == asio::error::try_again) {
         WaitRead(c);
         return;
@@ -367,15 +366,16 @@ class LoadEngine::Worker {
         OnIoError(c, IoCause(ec));
         return;
       }
-      c->len += n;
-      auto state = c->parser.Parse(std::string_view(c->buf.data(), c->len), eof);
-      if (state == HttpResponseParser::State::kComplete) {
-        OnResponse(c, eof);
+      const size_t used = c->parser.Feed(std::string_view(c->buf.data(), n));
+      if (eof) c->parser.FinishEof();
+      const auto state = c->parser.state();
+      if (state == httpc::ResponseParser::State::kComplete) {
+        OnResponse(c, eof, /*extra=*/used != n);
         return;
       }
-      if (state == HttpResponseParser::State::kError) {
-        OnIoError(c,
-                  eof && c->len == 0 ? "connection_closed" : "bad_response: " + c->parser.error());
+      if (state == httpc::ResponseParser::State::kError) {
+        OnIoError(c, eof && !c->parser.started() ? "connection_closed"
+                                                 : "bad_response: " + c->parser.error());
         return;
       }
       // Incomplete. A read that filled the buffer may have left more behind
@@ -388,10 +388,13 @@ class LoadEngine::Worker {
     }
   }
 
-  void OnResponse(Conn* c, bool eof) {
+  void OnResponse(Conn* c, bool eof, bool extra) {
     const int64_t now = Now();
-    HttpResponse response = c->parser.Take();
-    const bool extra = c->parser.consumed() != c->len;
+    HttpResponse response;
+    if (std::string bad = ToHttpResponse(c->parser.Take(), &response); !bad.empty()) {
+      OnIoError(c, "bad_response: " + bad);
+      return;
+    }
     std::string cause = opt_.checker->Check(response, c->request_index);
     if (cause.empty() && extra) cause = "bad_response: bytes after the response";
     CompleteRequest(c->intended_ns, c->sent_ns, now, response.status, cause, c->request_index);

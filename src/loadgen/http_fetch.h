@@ -2,7 +2,7 @@
 
 // One blocking HTTP/1.1 exchange on a fresh connection, with a deadline: for
 // the few requests around a run (model metadata, /metrics scrapes), not for
-// load. Thread-compatible; each call uses its own event loop.
+// load. A thin use of the shared client (http/client.h). Thread-safe.
 
 #include <string>
 #include <string_view>

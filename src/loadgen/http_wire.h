@@ -1,8 +1,8 @@
 #pragma once
 
-// The HTTP/1.1 wire format, as much as a load client needs: URLs, requests
-// serialised once up front, and an incremental response parser. Pure: no
-// sockets here, so every framing case is unit-tested.
+// The HTTP/1.1 wire format as tide load sees it. URLs, request writing and
+// the incremental response parser are the shared client's (src/http); this
+// keeps loadgen's names for them and the response view its checkers judge.
 
 #include <cstdint>
 #include <string>
@@ -10,18 +10,14 @@
 #include <utility>
 #include <vector>
 
-#include "absl/status/statusor.h"
+#include "http/request.h"
+#include "http/response_parser.h"
 
 namespace tide::loadgen {
 
 // http://host[:port][/path]. Only plain http (the servers under test).
-struct Url {
-  std::string host;
-  uint16_t port = 80;
-  std::string path = "/";  // never empty; starts with '/'
-  std::string HostPort() const;
-};
-absl::StatusOr<Url> ParseUrl(std::string_view url);
+using httpc::ParseUrl;
+using httpc::Url;
 
 // A complete HTTP/1.1 request with keep-alive, ready to write as is.
 std::string SerializeRequest(std::string_view method, const Url& url, std::string_view target,
@@ -37,38 +33,8 @@ struct HttpResponse {
   std::string body;
 };
 
-// Incremental response parser for one connection. Feed it the bytes received
-// so far (the connection's whole unconsumed buffer each time); it answers
-// kIncomplete until one full response is there. Then Take() gives the
-// response and the number of bytes it used; Reset() readies it for the next.
-class HttpResponseParser {
- public:
-  enum class State { kIncomplete, kComplete, kError };
-
-  // Parses `data` (which starts at the response's first byte and only grows
-  // between calls until Reset()). `eof` says the peer closed: a body framed by
-  // the connection's end completes then; anything else incomplete is an error.
-  State Parse(std::string_view data, bool eof = false);
-  // After kComplete: the response and the bytes consumed.
-  HttpResponse Take() { return std::move(response_); }
-  size_t consumed() const { return consumed_; }
-  // After kError: why.
-  const std::string& error() const { return error_; }
-  void Reset();
-
- private:
-  State ParseHead(std::string_view data);
-  State ParseChunked(std::string_view data);
-  State Fail(std::string why);
-
-  bool head_done_ = false;
-  size_t head_len_ = 0;
-  int64_t content_length_ = -1;
-  bool chunked_ = false;
-  bool until_eof_ = false;
-  size_t consumed_ = 0;
-  HttpResponse response_;
-  std::string error_;
-};
+// The checker's view of a parsed response (its body moved out). Returns ""
+// or what is wrong with it (a bad Inference-Header-Content-Length).
+std::string ToHttpResponse(httpc::Response&& parsed, HttpResponse* out);
 
 }  // namespace tide::loadgen
