@@ -164,6 +164,20 @@ TEST_F(TideSimCli, SameInputsAndSeedGiveIdenticalFiles) {
   EXPECT_TRUE(a["simulated_requests_per_second"].is_number());
 }
 
+TEST_F(TideSimCli, IntervalTracesAreStreamedWithTheirExactCounts) {
+  std::string t = Write("intervals.csv", "start_s,count\n0,100\n10,0\n20,50\n");
+  Result r = RunTide("sim --trace " + t + " --compute-ms 1 --fixed 1 --json " + Path("i.json"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto j = nlohmann::json::parse(Slurp(Path("i.json")));
+  EXPECT_EQ(j["policies"][0]["requests"], 150);
+  EXPECT_EQ(j["policies"][0]["completed"], 150);
+  EXPECT_EQ(j["policies"][0]["replica_seconds"], 30);  // the last row's width reused: 0-30 s
+  r = RunTide("sim --trace " + t + " --compute-ms 1 --fixed 1 --rate-scale 2 --start 20 --json " +
+              Path("w.json"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(Slurp(Path("w.json")))["policies"][0]["requests"], 100);
+}
+
 TEST_F(TideSimCli, UnsortedOrNegativeTraceNamesFileAndLine) {
   std::string t = Write("unsorted.csv", "timestamp_s\n0.5\n2\n1\n");
   Result r = RunTide("sim --trace " + t + " --fixed 1");

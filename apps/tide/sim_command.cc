@@ -22,6 +22,7 @@
 #include "sim/simulation.h"
 #include "sim/svg_report.h"
 #include "workload/arrivals.h"
+#include "workload/interval_arrivals.h"
 #include "workload/trace_reader.h"
 
 namespace tide::apps {
@@ -43,6 +44,7 @@ absl::StatusOr<Traffic> MakeTraffic(const SimCommandOptions& o) {
     if (!format.ok()) return format.status();
     workload::TraceParseOptions parse{*format, o.seed};
     parse.require_sorted = true;
+    parse.spread_intervals = false;  // streamed below
     auto trace = workload::ReadTrace(o.trace, parse);
     if (!trace.ok()) return trace.status();
     workload::TraceReplayOptions replay;
@@ -51,6 +53,26 @@ absl::StatusOr<Traffic> MakeTraffic(const SimCommandOptions& o) {
     replay.time_scale = o.time_scale;
     replay.rate_scale = o.rate_scale;
     replay.seed = o.seed;
+    if (trace->format == workload::TraceFormat::kIntervals) {
+      // Streamed one row at a time: memory does not grow with the trace.
+      auto stream = workload::StreamIntervals(*trace, replay);
+      if (!stream.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(o.trace, ": ", stream.status().message()));
+      }
+      int64_t count = 0;
+      for (const workload::TraceInterval& r : trace->intervals) count += r.count;
+      if (trace->intervals.empty() || count == 0) {
+        return absl::InvalidArgumentError(absl::StrCat(o.trace, ": the trace holds no requests"));
+      }
+      const workload::TraceInterval& last = trace->intervals.back();
+      double end = o.duration_s ? o.start_s + *o.duration_s : last.start_s + last.width_s;
+      t.span_s = std::max(0.0, end - o.start_s) * o.time_scale;
+      if (o.duration_s) t.horizon = ToNanos(*o.duration_s * o.time_scale);
+      t.arrivals = std::move(*stream);
+      t.description = absl::StrCat(o.trace, " (", trace->intervals.size(), " intervals, ", count,
+                                   " requests before the window and scales)");
+      return t;
+    }
     auto offsets = workload::ReplayOffsets(*trace, replay);
     if (!offsets.ok())
       return absl::InvalidArgumentError(absl::StrCat(o.trace, ": ", offsets.status().message()));

@@ -63,7 +63,7 @@ absl::Status CheckOrder(double t, size_t line_no, std::string_view column, doubl
 }
 
 absl::StatusOr<Trace> ParseCsv(const std::vector<std::string_view>& lines, TraceFormat format,
-                               uint64_t seed, bool require_sorted) {
+                               uint64_t seed, bool require_sorted, bool spread_intervals) {
   double previous = 0;
   size_t first = 0;
   while (first < lines.size() && Trim(lines[first]).empty()) ++first;
@@ -151,7 +151,8 @@ absl::StatusOr<Trace> ParseCsv(const std::vector<std::string_view>& lines, Trace
       }
     }
     std::mt19937_64 rng(seed);
-    for (const TraceInterval& row : rows) {
+    for (size_t r = 0; spread_intervals && r < rows.size(); ++r) {
+      const TraceInterval& row = rows[r];
       size_t from = trace.arrivals_s.size();
       for (int64_t k = 0; k < row.count; ++k) {
         trace.arrivals_s.push_back(row.start_s + Uniform01(rng) * row.width_s);
@@ -221,7 +222,7 @@ absl::StatusOr<Trace> ParseTrace(std::string_view text, const TraceParseOptions&
     if (!head.empty() && head.front() == '{') format = TraceFormat::kMooncakeJsonl;
   }
   if (format == TraceFormat::kMooncakeJsonl) return ParseJsonl(lines, options.require_sorted);
-  return ParseCsv(lines, format, options.seed, options.require_sorted);
+  return ParseCsv(lines, format, options.seed, options.require_sorted, options.spread_intervals);
 }
 
 absl::StatusOr<Trace> ReadTrace(const std::string& path, const TraceParseOptions& options) {

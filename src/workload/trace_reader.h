@@ -57,6 +57,10 @@ struct TraceParseOptions {
   // (`tide sim`: a trace that is out of order is more likely broken than
   // shuffled).
   bool require_sorted = false;
+  // Interval traces: also spread their arrivals into `arrivals_s`. False keeps
+  // only the rows (`intervals`), for IntervalArrivals to stream them: a big
+  // trace then never holds all its arrivals at once.
+  bool spread_intervals = true;
 };
 
 // Parses `text`. InvalidArgument names the line and the problem.
