@@ -15,6 +15,7 @@
 #include "load_command.h"
 #include "server/server.h"
 #include "sim_command.h"
+#include "up_command.h"
 #include "spdlog/spdlog.h"
 
 namespace {
@@ -510,6 +511,64 @@ int main(int argc, char** argv) {
         ->group("Output");
     sim->callback(
         [&] { run = [&] { return tide::apps::RunSimCommand(sim_opts, std::cout, std::cerr); }; });
+  }
+
+  // ---- tide up ----
+  tide::apps::UpCommandOptions up_opts;
+  {
+    auto& o = up_opts;
+    CLI::App* up = app.add_subcommand(
+        "up",
+        "The autoscaled fleet on one machine: tide serve replicas behind a router (the Service), "
+        "scaled by the HPA controller on your autoscaling/v2 YAML. Prints "
+        "{\"event\":\"listening\",\"port\":N,\"metrics_port\":N,\"pid\":N} when the router "
+        "listens; Ctrl-C drains and stops every replica. See docs/up.md.");
+    up->add_option("--model-repository", o.model_repository, "Model repository the replicas serve")
+        ->required();
+    up->add_option("--hpa", o.hpa_file,
+                   "HorizontalPodAutoscaler (autoscaling/v2) YAML, as you would kubectl apply it");
+    up->add_option("--timings", o.timings_file,
+                   "Small YAML of shortened controller timings (syncPeriod, scrapeInterval, "
+                   "scaleDownStabilizationWindowSeconds, ...; examples/hpa/demo-timings.yaml)");
+    up->add_option("--host", o.host, "Address the router and metrics listen on")
+        ->capture_default_str();
+    up->add_option("--port", o.port, "Router (inference) port; 0 picks a free one")
+        ->capture_default_str();
+    up->add_option("--metrics-port", o.metrics_port,
+                   "Fleet and router metrics port (/metrics); 0 picks a free one")
+        ->capture_default_str();
+    up->add_option("--sync-period", o.sync_period,
+                   "HPA sync period (kube-controller-manager's --horizontal-pod-autoscaler-sync-"
+                   "period), e.g. 15s, 500ms")
+        ->capture_default_str();
+    up->add_option("--scrape-interval", o.scrape_interval, "How often each replica's /metrics is read")
+        ->capture_default_str();
+    up->add_option("--termination-grace-period", o.termination_grace_period,
+                   "SIGTERM to SIGKILL for a removed replica")
+        ->capture_default_str();
+    up->add_option("--activation-timeout", o.activation_timeout,
+                   "How long the router holds a request while no replica is ready (then 503)")
+        ->capture_default_str();
+    up->add_option("--cpu-request", o.cpu_request,
+                   "Each replica's CPU request: the denominator of CPU utilization")
+        ->capture_default_str();
+    up->add_option("--report", o.report_dir,
+                   "Write timeline.csv, events.jsonl and report.svg into this directory on exit "
+                   "(and when --demo's traffic ends)");
+    up->add_option("--log-dir", o.log_dir, "Replicas' logs (default: a temporary directory)");
+    up->add_flag("--demo", o.demo,
+                 "Drive built-in traffic (warm-up, ramp, spike, fall, quiet: ~4 min) at the "
+                 "simulated model, write the report, keep serving until Ctrl-C");
+    up->add_option("--demo-model", o.demo_model, "The model --demo sends to")->capture_default_str();
+    up->add_option("--slo", o.slo_seconds, "The p99 SLO line of report.svg, in seconds")
+        ->capture_default_str();
+    up->add_option("--metrics-source", o.metrics_source,
+                   "Where the HPA's metrics come from: scrape (each replica's /metrics) or "
+                   "prometheus=URL")
+        ->capture_default_str();
+    up->callback([&] {
+      run = [&] { return tide::apps::RunUpCommand(up_opts, std::cout, std::cerr); };
+    });
   }
 
   try {

@@ -83,6 +83,15 @@ inline constexpr char kRouterRetriesTotal[] = "tide_router_retries_total";
 // Requests held while no replica is ready (the activator; no labels).
 inline constexpr char kRouterHeldRequests[] = "tide_router_held_requests";
 
+// The fleet of `tide up` (its metrics port, beside the router's).
+
+// Replicas by state (label state: desired, ready, starting, terminating).
+inline constexpr char kFleetReplicas[] = "tide_fleet_replicas";
+// HPA reconciles by outcome (labels direction: up, down, none; reason: the
+// decision's reason in `kubectl describe hpa` words, e.g. "cpu resource
+// utilization (percentage of request) above target", or its machine reason).
+inline constexpr char kFleetAutoscalerDecisionsTotal[] = "tide_fleet_autoscaler_decisions_total";
+
 // Every name above with its Prometheus TYPE word (as in `# TYPE` lines and
 // contract.json), in the order of docs/metrics.md.
 struct NameAndType {
