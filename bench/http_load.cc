@@ -42,6 +42,8 @@
 #include <string_view>
 #include <vector>
 
+#include "http/client.h"
+#include "http/response_parser.h"
 #include "metrics/metric_names.h"
 #include "metrics/prometheus_parser.h"
 
@@ -112,24 +114,29 @@ int Connect(int port) {
   return fd;
 }
 
-// One blocking GET on a fresh connection (for /metrics).
+// One blocking GET on a fresh connection (for /metrics): the body.
 std::string Get(int port, const std::string& path) {
-  int fd = Connect(port);
-  std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  (void)!write(fd, req.data(), req.size());
-  std::string out;
-  char buf[65536];
-  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
-  close(fd);
-  return out;
+  tide::httpc::ClientOptions options;
+  options.max_idle_per_host = 0;
+  tide::httpc::Client client(options);
+  tide::httpc::Request request;
+  request.target = path;
+  request.keep_alive = false;
+  request.host = "127.0.0.1";
+  auto response = client.Send("127.0.0.1", static_cast<uint16_t>(port), request);
+  if (!response.ok()) {
+    std::fprintf(stderr, "http_load: GET %s: %s\n", path.c_str(),
+                 std::string(response.status().message()).c_str());
+    std::exit(1);
+  }
+  return std::move(response->body);
 }
 
-// The body of a /metrics response (status line, headers, body) parsed;
-// empty when there is none (--metrics-port 0) or it does not parse.
-tide::metrics::Exposition ParseMetrics(const std::string& response) {
-  size_t body = response.find("\r\n\r\n");
-  if (body == std::string::npos) return {};
-  auto parsed = tide::metrics::ParsePrometheusText(std::string_view(response).substr(body + 4));
+// A /metrics body parsed; empty when there is none (--metrics-port 0) or it
+// does not parse.
+tide::metrics::Exposition ParseMetrics(const std::string& body) {
+  if (body.empty()) return {};
+  auto parsed = tide::metrics::ParsePrometheusText(body);
   if (!parsed.ok()) {
     std::fprintf(stderr, "http_load: /metrics: %s\n",
                  std::string(parsed.status().message()).c_str());
@@ -140,7 +147,7 @@ tide::metrics::Exposition ParseMetrics(const std::string& response) {
 
 struct Conn {
   int fd = -1;
-  std::string in;
+  tide::httpc::ResponseParser parser;  // the one outstanding answer
   size_t sent = 0;
   double started = 0;
 };
@@ -255,7 +262,11 @@ int main(int argc, char** argv) {
         for (;;) {
           ssize_t r = read(c.fd, buf, sizeof buf);
           if (r > 0) {
-            c.in.append(buf, static_cast<size_t>(r));
+            if (c.parser.Feed(std::string_view(buf, static_cast<size_t>(r))) !=
+                static_cast<size_t>(r)) {
+              std::fprintf(stderr, "bytes after a response\n");
+              std::exit(1);
+            }
             continue;
           }
           if (r == 0) {
@@ -264,18 +275,14 @@ int main(int argc, char** argv) {
           }
           break;
         }
-        // Complete responses (one outstanding per connection).
-        size_t head_end = c.in.find("\r\n\r\n");
-        if (head_end == std::string::npos) continue;
-        std::string head = c.in.substr(0, head_end);
-        std::transform(head.begin(), head.end(), head.begin(),
-                       [](unsigned char ch) { return std::tolower(ch); });
-        size_t cl = head.find("\r\ncontent-length:");
-        size_t len = cl != std::string::npos ? std::stoul(head.substr(cl + 17)) : 0;
-        if (c.in.size() < head_end + 4 + len) continue;
-        if (c.in.compare(9, 3, "200") != 0) ++errors;
+        // A complete response (one outstanding per connection).
+        if (c.parser.state() == tide::httpc::ResponseParser::State::kError) {
+          std::fprintf(stderr, "bad response: %s\n", c.parser.error().c_str());
+          std::exit(1);
+        }
+        if (c.parser.state() != tide::httpc::ResponseParser::State::kComplete) continue;
+        if (c.parser.Take().status != 200) ++errors;
         if (recording) latencies.push_back(Now() - c.started);
-        c.in.erase(0, head_end + 4 + len);
         send_request(c);
       }
     }

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "http/client.h"
 #include "metrics/prometheus_parser.h"
 
 namespace tide::testing {
@@ -119,62 +120,41 @@ double TideProcess::CpuSeconds() const {
 
 HttpResult Http(int port, const std::string& method, const std::string& path,
                 const std::string& body, const std::map<std::string, std::string>& headers) {
-  HttpResult result;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-    close(fd);
-    return result;
-  }
-  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  httpc::ClientOptions options;
+  options.connect_timeout = absl::Seconds(30);
+  options.read_timeout = absl::Seconds(30);
+  options.max_idle_per_host = 0;  // a fresh connection each time
+  options.limits.max_head_bytes = 1 << 20;
+  options.limits.max_body_bytes = size_t{4} << 30;
+  httpc::Client client(options);
+  httpc::Request request;
+  request.method = method;
+  request.target = path;
+  request.keep_alive = false;
+  request.host = "127.0.0.1";
   bool has_ct = false;
   for (const auto& [k, v] : headers) {
-    req += k + ": " + v + "\r\n";
+    request.headers.emplace_back(k, v);
     if (k == "Content-Type") has_ct = true;
   }
-  if (!body.empty() || method == "POST") {
-    if (!has_ct) req += "Content-Type: application/json\r\n";
-    req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if ((!body.empty() || method == "POST") && !has_ct) {
+    request.headers.emplace_back("Content-Type", "application/json");
   }
-  req += "\r\n" + body;
-  size_t sent = 0;
-  while (sent < req.size()) {
-    ssize_t n = send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    sent += static_cast<size_t>(n);
+  request.body = body;
+  HttpResult result;
+  auto response = client.Send("127.0.0.1", static_cast<uint16_t>(port), request);
+  if (!response.ok()) {
+    std::fprintf(stderr, "Http(%d, %s %s): %s\n", port, method.c_str(), path.c_str(),
+                 std::string(response.status().message()).c_str());
+    return result;
   }
-  std::string raw;
-  for (int waited = 0; waited < 30000;) {
-    pollfd p{fd, POLLIN, 0};
-    int r = poll(&p, 1, 100);
-    if (r == 0) {
-      waited += 100;
-      continue;
-    }
-    char buf[65536];
-    ssize_t n = recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) break;
-    raw.append(buf, static_cast<size_t>(n));
+  result.status = response->status;
+  for (size_t i = 0; i < response->headers.size(); ++i) {
+    std::string name(response->headers.name(i));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    result.headers[name] = std::string(response->headers.value(i));
   }
-  close(fd);
-  size_t end = raw.find("\r\n\r\n");
-  if (raw.size() < 12 || end == std::string::npos) return result;
-  result.status = std::atoi(raw.c_str() + 9);
-  std::istringstream hs(raw.substr(0, end));
-  std::string line;
-  std::getline(hs, line);
-  while (std::getline(hs, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    size_t colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::string k = line.substr(0, colon);
-    for (char& c : k) c = static_cast<char>(std::tolower(c));
-    result.headers[k] = line.substr(colon + 2);
-  }
-  result.body = raw.substr(end + 4);
+  result.body = std::move(response->body);
   return result;
 }
 

@@ -41,13 +41,17 @@ class TideProcess {
   bool exited_ = false;
 };
 
+// What Http() got, with header names lower-cased (a later duplicate wins).
 struct HttpResult {
   int status = 0;                              // 0: connection failed or no response
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
 };
 
-// One request on a fresh connection ("Connection: close"); 30 s timeout.
+// One request on a fresh connection ("Connection: close"; Content-Type
+// application/json unless given, for a body or a POST); 30 s to connect and
+// between bytes. Sent and read by the shared client (http/client.h): the body
+// is de-chunked, and a failure (said on stderr) gives status 0.
 HttpResult Http(int port, const std::string& method, const std::string& path,
                 const std::string& body = "",
                 const std::map<std::string, std::string>& headers = {});
