@@ -368,7 +368,9 @@ absl::Status Prepare(const SimCommandOptions& o, sim::SimOptions* so,
   so->slo_latency = ToNanos(o.slo_latency_s);
   so->horizon = traffic->horizon;
   so->seed = o.seed;
-  so->timeline = true;
+  // The per-second timeline (~130 bytes per second per policy) only when a
+  // file needs it: without, memory does not grow with the run's length.
+  so->timeline = !o.timeline_csv_path.empty() || !o.svg_path.empty();
 
   for (int n : o.fixed) {
     if (n < 1) return absl::InvalidArgumentError(absl::StrCat("--fixed ", n, ": must be >= 1"));
