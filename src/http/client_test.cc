@@ -37,6 +37,7 @@ class ScriptedServer {
         ++accepted_;
         serve_(fd);
         close(fd);
+        ++closed_;
       }
     });
   }
@@ -47,12 +48,14 @@ class ScriptedServer {
   }
   uint16_t port() const { return port_; }
   int accepted() const { return accepted_; }
+  int closed() const { return closed_; }
 
  private:
   std::function<void(int)> serve_;
   int listen_fd_;
   uint16_t port_;
   std::atomic<int> accepted_{0};
+  std::atomic<int> closed_{0};
   std::thread thread_;
 };
 
@@ -120,9 +123,9 @@ TEST(Client, StalePooledConnectionIsReplaced) {
   });
   Client client;
   ASSERT_TRUE(client.Send("127.0.0.1", server.port(), Request()).ok());
-  // Wait until the server has closed its side of the pooled connection.
-  while (server.accepted() < 1) std::this_thread::yield();
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // Once the server has closed its side, the pooled connection is stale.
+  while (server.closed() < 1) std::this_thread::yield();
+  EXPECT_EQ(client.idle_connections(), 1);
   auto r = client.Send("127.0.0.1", server.port(), Request());
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->status, 200);
