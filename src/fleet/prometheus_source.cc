@@ -597,7 +597,8 @@ absl::Status PrometheusMetricsSource::Observe(const autoscaler::HpaSpec& spec, a
       if (by_pod.empty()) continue;  // no data: the metric is unavailable
       autoscaler::PodSamples& out = snapshot->metrics.pod_metrics[key];
       for (const auto& [pod, value] : by_pod) {
-        std::optional<int64_t> milli = ToMilli(value);
+        // The adapter's custom-metrics provider turns NaN into 0.
+        std::optional<int64_t> milli = !cpu && std::isnan(value) ? 0 : ToMilli(value);
         if (!milli) continue;
         autoscaler::Sample s;
         s.milli_value = *milli;

@@ -26,7 +26,10 @@
 //
 // Errors: Observe's errors name the PromQL and Prometheus' own error text. A
 // query that returns nothing leaves that metric out (the HPA treats it as
-// unavailable, as Kubernetes does). An HPA metric no rule covers is an error
+// unavailable, as Kubernetes does). Values become milli-units as the adapter
+// makes them, truncated (int64(v * 1000)); a Pods value of NaN is 0, as the
+// adapter's custom-metrics provider gives it; other non-finite values are
+// left out. An HPA metric no rule covers is an error
 // (CheckCovered at start, and Observe), never a silent zero.
 //
 // Thread-compatible: Observe is called from the Controller's thread only.

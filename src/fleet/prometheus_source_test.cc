@@ -292,6 +292,17 @@ TEST(PrometheusMetricsSource, ObserveFillsPodsAndEveryMetric) {
             std::vector<int64_t>{99});
 }
 
+TEST(PrometheusMetricsSource, NanPodsValueIsZeroAsTheAdapterGivesIt) {
+  FakePrometheus fake;
+  fake.answers[kQueueQuery] = {200, Vector({{"tide-serve-0", "NaN"}, {"tide-serve-1", "+Inf"}})};
+  auto source = MakeSource(&fake, {Pod("tide-serve-0", 1), Pod("tide-serve-1", 2)});
+  autoscaler::Snapshot snap;
+  ASSERT_TRUE(source->Observe(Spec(kQueue), absl::Now(), &snap).ok());
+  const auto& queue = snap.metrics.pod_metrics.at("tide_inference_queue_depth");
+  EXPECT_EQ(queue.at("tide-serve-0")->milli_value, 0);
+  EXPECT_FALSE(queue.contains("tide-serve-1"));  // no milli value: missing
+}
+
 TEST(PrometheusMetricsSource, EmptyResultLeavesTheMetricMissing) {
   FakePrometheus fake;  // every query answers an empty vector
   auto source = MakeSource(&fake, {Pod("tide-serve-0", 1), Pod("tide-serve-1", 2)});

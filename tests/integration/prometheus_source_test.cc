@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -76,6 +78,7 @@ class PrometheusProcess {
       dup2(fd, 1);
       dup2(fd, 2);
       setpgid(0, 0);
+      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlives the test
       std::string config = "--config.file=" + dir + "/prometheus.yml";
       std::string storage = "--storage.tsdb.path=" + dir + "/data";
       std::string listen = absl::StrCat("--web.listen-address=127.0.0.1:", port);
@@ -180,11 +183,14 @@ TEST(PrometheusSource, AgreesWithTheEmbeddedSourceThroughARealPrometheus) {
                     "scripts/install-deps.sh installs it): the real-Prometheus check is skipped";
   }
   TempDir repo;
-  // busy: CPU-bound 25 ms per request (CPU and p99); hold: each request
-  // sleeps 2 s on the one instance, so with K clients sending back to back
-  // K - 1 wait in its queue: a queue depth that stays put.
-  repo.Write("busy/config.pbtxt", Model("busy", "cpu", 25, 256));
+  // busy: CPU-bound 10 ms per request (CPU); slow: sleeps 60 ms (p99, well
+  // inside a bucket and away from the milli-unit rounding the HPA sees);
+  // hold: each request sleeps 2 s on the one instance, so with K clients
+  // sending back to back K - 1 wait in its queue: a queue depth that stays put.
+  repo.Write("busy/config.pbtxt", Model("busy", "cpu", 10, 256));
   repo.MakeDir("busy/1");
+  repo.Write("slow/config.pbtxt", Model("slow", "sleep", 60, 256));
+  repo.MakeDir("slow/1");
   repo.Write("hold/config.pbtxt", Model("hold", "sleep", 2000, 64));
   repo.MakeDir("hold/1");
   std::vector<std::unique_ptr<TideProcess>> replicas;
@@ -220,7 +226,21 @@ TEST(PrometheusSource, AgreesWithTheEmbeddedSourceThroughARealPrometheus) {
 
   // Queue depth: 4 clients of `hold` on replica 0 (3 waiting), 6 on replica 1 (5).
   std::atomic<bool> stop{false};
-  std::vector<std::thread> holders;
+  std::vector<std::thread> holders, loaders;
+  // However the test ends (an ASSERT too): the replicas are killed, which ends
+  // the held requests at once, and every thread is joined.
+  struct Cleanup {
+    std::function<void()> run;
+    ~Cleanup() { run(); }
+  } cleanup{[&] {
+    stop = true;
+    replicas.clear();
+    for (auto* threads : {&holders, &loaders}) {
+      for (auto& t : *threads) {
+        if (t.joinable()) t.join();
+      }
+    }
+  }};
   const int kHeld[2] = {4, 6};
   for (int r = 0; r < 2; ++r) {
     for (int i = 0; i < kHeld[r]; ++i) {
@@ -232,7 +252,7 @@ TEST(PrometheusSource, AgreesWithTheEmbeddedSourceThroughARealPrometheus) {
   }
   // The embedded source (`--metrics-source scrape`) scrapes the same replicas
   // every second, as Prometheus does.
-  const absl::Duration kCpuWindow = absl::Seconds(12);
+  const absl::Duration kCpuWindow = absl::Seconds(20);
   fleet::ScrapeMetricsSource::Options so;
   so.pods = [pods] { return pods; };
   so.cpu_request = autoscaler::Quantity::FromMilli(500);
@@ -248,42 +268,46 @@ TEST(PrometheusSource, AgreesWithTheEmbeddedSourceThroughARealPrometheus) {
   const std::vector<Scrape> start = scrape_all();
   ASSERT_EQ((*embedded)->Scrape(absl::Now()), 2);
 
-  // Paced load: 10 requests per second on each replica (a quarter of a core).
+  // Paced load on each replica: `busy` 25 times a second (a quarter of a
+  // core, in small steps so that CPU grows smoothly), `slow` 5 times.
   std::atomic<int> failed{0}, answered{0};
-  std::vector<std::thread> loaders;
   for (int r = 0; r < 2; ++r) {
-    int port = replicas[r]->http_port();
-    loaders.emplace_back([&, port] {
-      auto next = std::chrono::steady_clock::now();
-      while (!stop) {
-        if (Http(port, "POST", "/v2/models/busy/infer", kOneInput).status == 200) {
-          ++answered;
-        } else {
-          ++failed;
+    for (auto [model, period_ms] : {std::pair<const char*, int>{"busy", 40}, {"slow", 200}}) {
+      int port = replicas[r]->http_port();
+      std::string path = absl::StrCat("/v2/models/", model, "/infer");
+      loaders.emplace_back([&, port, path, period_ms] {
+        auto next = std::chrono::steady_clock::now();
+        while (!stop) {
+          if (Http(port, "POST", path, kOneInput).status == 200) {
+            ++answered;
+          } else {
+            ++failed;
+          }
+          next += std::chrono::milliseconds(period_ms);
+          std::this_thread::sleep_until(next);
         }
-        next += std::chrono::milliseconds(100);
-        std::this_thread::sleep_until(next);
-      }
-    });
+      });
+    }
   }
-  // 20 s of load; the embedded source scrapes each second; the test's own
-  // reads of /metrics open and close the CPU window (seconds 8 to 20).
+  // 28 s of load; the embedded source scrapes each second; the test's own
+  // reads of /metrics open and close the CPU window (seconds 8 to 28).
   std::vector<Scrape> mid, end;
   absl::Time t_end;
   const auto t0 = std::chrono::steady_clock::now();
-  for (int second = 1; second <= 20; ++second) {
+  for (int second = 1; second <= 28; ++second) {
     std::this_thread::sleep_until(t0 + std::chrono::seconds(second));
     if (second == 8) mid = scrape_all();
-    if (second == 20) {
+    if (second == 28) {
       end = scrape_all();
       t_end = absl::Now();
     }
-    EXPECT_EQ((*embedded)->Scrape(second == 20 ? t_end : absl::Now()), 2);
+    EXPECT_EQ((*embedded)->Scrape(second == 28 ? t_end : absl::Now()), 2);
   }
   // Let Prometheus scrape past t_end; every source is read as of t_end.
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   stop = true;
   for (auto& t : loaders) t.join();
+  loaders.clear();
   EXPECT_EQ(failed.load(), 0);
 
   fleet::PrometheusMetricsSource::Options o;
@@ -307,7 +331,7 @@ metrics:
     external:
       metric:
         name: tide_inference_request_duration_seconds_p99
-        selector: {matchLabels: {model: busy}}
+        selector: {matchLabels: {model: slow}}
       target: {type: Value, value: 200m}
 )");
   ASSERT_TRUE(specs.ok()) << specs.status();
@@ -319,7 +343,7 @@ metrics:
   ASSERT_TRUE(observed.ok()) << observed;
 
   // The same quantities from the replicas' own /metrics over the same window.
-  const metrics::LabelMap busy = {{"model", "busy"}};
+  const metrics::LabelMap slow = {{"model", "slow"}};
   const metrics::LabelMap hold = {{"model", "hold"}};
   std::map<double, double> buckets;  // requests answered since `start`, both replicas
   auto milli = [](autoscaler::MetricsData& m, const std::string& metric, const std::string& pod) {
@@ -334,9 +358,9 @@ metrics:
                             mid[r].exposition.Sum("process_cpu_seconds_total")) /
                            absl::ToDoubleSeconds(end[r].time - mid[r].time);
     const double queue_own = end[r].exposition.Sum("tide_inference_queue_depth", hold);
-    auto h_end = end[r].exposition.SumHistogram("tide_inference_request_duration_seconds", busy);
+    auto h_end = end[r].exposition.SumHistogram("tide_inference_request_duration_seconds", slow);
     auto h_start =
-        start[r].exposition.SumHistogram("tide_inference_request_duration_seconds", busy);
+        start[r].exposition.SumHistogram("tide_inference_request_duration_seconds", slow);
     for (const auto& [le, count] : h_end.buckets) buckets[le] += count - h_start.buckets[le];
 
     const double cpu_prom = milli(snap.metrics, "cpu", name);
@@ -369,8 +393,6 @@ metrics:
 
   prom.Stop();
   EXPECT_FALSE(prom.Alive());
-  replicas.clear();  // SIGKILL: the held requests end at once
-  for (auto& t : holders) t.join();
 }
 
 }  // namespace
