@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -435,12 +436,19 @@ TEST(WritePrometheusScrapeConfig, StaticTargetsWithNamespaceAndPodLabels) {
             "        labels:\n"
             "          namespace: \"tide-up\"\n"
             "          pod: \"tide-serve-2\"\n");
+  // Prometheus (Debian's 2.42 where installed) takes it.
+  if (std::system("command -v promtool >/dev/null 2>&1") == 0) {
+    EXPECT_EQ(std::system(("promtool check config " + path + " >/dev/null 2>&1").c_str()), 0);
+  }
   ASSERT_TRUE(WritePrometheusScrapeConfig(path, {}, absl::Milliseconds(15500)).ok());
   std::stringstream empty;
   empty << std::ifstream(path).rdbuf();
   EXPECT_THAT(empty.str(), HasSubstr("  scrape_interval: 15500ms\n"));
   EXPECT_THAT(empty.str(), HasSubstr("    scrape_timeout: 10s\n"));
   EXPECT_THAT(empty.str(), HasSubstr("    static_configs: []\n"));
+  if (std::system("command -v promtool >/dev/null 2>&1") == 0) {
+    EXPECT_EQ(std::system(("promtool check config " + path + " >/dev/null 2>&1").c_str()), 0);
+  }
   std::remove(path.c_str());
 }
 
