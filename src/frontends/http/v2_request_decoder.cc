@@ -1,16 +1,24 @@
-#include "frontends/http/v2_codec.h"
+// The KServe V2 JSON request decoder: DecodeInferRequest reads the body
+// with simdjson On Demand (the helpers of v2_json_reader.h), decoding the
+// inputs' data as it goes (DataDecoder) and noting what each of the
+// request's fields held, then checks them and assembles the InferRequest,
+// taking binary tensor data from after the JSON.
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
-#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/half.h"
-#include "common/logging.h"
+#include "frontends/http/v2_codec.h"
+#include "frontends/http/v2_json_reader.h"
 #include "simdjson.h"
 
 namespace tide::http {
@@ -18,15 +26,26 @@ namespace {
 
 namespace od = simdjson::ondemand;
 using core::DataType;
+using internal::AsDomError;
+using internal::Bad;
+using internal::CheckOuterBrackets;
+using internal::FloatValue;
+using internal::ForEachElement;
+using internal::ForEachField;
+using internal::IfArray;
+using internal::IfObject;
+using internal::kDataJsonDepth;
+using internal::kMaxJsonDepth;
+using internal::Read;
+using internal::ReadBool;
+using internal::ReadCount;
+using internal::ReadString;
+using internal::Scalar;
+using internal::Seen;
+using internal::StartsWithContainer;
+using internal::Validate;
 using simdjson::error_code;
 using simdjson::SUCCESS;
-
-absl::Status Bad(const std::string& msg) { return absl::InvalidArgumentError(msg); }
-
-template <typename T>
-void Put(std::string* out, T v) {
-  out->append(reinterpret_cast<const char*>(&v), sizeof(T));
-}
 
 // The request is read with simdjson's On Demand API, which keeps only the
 // structural indexes (4 bytes per byte of JSON) rather than a DOM (about 14),
@@ -38,146 +57,6 @@ void Put(std::string* out, T v) {
 // (the first occurrence of a key, as a DOM lookup finds it) and checked
 // afterwards in a fixed order, so the error named does not depend on the
 // order of the fields.
-
-// simdjson's DOM refuses documents nested deeper than this.
-constexpr int kMaxJsonDepth = static_cast<int>(simdjson::DEFAULT_MAX_DEPTH);
-
-// JSON nesting of an input's `data` value: root object, 'inputs', the input.
-constexpr int kDataJsonDepth = 3;
-
-// The errors that only On Demand reports, as the DOM names them.
-error_code AsDomError(error_code e) {
-  switch (e) {
-    case simdjson::INCOMPLETE_ARRAY_OR_OBJECT:
-    case simdjson::TRAILING_CONTENT:
-      return simdjson::TAPE_ERROR;
-    default:
-      return e;
-  }
-}
-
-// One JSON value, read in full (an array or object is only validated) and
-// typed as simdjson's DOM types it.
-struct Scalar {
-  enum Kind { kArray, kObject, kString, kBool, kNull, kInt64, kUint64, kDouble };
-  Kind kind = kNull;
-  int64_t i = 0;
-  uint64_t u = 0;
-  double d = 0;
-  bool b = false;
-  std::string_view s;  // valid until the document is rewound
-};
-
-error_code Read(od::value v, int depth, Scalar* s);
-
-// Walks `v` (at nesting `depth`), validating every value in it.
-error_code Validate(od::value v, int depth);
-
-template <typename F>
-error_code ForEachField(od::object o, F&& fn) {
-  for (auto result : o) {
-    od::field f;
-    if (error_code e = std::move(result).get(f)) return e;
-    std::string_view key;
-    if (error_code e = f.unescaped_key().get(key)) return e;
-    if (error_code e = fn(key, f.value())) return e;
-  }
-  return SUCCESS;
-}
-
-template <typename F>
-error_code ForEachElement(od::array a, F&& fn) {
-  for (auto result : a) {
-    od::value v;
-    if (error_code e = std::move(result).get(v)) return e;
-    if (error_code e = fn(v)) return e;
-  }
-  return SUCCESS;
-}
-
-error_code Validate(od::value v, int depth) {
-  od::json_type t;
-  if (error_code e = v.type().get(t)) return e;
-  if (t == od::json_type::array) {
-    if (depth >= kMaxJsonDepth) return simdjson::DEPTH_ERROR;
-    od::array a;
-    if (error_code e = v.get_array().get(a)) return e;
-    return ForEachElement(a, [&](od::value c) { return Validate(c, depth + 1); });
-  }
-  if (t == od::json_type::object) {
-    if (depth >= kMaxJsonDepth) return simdjson::DEPTH_ERROR;
-    od::object o;
-    if (error_code e = v.get_object().get(o)) return e;
-    return ForEachField(o, [&](std::string_view, od::value c) { return Validate(c, depth + 1); });
-  }
-  Scalar s;
-  return Read(v, depth, &s);
-}
-
-// simdjson 3.0.1's On Demand get_number() loses the value of a number with
-// more than 19 significant digits (it comes back as 0.0; the DOM gets it
-// right): a floating-point zero of more than 19 characters is parsed again
-// from its text, as the DOM parses such a number.
-double FloatValue(od::value& v, const od::number& n) {
-  double d = n.get_double();
-  if (simdjson_unlikely(d == 0)) {
-    std::string_view text = v.raw_json_token();
-    if (text.size() > 19) d = simdjson::internal::from_chars(text.data());
-  }
-  return d;
-}
-
-error_code Read(od::value v, int depth, Scalar* s) {
-  od::json_type t;
-  if (error_code e = v.type().get(t)) return e;
-  switch (t) {
-    case od::json_type::array:
-      s->kind = Scalar::kArray;
-      return Validate(v, depth);
-    case od::json_type::object:
-      s->kind = Scalar::kObject;
-      return Validate(v, depth);
-    case od::json_type::number: {
-      od::number n;
-      if (error_code e = v.get_number().get(n)) return e;
-      switch (n.get_number_type()) {
-        case od::number_type::signed_integer:
-          s->kind = Scalar::kInt64;
-          s->i = n.get_int64();
-          break;
-        case od::number_type::unsigned_integer:
-          s->kind = Scalar::kUint64;
-          s->u = n.get_uint64();
-          break;
-        default:
-          s->kind = Scalar::kDouble;
-          s->d = FloatValue(v, n);
-          break;
-      }
-      return SUCCESS;
-    }
-    case od::json_type::string:
-      s->kind = Scalar::kString;
-      return v.get_string().get(s->s);
-    case od::json_type::boolean: {
-      s->kind = Scalar::kBool;
-      const bool t_atom = v.raw_json_token()[0] == 't';
-      error_code e = v.get_bool().get(s->b);
-      if (e == simdjson::INCORRECT_TYPE)
-        return t_atom ? simdjson::T_ATOM_ERROR : simdjson::F_ATOM_ERROR;
-      return e;
-    }
-    case od::json_type::null: {
-      s->kind = Scalar::kNull;
-      bool is_null = false;
-      error_code e = v.is_null().get(is_null);
-      if (e == simdjson::INCORRECT_TYPE || (e == SUCCESS && !is_null))
-        return simdjson::N_ATOM_ERROR;
-      return e;
-    }
-  }
-  return simdjson::TAPE_ERROR;
-}
 
 // Decodes an input's `data` (flat or nested arrays, row-major) into `out`,
 // counting elements. The first error in the data is kept and the rest of
@@ -388,9 +267,6 @@ class DataDecoder {
   absl::Status status_;
 };
 
-// What the first occurrence of a key held.
-enum class Seen { kAbsent, kWrongType, kOk };
-
 struct InputFields {
   bool is_object = false;
   Seen name = Seen::kAbsent;
@@ -433,63 +309,6 @@ struct RequestFields {
   Seen outputs = Seen::kAbsent;
   std::vector<OutputFields> output_list;
 };
-
-// Reads the first occurrence of a string field.
-error_code ReadString(od::value v, int depth, Seen* seen, std::string* out) {
-  Scalar s;
-  if (error_code e = Read(v, depth, &s)) return e;
-  *seen = s.kind == Scalar::kString ? Seen::kOk : Seen::kWrongType;
-  if (*seen == Seen::kOk) out->assign(s.s);
-  return SUCCESS;
-}
-
-error_code ReadBool(od::value v, int depth, Seen* seen, bool* out) {
-  Scalar s;
-  if (error_code e = Read(v, depth, &s)) return e;
-  *seen = s.kind == Scalar::kBool ? Seen::kOk : Seen::kWrongType;
-  *out = s.b;
-  return SUCCESS;
-}
-
-// A non-negative int64, as the DOM's is_int64() took it.
-error_code ReadCount(od::value v, int depth, Seen* seen, int64_t* out) {
-  Scalar s;
-  if (error_code e = Read(v, depth, &s)) return e;
-  *seen = s.kind == Scalar::kInt64 && s.i >= 0 ? Seen::kOk : Seen::kWrongType;
-  *out = s.i;
-  return SUCCESS;
-}
-
-// Calls `fn` on `v` as an object, or validates it and notes the wrong type.
-template <typename F>
-error_code IfObject(od::value v, int depth, Seen* seen, F&& fn) {
-  od::json_type t;
-  if (error_code e = v.type().get(t)) return e;
-  if (t != od::json_type::object) {
-    *seen = Seen::kWrongType;
-    return Validate(v, depth);
-  }
-  if (depth >= kMaxJsonDepth) return simdjson::DEPTH_ERROR;
-  *seen = Seen::kOk;
-  od::object o;
-  if (error_code e = v.get_object().get(o)) return e;
-  return ForEachField(o, fn);
-}
-
-template <typename F>
-error_code IfArray(od::value v, int depth, Seen* seen, F&& fn) {
-  od::json_type t;
-  if (error_code e = v.type().get(t)) return e;
-  if (t != od::json_type::array) {
-    *seen = Seen::kWrongType;
-    return Validate(v, depth);
-  }
-  if (depth >= kMaxJsonDepth) return simdjson::DEPTH_ERROR;
-  *seen = Seen::kOk;
-  od::array a;
-  if (error_code e = v.get_array().get(a)) return e;
-  return ForEachElement(a, fn);
-}
 
 // The element count of a valid shape, or -1 (too large).
 int64_t ElementCount(const std::vector<int64_t>& dims) {
@@ -592,31 +411,6 @@ error_code ReadOutput(od::value v, OutputFields* out) {
     }
     return Validate(f, d);
   });
-}
-
-// simdjson's DOM parser refuses a document whose outer '{' or '[' is not
-// matched by its last structural character before anything else.
-error_code CheckOuterBrackets(const char* json, size_t len) {
-  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-  size_t first = 0;
-  while (first < len && space(json[first])) ++first;
-  size_t last = len;
-  while (last > first && space(json[last - 1])) --last;
-  if (first == last) return SUCCESS;
-  if (json[first] == '{' && json[last - 1] != '}') return simdjson::TAPE_ERROR;
-  if (json[first] == '[' && json[last - 1] != ']') return simdjson::TAPE_ERROR;
-  return SUCCESS;
-}
-
-// Whether the first character of the JSON (after whitespace) opens an
-// object or an array.
-bool StartsWithContainer(const char* json, size_t len) {
-  for (size_t i = 0; i < len; ++i) {
-    char c = json[i];
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
-    return c == '{' || c == '[';
-  }
-  return false;
 }
 
 // One pass over the whole document: validates it and notes what the
@@ -886,124 +680,6 @@ absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string body,
     req.outputs.push_back(std::move(ro));
   }
   return req;
-}
-
-namespace {
-
-template <typename T>
-void AppendNumbers(const std::string& data, std::string* out) {
-  char buf[64];
-  size_t n = data.size() / sizeof(T);
-  for (size_t i = 0; i < n; ++i) {
-    T v;
-    std::memcpy(&v, data.data() + i * sizeof(T), sizeof(T));
-    if (i) out->push_back(',');
-    if constexpr (std::is_floating_point_v<T>) {
-      // JSON has no NaN or infinity: they are the strings of proto3's JSON
-      // mapping.
-      if (std::isnan(v)) {
-        out->append("\"NaN\"");
-        continue;
-      }
-      if (std::isinf(v)) {
-        out->append(v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
-        continue;
-      }
-    }
-    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-    out->append(buf, end);
-  }
-}
-
-void AppendJsonData(const core::Tensor& t, std::string* out) {
-  switch (t.datatype) {
-    case DataType::kBool: {
-      for (size_t i = 0; i < t.data.size(); ++i) {
-        if (i) out->push_back(',');
-        out->append(t.data[i] ? "true" : "false");
-      }
-      return;
-    }
-    case DataType::kInt8:
-      return AppendNumbers<int8_t>(t.data, out);
-    case DataType::kInt16:
-      return AppendNumbers<int16_t>(t.data, out);
-    case DataType::kInt32:
-      return AppendNumbers<int32_t>(t.data, out);
-    case DataType::kInt64:
-      return AppendNumbers<int64_t>(t.data, out);
-    case DataType::kUint8:
-      return AppendNumbers<uint8_t>(t.data, out);
-    case DataType::kUint16:
-      return AppendNumbers<uint16_t>(t.data, out);
-    case DataType::kUint32:
-      return AppendNumbers<uint32_t>(t.data, out);
-    case DataType::kUint64:
-      return AppendNumbers<uint64_t>(t.data, out);
-    case DataType::kFp16: {
-      std::string f;
-      for (size_t i = 0; i + 1 < t.data.size(); i += 2) {
-        uint16_t h;
-        std::memcpy(&h, t.data.data() + i, 2);
-        Put<float>(&f, common::HalfToFloat(h));
-      }
-      return AppendNumbers<float>(f, out);
-    }
-    case DataType::kFp32:
-      return AppendNumbers<float>(t.data, out);
-    case DataType::kFp64:
-      return AppendNumbers<double>(t.data, out);
-    case DataType::kBytes: {
-      size_t pos = 0;
-      bool first = true;
-      while (pos + 4 <= t.data.size()) {
-        uint32_t len;
-        std::memcpy(&len, t.data.data() + pos, 4);
-        pos += 4;
-        if (!first) out->push_back(',');
-        first = false;
-        absl::StrAppend(out, "\"", common::JsonEscape(std::string_view(t.data).substr(pos, len)),
-                        "\"");
-        pos += len;
-      }
-      return;
-    }
-  }
-}
-
-}  // namespace
-
-EncodedResponse EncodeInferResponse(const core::InferResponse& r) {
-  EncodedResponse enc;
-  std::string& out = enc.body;
-  std::string binary;
-  absl::StrAppend(&out, "{\"model_name\":\"", common::JsonEscape(r.model_name),
-                  "\",\"model_version\":\"", common::JsonEscape(r.model_version), "\"");
-  if (!r.id.empty()) absl::StrAppend(&out, ",\"id\":\"", common::JsonEscape(r.id), "\"");
-  out.append(",\"outputs\":[");
-  for (size_t i = 0; i < r.outputs.size(); ++i) {
-    const core::Tensor& t = r.outputs[i];
-    if (i) out.push_back(',');
-    absl::StrAppend(&out, "{\"name\":\"", common::JsonEscape(t.name), "\",\"datatype\":\"",
-                    core::V2Name(t.datatype), "\",\"shape\":", core::ShapeToString(t.shape));
-    bool as_binary = i < r.binary.size() && r.binary[i];
-    if (as_binary) {
-      absl::StrAppend(&out, ",\"parameters\":{\"binary_data_size\":", t.data.size(), "}}");
-      binary.append(t.data);
-    } else {
-      out.append(",\"data\":[");
-      AppendJsonData(t, &out);
-      out.append("]}");
-    }
-  }
-  out.append("]}");
-  bool any_binary = false;
-  for (bool b : r.binary) any_binary |= b;
-  if (any_binary) {
-    enc.header_length = out.size();
-    out.append(binary);
-  }
-  return enc;
 }
 
 }  // namespace tide::http
