@@ -245,6 +245,50 @@ TEST_F(RouterFixture, ForwardsRequestAndAnswerAndCountsByModelAndCode) {
   EXPECT_EQ(stats[0].outstanding, 0);
 }
 
+TEST_F(RouterFixture, CreateRefusesBadOptionsAndABusyPort) {
+  Router::Options o;
+  o.threads = 0;
+  auto r = Router::Create(o);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message(), "router threads must be at least 1");
+  o.threads = 1;
+  o.activation_timeout = absl::ZeroDuration();
+  EXPECT_EQ(Router::Create(o).status().message(), "router timeouts must be positive");
+  auto first = Make();
+  Router::Options same;
+  same.host = "127.0.0.1";
+  same.port = first->port();
+  same.registry = &registry;
+  EXPECT_FALSE(Router::Create(same).ok());  // the port is taken: an error, not a crash
+}
+
+TEST_F(RouterFixture, ConcurrentClientsAreAllAnsweredAndCounted) {
+  FakeReplica a, b;
+  auto router = Make();
+  router->SetBackends({{"a", a.port()}, {"b", b.port()}});
+  constexpr int kThreads = 8, kEach = 25;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < kThreads; ++t) {
+    clients.emplace_back([&] {
+      Client c(router->port());
+      for (int i = 0; i < kEach; ++i) ok += c.Infer().status == 200 ? 1 : 0;
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok.load(), kThreads * kEach);
+  EXPECT_EQ(a.received() + b.received(), kThreads * kEach);
+  uint64_t answered = 0;
+  for (const auto& s : router->Stats()) {
+    EXPECT_EQ(s.outstanding, 0);
+    EXPECT_EQ(s.errors, 0u);
+    answered += s.requests;
+  }
+  EXPECT_EQ(answered, static_cast<uint64_t>(kThreads * kEach));
+  EXPECT_TRUE(absl::StrContains(registry.RenderText(),
+                                "tide_router_requests_total{model=\"m\",code=\"200\"} 200\n"));
+}
+
 TEST(RouterModelLabelTest, SegmentAfterModels) {
   EXPECT_EQ(RouterModelLabel("/v2/models/simple/infer"), "simple");
   EXPECT_EQ(RouterModelLabel("/v2/models/simple/versions/1/infer"), "simple");
