@@ -319,6 +319,22 @@ TEST_F(RouterFixture, BinaryExtensionBytesForwardedUnchanged) {
   EXPECT_EQ(r.headers.GetOr("Content-Type"), "application/octet-stream");
 }
 
+TEST_F(RouterFixture, LargeBodiesBothWaysArriveWhole) {
+  FakeReplica a;
+  auto router = Make();
+  router->SetBackends({{"a", a.port()}});
+  std::string body(8 << 20, '\0');  // over any socket buffer: partial writes and reads
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>((i * 7919) >> 3);
+  Client c(router->port());
+  httpc::Response r =
+      c.Send("POST", "/v2/models/m/infer", body, {{"Content-Type", "application/octet-stream"}});
+  ASSERT_EQ(r.status, 200);
+  EXPECT_TRUE(a.last().body == body);
+  EXPECT_EQ(r.body.size(), body.size());
+  EXPECT_TRUE(r.body == body);
+  EXPECT_EQ(c.Infer().status, 200);  // and the connections are still good
+}
+
 TEST_F(RouterFixture, KeepAliveConnectionReusedPerLoop) {
   FakeReplica a;
   Router::Options o;
