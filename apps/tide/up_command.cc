@@ -111,13 +111,33 @@ bool ApplyTimings(const std::string& path, autoscaler::ControllerConfig* config,
   return true;
 }
 
+// A file of tide's source tree (deploy/..., examples/...): from the working
+// directory, else from the tree this binary was built in (build/apps/tide/).
+std::string FindRepoFile(const std::string& relative) {
+  if (fs::exists(relative)) return relative;
+  std::error_code ec;
+  fs::path dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
+  for (int i = 0; i < 5 && !dir.empty(); ++i, dir = dir.parent_path()) {
+    if (fs::exists(dir / relative)) return (dir / relative).string();
+  }
+  return "";
+}
+
 std::string Clock(absl::Time t, absl::Time start) {
   return absl::StrFormat("%7.1fs", absl::ToDoubleSeconds(t - start));
 }
 
 }  // namespace
 
-int RunUpCommand(const UpCommandOptions& o, std::ostream& out, std::ostream& err) {
+int RunUpCommand(const UpCommandOptions& options, std::ostream& out, std::ostream& err) {
+  UpCommandOptions o = options;
+  if (o.demo) {
+    // The demo runs deploy/'s own HPA with its shortened timings, and writes
+    // its report, unless told otherwise.
+    if (o.hpa_file.empty()) o.hpa_file = FindRepoFile("deploy/k8s/overlays/hpa-cpu/hpa.yaml");
+    if (o.timings_file.empty()) o.timings_file = FindRepoFile("examples/hpa/demo-timings.yaml");
+    if (o.report_dir.empty()) o.report_dir = "tide-up-report";
+  }
   // ---- flags ----
   if (o.model_repository.empty()) {
     err << "tide up: --model-repository is required\n";

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "fleet/local_scale_target.h"
@@ -114,7 +115,7 @@ absl::StatusOr<std::unique_ptr<Fleet>> Fleet::Create(Options options) {
     if (e.type == ReplicaEventType::kStarted) {
       fe.message = absl::StrCat("pid ", e.replica.pid, fe.message.empty() ? "" : "; ", fe.message);
     }
-    if (e.exit)
+    if (e.exit && !absl::StrContains(fe.message, e.exit->ToString()))
       fe.message = absl::StrCat(fe.message, fe.message.empty() ? "" : "; ", e.exit->ToString());
     if (self->options_.on_event) self->options_.on_event(fe);
   };
@@ -287,7 +288,9 @@ void Fleet::OnDecision(const autoscaler::ReconcileResult& r) {
     e.to = d.desired_replicas;
     e.reason = d.reason;
     e.message = d.message;
-    if (d.error && !d.error_message.empty()) e.message += "; error: " + d.error_message;
+    if (d.error && !d.error_message.empty() && !absl::StrContains(e.message, d.error_message)) {
+      e.message += "; error: " + d.error_message;
+    }
     const char* direction = !r.scaled                                 ? "none"
                             : d.desired_replicas > d.current_replicas ? "up"
                                                                       : "down";
