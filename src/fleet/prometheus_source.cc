@@ -1,5 +1,7 @@
 #include "fleet/prometheus_source.h"
 
+#include "spdlog/spdlog.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -577,11 +579,22 @@ absl::Status PrometheusMetricsSource::Observe(const autoscaler::HpaSpec& spec, a
     }
     snapshot->pods.push_back(std::move(p.info));
   }
+  // As the HPA does with its metrics APIs: a metric whose query fails is
+  // left out (unavailable) and the others still count; only when every
+  // query failed is the reconcile aborted, with the first error.
+  int queried = 0, failed = 0;
+  absl::Status first_error;
   for (const autoscaler::MetricSpec& m : spec.metrics) {
     const bool per_pod = m.type == "Resource" || m.type == "Pods";
     if (per_pod && names.empty()) continue;  // nothing to ask about
     ASSIGN_OR_RETURN(std::string promql, QueryFor(m, names));
-    ASSIGN_OR_RETURN(std::vector<PromSample> samples, Query(promql, now));
+    ++queried;
+    absl::StatusOr<std::vector<PromSample>> answer = Query(promql, now);
+    if (!answer.ok()) {
+      if (failed++ == 0) first_error = answer.status();
+      continue;
+    }
+    std::vector<PromSample> samples = *std::move(answer);
     if (per_pod) {
       const bool cpu = m.type == "Resource";
       std::string key = cpu ? m.resource->name : m.pods->metric.name;
@@ -614,6 +627,11 @@ absl::Status PrometheusMetricsSource::Observe(const autoscaler::HpaSpec& spec, a
       if (values.empty()) continue;
       snapshot->metrics.external_metrics[m.external->metric.name] = std::move(values);
     }
+  }
+  if (failed > 0 && failed == queried) return first_error;
+  if (failed > 0) {
+    spdlog::warn("{} of {} metric queries failed (those metrics are unavailable this sync): {}",
+                 failed, queried, std::string(first_error.message()));
   }
   return absl::OkStatus();
 }

@@ -328,6 +328,22 @@ TEST(PrometheusMetricsSource, PrometheusErrorNamesTheQuery) {
                                        ": timeout: query timed out in expression evaluation"));
 }
 
+TEST(PrometheusMetricsSource, OneFailingQueryLeavesOnlyThatMetricOut) {
+  FakePrometheus fake;
+  fake.answers[kQueueQuery] = {
+      503,
+      R"({"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"})"};
+  fake.answers[kP99Query] = {
+      200,
+      R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"0.25"]}]}})"};
+  auto source = MakeSource(&fake, {Pod("tide-serve-0", 1), Pod("tide-serve-1", 2)});
+  autoscaler::Snapshot snap;
+  ASSERT_TRUE(source->Observe(Spec(std::string(kQueue) + kP99), absl::Now(), &snap).ok());
+  EXPECT_TRUE(snap.metrics.pod_metrics.empty());  // the queue depth is unavailable
+  EXPECT_EQ(snap.metrics.external_metrics.at("tide_inference_request_duration_seconds_p99"),
+            std::vector<int64_t>{250});
+}
+
 TEST(PrometheusMetricsSource, UnreachablePrometheusNamesQueryAndUrl) {
   PrometheusMetricsSource::Options o;
   o.base_url = "http://127.0.0.1:1";  // nothing listens on port 1
