@@ -566,6 +566,12 @@ int main(int argc, char** argv) {
                    "Where the HPA's metrics come from: scrape (each replica's /metrics) or "
                    "prometheus=URL")
         ->capture_default_str();
+    up->add_option("--adapter-rules", o.adapter_rules,
+                   "prometheus=URL: the Prometheus Adapter rules (default: deploy/'s "
+                   "components/prometheus-adapter-rules/config.yaml)");
+    up->add_option("--prometheus-config", o.prometheus_config,
+                   "Keep a Prometheus scrape config of the live replicas in this file (their "
+                   "samples labelled namespace=\"tide-up\", pod=<replica>)");
     up->callback([&] {
       run = [&] { return tide::apps::RunUpCommand(up_opts, std::cout, std::cerr); };
     });

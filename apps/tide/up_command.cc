@@ -24,6 +24,7 @@
 #include "fleet/demo_traffic.h"
 #include "fleet/fleet.h"
 #include "fleet/fleet_report.h"
+#include "fleet/prometheus_source.h"
 #include "fleet/scrape_source.h"
 #include "hpa_command.h"
 #include "nlohmann/json.hpp"
@@ -44,14 +45,53 @@ bool ParseDurationFlag(const std::string& flag, const std::string& text, absl::D
   return true;
 }
 
-// The hook for `--metrics-source prometheus=URL` (src/fleet/prometheus_source):
-// a factory for the fleet, or why not.
-absl::StatusOr<fleet::MetricsSourceFactory> MetricsSourceFromFlag(const std::string& flag) {
-  if (flag == "scrape") return fleet::MetricsSourceFactory();  // null: the embedded scraper
+// A file of tide's source tree (deploy/..., examples/...): from the working
+// directory, else from the tree this binary was built in (build/apps/tide/).
+std::string FindRepoFile(const std::string& relative) {
+  if (fs::exists(relative)) return relative;
+  std::error_code ec;
+  fs::path dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
+  for (int i = 0; i < 5 && !dir.empty(); ++i, dir = dir.parent_path()) {
+    if (fs::exists(dir / relative)) return (dir / relative).string();
+  }
+  return "";
+}
+
+// `--metrics-source`: null for the embedded scraper, else a factory for the
+// Prometheus source (src/fleet/prometheus_source) over deploy/'s adapter rules
+// that refuses, at start, an HPA metric no rule covers.
+absl::StatusOr<fleet::MetricsSourceFactory> MetricsSourceFromFlag(const std::string& flag,
+                                                                  const std::string& adapter_rules,
+                                                                  const autoscaler::HpaSpec& spec,
+                                                                  absl::Duration cpu_window) {
+  if (flag == "scrape") return fleet::MetricsSourceFactory();
   if (flag.rfind("prometheus=", 0) == 0 && flag.size() > 11) {
-    return absl::UnimplementedError(
-        "--metrics-source prometheus=URL: the Prometheus metric source is not wired into "
-        "tide up yet (src/fleet/prometheus_source); use --metrics-source scrape");
+    std::string url = flag.substr(11);
+    std::string rules =
+        adapter_rules.empty()
+            ? FindRepoFile("deploy/k8s/components/prometheus-adapter-rules/config.yaml")
+            : adapter_rules;
+    if (rules.empty()) {
+      return absl::InvalidArgumentError(
+          "--metrics-source prometheus=URL: the Prometheus Adapter rules file was not found; "
+          "give it with --adapter-rules FILE");
+    }
+    return fleet::MetricsSourceFactory(
+        [url, rules, spec, cpu_window](const fleet::MetricsSourceContext& ctx)
+            -> absl::StatusOr<std::unique_ptr<autoscaler::MetricsSource>> {
+          fleet::PrometheusMetricsSource::Options po;
+          po.base_url = url;
+          po.adapter_rules_path = rules;
+          po.pods = ctx.pods;
+          po.cpu_request = ctx.cpu_request;
+          po.cpu_window = cpu_window;
+          auto source = fleet::PrometheusMetricsSource::Create(std::move(po));
+          if (!source.ok()) return source.status();
+          if (absl::Status covered = (*source)->CheckCovered(spec); !covered.ok()) {
+            return absl::InvalidArgumentError(covered.message());
+          }
+          return std::unique_ptr<autoscaler::MetricsSource>(std::move(*source));
+        });
   }
   return absl::InvalidArgumentError(
       absl::StrCat("--metrics-source: \"", flag, "\": expected scrape or prometheus=URL"));
@@ -111,18 +151,6 @@ bool ApplyTimings(const std::string& path, autoscaler::ControllerConfig* config,
   return true;
 }
 
-// A file of tide's source tree (deploy/..., examples/...): from the working
-// directory, else from the tree this binary was built in (build/apps/tide/).
-std::string FindRepoFile(const std::string& relative) {
-  if (fs::exists(relative)) return relative;
-  std::error_code ec;
-  fs::path dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
-  for (int i = 0; i < 5 && !dir.empty(); ++i, dir = dir.parent_path()) {
-    if (fs::exists(dir / relative)) return (dir / relative).string();
-  }
-  return "";
-}
-
 std::string Clock(absl::Time t, absl::Time start) {
   return absl::StrFormat("%7.1fs", absl::ToDoubleSeconds(t - start));
 }
@@ -174,11 +202,6 @@ int RunUpCommand(const UpCommandOptions& options, std::ostream& out, std::ostrea
     err << "tide up: --port and --metrics-port must be 0..65535\n";
     return 2;
   }
-  auto source = MetricsSourceFromFlag(o.metrics_source);
-  if (!source.ok()) {
-    err << "tide up: " << source.status().message() << "\n";
-    return 2;
-  }
 
   // ---- the HPA: exactly what `tide hpa validate --hpa-scale-to-zero` says ----
   {
@@ -204,6 +227,12 @@ int RunUpCommand(const UpCommandOptions& options, std::ostream& out, std::ostrea
   fo.controller.hpa_scale_to_zero = true;
   if (!o.timings_file.empty() &&
       !ApplyTimings(o.timings_file, &fo.controller, &fo.scrape_interval, &fo.hpa, err)) {
+    return 2;
+  }
+  auto source =
+      MetricsSourceFromFlag(o.metrics_source, o.adapter_rules, fo.hpa, fo.scrape_interval);
+  if (!source.ok()) {
+    err << "tide up: " << source.status().message() << "\n";
     return 2;
   }
   if (!*source) {
@@ -255,6 +284,7 @@ int RunUpCommand(const UpCommandOptions& options, std::ostream& out, std::ostrea
     out << Clock(e.time, start) << "  " << fleet::EventLine(e) << "\n" << std::flush;
   };
 
+  const absl::Duration scrape_interval = fo.scrape_interval;
   auto f = fleet::Fleet::Create(std::move(fo));
   if (!f.ok()) {
     err << "tide up: " << f.status().message() << "\n";
@@ -305,6 +335,11 @@ int RunUpCommand(const UpCommandOptions& options, std::ostream& out, std::ostrea
     int sig = sigtimedwait(&signals, nullptr, &one_second);
     if (sig == SIGINT || sig == SIGTERM) break;
     fleet::FleetStatus st = (*f)->Status();
+    if (!o.prometheus_config.empty()) {
+      absl::Status w =
+          fleet::WritePrometheusScrapeConfig(o.prometheus_config, (*f)->Pods(), scrape_interval);
+      if (!w.ok()) err << "tide up: --prometheus-config: " << w.message() << "\n";
+    }
     recorder.Sample(common::MonotonicClock::Get()->Now(), st, (*f)->RenderMetrics(),
                     demo ? demo->Stats() : fleet::DemoTrafficStats{});
     if (tty) {

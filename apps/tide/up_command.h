@@ -28,8 +28,12 @@ struct UpCommandOptions {
   bool demo = false;       // built-in traffic shape, then the report
   std::string demo_model = "simulated";
   std::string metrics_source = "scrape";  // or prometheus=URL
-  std::string tide_binary;                // default: this executable
-  double slo_seconds = 0.2;               // the p99 line of the report
+  // The Prometheus Adapter rules for prometheus=URL (default: deploy/'s).
+  std::string adapter_rules;
+  // Rewritten with the live replicas every second: a Prometheus scrape config.
+  std::string prometheus_config;
+  std::string tide_binary;   // default: this executable
+  double slo_seconds = 0.2;  // the p99 line of the report
 };
 
 // Runs until SIGINT/SIGTERM (or, with --demo, until then too: the demo's

@@ -147,6 +147,8 @@ class Fleet {
   // The fleet's and the router's metrics, as served on metrics_port.
   std::string RenderMetrics() const;
   const autoscaler::HpaSpec& hpa() const { return hpa_; }
+  // The replicas as the metric sources see them (not the Terminating ones).
+  std::vector<FleetPod> Pods() const;
 
  private:
   explicit Fleet(Options options);
@@ -154,7 +156,6 @@ class Fleet {
   void UpdateBackends();
   void OnDecision(const autoscaler::ReconcileResult& r);
   void PublishGauges();
-  std::vector<FleetPod> Pods() const;
 
   Options options_;
   autoscaler::HpaSpec hpa_;
