@@ -208,9 +208,10 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
     }
     grpc_server = *std::move(g);
   }
-  registry.AddCallback(
-      {metrics::names::kHttpConnections, "Open connections on the inference port.", metrics::Type::kGauge,
-       [s = http_server->get()] { return static_cast<double>(s->connections()); }});
+  registry.AddCallback({metrics::names::kHttpConnections, "Open connections on the inference port.",
+                        metrics::Type::kGauge, [s = http_server->get()] {
+                          return static_cast<double>(s->connections());
+                        }});
 
   int grpc_port = grpc_server ? grpc_server->port() : -1;
   std::printf(
@@ -249,7 +250,9 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
   // Let the last responses leave, answer (503) what clients still send on
   // open connections, close idle ones and the listener, then stop.
   if (grpc_server) grpc_server->Shutdown(absl::Seconds(2));
-  if (!(*http_server)->Shutdown(absl::Seconds(2))) {
+  // Connections idle for 500 ms with no request begun are closed: a client
+  // that connected just before cannot be that slow to send its request.
+  if (!(*http_server)->Shutdown(absl::Seconds(3), absl::Milliseconds(500))) {
     spdlog::warn("some HTTP responses were still being written when the server stopped");
   }
   (*metrics_server)->Stop();

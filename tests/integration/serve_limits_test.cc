@@ -304,7 +304,7 @@ TEST(ServeLimits, ClaimsCannotKillAServerUnderAnAddressSpaceLimit) {
 // says Connection: close, and no connection ends with a request unanswered.
 TEST(ServeLimits, SigtermUnderKeepAliveLoadLosesNoRequest) {
   TempDir repo;
-  repo.Write("m/config.pbtxt", SleepModel("m", 2, 4, 256));
+  repo.Write("m/config.pbtxt", SleepModel("m", 10, 8, 256));
   repo.MakeDir("m/1");
   auto server = Serve(repo.path(), {"--drain-delay", "0.5", "--shutdown-timeout", "10"});
   ASSERT_TRUE(server->started()) << server->Log();

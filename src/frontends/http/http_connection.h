@@ -32,6 +32,9 @@ constexpr int64_t kLingerNs = 2'000'000'000;  // drain a closing connection at m
 constexpr size_t kLingerBytes = 8 << 20;      // ... or until 8 MiB were discarded
 // A connection over the cap must send its (health check) request within this.
 constexpr int64_t kLimitedReadNs = 2'000'000'000;
+// At shutdown, handshakes under way when new ones were stopped complete
+// within this (loopback or LAN round trips) and are accepted.
+constexpr int64_t kSynDrainNs = 20'000'000;
 
 // CLOCK_MONOTONIC_COARSE, in ns: deadlines need no more precision.
 int64_t MonotonicNanos();
@@ -143,6 +146,7 @@ struct Loop : std::enable_shared_from_this<Loop> {
   std::thread::id thread_id;
   bool accept_paused = false;  // out of descriptors: the listening socket is unwatched
   bool first = false;          // closes the listening socket at shutdown
+  int64_t syn_filter_at = 0;   // when it stopped new handshakes (first loop only)
   const std::vector<Loop*>* all_loops = nullptr;
   int64_t last_accept_warning = 0;
   std::mutex tasks_mu;

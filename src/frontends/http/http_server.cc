@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -162,7 +163,7 @@ class Transport {
       for (auto& conn : tasks) Resume(loop, conn);
       tasks.clear();
       int64_t now = MonotonicNanos();
-      if (closing && loop->first && !s.listener_closed.load()) CloseListener(loop);
+      if (closing && loop->first && !s.listener_closed.load()) CloseListener(loop, now);
       if (now >= next_sweep || closing) {
         Sweep(loop, now);
         next_sweep = now + sweep_every;
@@ -170,16 +171,41 @@ class Transport {
     }
   }
 
-  // Accepts what the kernel has queued (those clients may have sent their
-  // request already: they get an answer), then closes the listening socket
-  // at once, so that no connection is reset unanswered in between.
-  static void CloseListener(Loop* loop) {
+  // Closes the listening socket without resetting a connection whose client
+  // may already have written a request. Closing resets every connection the
+  // kernel completed but nobody accepted, and one can complete between the
+  // last accept and the close (a preempted thread makes that window long).
+  // So first new handshakes are stopped: a socket filter drops SYNs (the
+  // client's connect retries a second later, finds the port closed and never
+  // writes); handshakes already under way complete and are accepted for
+  // kSynDrainNs; then what is queued is accepted and the socket closed.
+  static void CloseListener(Loop* loop, int64_t now) {
     Shared& s = *loop->shared;
+    if (loop->syn_filter_at == 0) {
+      loop->syn_filter_at = now;
+      if (!DropNewHandshakes(loop->listenfd)) loop->syn_filter_at = now - kSynDrainNs;
+    }
     Accept(loop);
+    if (now - loop->syn_filter_at < kSynDrainNs) return;  // the next rounds accept on
     for (Loop* other : *loop->all_loops)
       epoll_ctl(other->epfd, EPOLL_CTL_DEL, loop->listenfd, nullptr);
     ::close(loop->listenfd);
     s.listener_closed.store(true);
+  }
+
+  // A classic BPF filter on the listening socket that drops TCP segments with
+  // SYN and without ACK (a TCP socket's filter sees the TCP header at offset
+  // 0; byte 13 holds the flags). False if the kernel refused it.
+  static bool DropNewHandshakes(int listenfd) {
+    static sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),            // flags
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x02, 0, 2),  // SYN? else pass
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x10, 1, 0),  // ACK too? pass, else drop
+        BPF_STMT(BPF_RET | BPF_K, 0),                      // drop
+        BPF_STMT(BPF_RET | BPF_K, 0xffffffff),             // pass
+    };
+    sock_fprog prog{static_cast<unsigned short>(sizeof(code) / sizeof(code[0])), code};
+    return setsockopt(listenfd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) == 0;
   }
 
   static void Accept(Loop* loop) {
