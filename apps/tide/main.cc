@@ -523,8 +523,8 @@ int main(int argc, char** argv) {
         "scaled by the HPA controller on your autoscaling/v2 YAML. Prints "
         "{\"event\":\"listening\",\"port\":N,\"metrics_port\":N,\"pid\":N} when the router "
         "listens; Ctrl-C drains and stops every replica. See docs/up.md.");
-    up->add_option("--model-repository", o.model_repository, "Model repository the replicas serve")
-        ->required();
+    up->add_option("--model-repository", o.model_repository,
+                   "Model repository the replicas serve (required; --demo: examples/models)");
     up->add_option("--hpa", o.hpa_file,
                    "HorizontalPodAutoscaler (autoscaling/v2) YAML, as you would kubectl apply it");
     up->add_option("--timings", o.timings_file,

@@ -162,6 +162,7 @@ int RunUpCommand(const UpCommandOptions& options, std::ostream& out, std::ostrea
   if (o.demo) {
     // The demo runs deploy/'s own HPA with its shortened timings, and writes
     // its report, unless told otherwise.
+    if (o.model_repository.empty()) o.model_repository = FindRepoFile("examples/models");
     if (o.hpa_file.empty()) o.hpa_file = FindRepoFile("deploy/k8s/overlays/hpa-cpu/hpa.yaml");
     if (o.timings_file.empty()) o.timings_file = FindRepoFile("examples/hpa/demo-timings.yaml");
     if (o.report_dir.empty()) o.report_dir = "tide-up-report";

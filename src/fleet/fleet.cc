@@ -313,12 +313,18 @@ void Fleet::OnDecision(const autoscaler::ReconcileResult& r) {
 }
 
 void Fleet::PublishGauges() {
-  FleetStatus s = Status();
+  // Every tick: counts only (Status() also computes each pod's quantiles).
+  int ready = 0, starting = 0, terminating = 0;
+  for (const ReplicaInfo& r : supervisor_->Replicas()) {
+    ready += r.state == ReplicaState::kReady;
+    starting += r.state == ReplicaState::kStarting;
+    terminating += r.state == ReplicaState::kTerminating;
+  }
   auto* g = replicas_gauge_;
-  g->WithLabels({"desired"})->Set(s.desired);
-  g->WithLabels({"ready"})->Set(s.ready);
-  g->WithLabels({"starting"})->Set(s.starting);
-  g->WithLabels({"terminating"})->Set(s.terminating);
+  g->WithLabels({"desired"})->Set(supervisor_->desired());
+  g->WithLabels({"ready"})->Set(ready);
+  g->WithLabels({"starting"})->Set(starting);
+  g->WithLabels({"terminating"})->Set(terminating);
 }
 
 FleetStatus Fleet::Status() const {
