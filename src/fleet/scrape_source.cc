@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <utility>
 
@@ -34,26 +35,49 @@ bool Kept(std::string_view family) {
 // a replica's /metrics.
 std::string KeptLines(std::string_view text) {
   std::string out;
-  while (!text.empty()) {
-    size_t eol = text.find('\n');
-    std::string_view line = text.substr(0, eol);
-    text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
+  out.reserve(text.size() / 2);
+  // Kept lines come in runs (a family's lines are together): the family of
+  // the previous line is checked first, then Kept() only when it changes.
+  std::string_view last_family;
+  bool last_kept = false;
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  while (p < end) {
+    const char* eol = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+    if (eol == nullptr) eol = end;
+    std::string_view line(p, static_cast<size_t>(eol - p));
+    p = eol + 1;
     std::string_view name = line;
-    if (name.size() > 7 && (name.substr(0, 7) == "# TYPE " || name.substr(0, 7) == "# HELP ")) {
+    if (!name.empty() && name[0] == '#') {
+      if (name.size() <= 7 || (name.substr(0, 7) != "# TYPE " && name.substr(0, 7) != "# HELP ")) {
+        continue;
+      }
       name.remove_prefix(7);
-    } else if (!name.empty() && name[0] == '#') {
-      continue;
     }
-    size_t end = name.find_first_of(" {\t");
-    name = name.substr(0, end);
-    for (std::string_view suffix : {"_bucket", "_sum", "_count"}) {
-      if (name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix &&
-          Kept(name.substr(0, name.size() - suffix.size()))) {
-        name = name.substr(0, name.size() - suffix.size());
-        break;
+    size_t n = 0;
+    while (n < name.size() && name[n] != ' ' && name[n] != '{' && name[n] != '\t') ++n;
+    name = name.substr(0, n);
+    // A histogram's series carry a suffix after the family's name.
+    std::string_view family = name;
+    if (!last_family.empty() && name.size() >= last_family.size() &&
+        name.substr(0, last_family.size()) == last_family) {
+      std::string_view rest = name.substr(last_family.size());
+      if (rest.empty() || rest == "_bucket" || rest == "_sum" || rest == "_count") {
+        family = last_family;
       }
     }
-    if (!Kept(name)) continue;
+    if (family != last_family) {
+      for (std::string_view suffix : {"_bucket", "_sum", "_count"}) {
+        if (name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix &&
+            Kept(name.substr(0, name.size() - suffix.size()))) {
+          family = name.substr(0, name.size() - suffix.size());
+          break;
+        }
+      }
+      last_family = family;
+      last_kept = Kept(family);
+    }
+    if (!last_kept) continue;
     out.append(line);
     out.push_back('\n');
   }
