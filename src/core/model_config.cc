@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/logging.h"
 #include "core/tensor.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
@@ -313,6 +314,114 @@ absl::StatusOr<ModelSpec> LoadModelConfig(const std::string& model_dir, std::str
     return absl::InvalidArgumentError(absl::StrCat(path, ": larger than 1 MiB"));
   }
   return ParseModelConfig(text, path, dir_name);
+}
+
+}  // namespace tide::core
+
+namespace tide::core {
+namespace {
+
+namespace pb = google::protobuf;
+
+void AppendJson(const pb::Message& m, std::string* out);
+
+void AppendValue(const pb::Message& m, const pb::FieldDescriptor* f, int i, std::string* out) {
+  const pb::Reflection* r = m.GetReflection();
+  bool rep = f->is_repeated();
+  switch (f->cpp_type()) {
+    case pb::FieldDescriptor::CPPTYPE_INT32:
+      absl::StrAppend(out, rep ? r->GetRepeatedInt32(m, f, i) : r->GetInt32(m, f));
+      break;
+    case pb::FieldDescriptor::CPPTYPE_INT64:
+      absl::StrAppend(out, rep ? r->GetRepeatedInt64(m, f, i) : r->GetInt64(m, f));
+      break;
+    case pb::FieldDescriptor::CPPTYPE_UINT32:
+      absl::StrAppend(out, rep ? r->GetRepeatedUInt32(m, f, i) : r->GetUInt32(m, f));
+      break;
+    case pb::FieldDescriptor::CPPTYPE_UINT64:
+      absl::StrAppend(out, rep ? r->GetRepeatedUInt64(m, f, i) : r->GetUInt64(m, f));
+      break;
+    case pb::FieldDescriptor::CPPTYPE_DOUBLE:
+      absl::StrAppend(out, rep ? r->GetRepeatedDouble(m, f, i) : r->GetDouble(m, f));
+      break;
+    case pb::FieldDescriptor::CPPTYPE_FLOAT:
+      absl::StrAppend(out, rep ? r->GetRepeatedFloat(m, f, i) : r->GetFloat(m, f));
+      break;
+    case pb::FieldDescriptor::CPPTYPE_BOOL:
+      absl::StrAppend(out,
+                      (rep ? r->GetRepeatedBool(m, f, i) : r->GetBool(m, f)) ? "true" : "false");
+      break;
+    case pb::FieldDescriptor::CPPTYPE_ENUM:
+      absl::StrAppend(out, "\"", (rep ? r->GetRepeatedEnum(m, f, i) : r->GetEnum(m, f))->name(),
+                      "\"");
+      break;
+    case pb::FieldDescriptor::CPPTYPE_STRING:
+      absl::StrAppend(out, "\"",
+                      common::JsonEscape(rep ? r->GetRepeatedString(m, f, i) : r->GetString(m, f)),
+                      "\"");
+      break;
+    case pb::FieldDescriptor::CPPTYPE_MESSAGE:
+      AppendJson(rep ? r->GetRepeatedMessage(m, f, i) : r->GetMessage(m, f), out);
+      break;
+  }
+}
+
+// Protobuf's JSON mapping with proto field names and every scalar printed,
+// except that 64-bit integers are numbers (as Triton prints dims) and map
+// keys are sorted.
+void AppendJson(const pb::Message& m, std::string* out) {
+  const pb::Descriptor* d = m.GetDescriptor();
+  const pb::Reflection* r = m.GetReflection();
+  out->push_back('{');
+  bool first = true;
+  for (int k = 0; k < d->field_count(); ++k) {
+    const pb::FieldDescriptor* f = d->field(k);
+    bool message = f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE;
+    if (!f->is_repeated() && (message || f->containing_oneof()) && !r->HasField(m, f)) continue;
+    absl::StrAppend(out, first ? "" : ",", "\"", f->name(), "\":");
+    first = false;
+    if (f->is_map()) {
+      const pb::FieldDescriptor* key = f->message_type()->map_key();
+      const pb::FieldDescriptor* value = f->message_type()->map_value();
+      std::vector<std::pair<std::string, const pb::Message*>> entries;
+      for (int i = 0; i < r->FieldSize(m, f); ++i) {
+        const pb::Message& e = r->GetRepeatedMessage(m, f, i);
+        std::string k;
+        AppendValue(e, key, 0, &k);
+        if (k.empty() || k[0] != '"') k = absl::StrCat("\"", k, "\"");
+        entries.emplace_back(std::move(k), &e);
+      }
+      std::sort(entries.begin(), entries.end(),
+                [](const auto& a, const auto& b) { return a.first < b.first; });
+      out->push_back('{');
+      for (size_t i = 0; i < entries.size(); ++i) {
+        absl::StrAppend(out, i ? "," : "", entries[i].first, ":");
+        AppendValue(*entries[i].second, value, 0, out);
+      }
+      out->push_back('}');
+    } else if (f->is_repeated()) {
+      out->push_back('[');
+      for (int i = 0; i < r->FieldSize(m, f); ++i) {
+        if (i) out->push_back(',');
+        AppendValue(m, f, i, out);
+      }
+      out->push_back(']');
+    } else {
+      AppendValue(m, f, 0, out);
+    }
+  }
+  out->push_back('}');
+}
+
+}  // namespace
+
+std::string ModelConfigJson(const ModelSpec& spec) {
+  config::ModelConfig c = spec.proto;
+  c.set_name(spec.name);
+  if (c.backend().empty()) c.set_backend(spec.backend);
+  std::string out;
+  AppendJson(c, &out);
+  return out;
 }
 
 }  // namespace tide::core

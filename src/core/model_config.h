@@ -75,4 +75,10 @@ absl::StatusOr<ModelSpec> ParseModelConfig(std::string_view text, std::string_vi
 // Reads `<model_dir>/config.pbtxt` and parses it.
 absl::StatusOr<ModelSpec> LoadModelConfig(const std::string& model_dir, std::string_view dir_name);
 
+// The configuration as Triton's GET /v2/models/{m}/config returns it: the
+// parsed ModelConfig in protobuf's JSON form with proto field names, every
+// scalar printed (defaults included), enums by name, 64-bit integers as
+// numbers, map keys sorted; name and backend filled in as tide resolved them.
+std::string ModelConfigJson(const ModelSpec& spec);
+
 }  // namespace tide::core

@@ -204,5 +204,43 @@ TEST(ModelConfig, WarmupCountIsBounded) {
   EXPECT_EQ(ok->proto.model_warmup(0).count(), kMaxWarmupCount);
 }
 
+TEST(ModelConfigJson, TritonsJsonFormWithDefaultsAndNumbers) {
+  auto spec = ParseModelConfig(R"pb(
+                                 platform: "pytorch_libtorch"
+                                 max_batch_size: 8
+                                 input {
+                                   name: "IN"
+                                   data_type: TYPE_FP32
+                                   dims: [ -1, 16 ]
+                                 }
+                                 output {
+                                   name: "OUT"
+                                   data_type: TYPE_INT64
+                                   dims: [ 4 ]
+                                 }
+                                 instance_group { count: 2 kind: KIND_CPU }
+                                 dynamic_batching { max_queue_delay_microseconds: 500 }
+                                 parameters {
+                                   key: "b"
+                                   value { string_value: "2" }
+                                 }
+                                 parameters {
+                                   key: "a"
+                                   value { string_value: "x\"y" }
+                                 }
+                               )pb",
+                               "m/config.pbtxt", "m");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(
+      ModelConfigJson(*spec),
+      R"({"name":"m","platform":"pytorch_libtorch","backend":"pytorch","max_batch_size":8,)"
+      R"("input":[{"name":"IN","data_type":"TYPE_FP32","dims":[-1,16],"optional":false}],)"
+      R"("output":[{"name":"OUT","data_type":"TYPE_INT64","dims":[4],"label_filename":""}],)"
+      R"("instance_group":[{"name":"","kind":"KIND_CPU","count":2,"gpus":[]}],)"
+      R"("dynamic_batching":{"preferred_batch_size":[],"max_queue_delay_microseconds":500,)"
+      R"("preserve_ordering":false},)"
+      R"("parameters":{"a":{"string_value":"x\"y"},"b":{"string_value":"2"}},"model_warmup":[]})");
+}
+
 }  // namespace
 }  // namespace tide::core

@@ -38,9 +38,9 @@ TEST_F(ServeApi, HealthAndServerMetadata) {
   auto ready = Http(port(), "GET", "/v2/health/ready");
   EXPECT_EQ(ready.status, 200);
   EXPECT_EQ(ready.body, R"({"ready":true})");
-  EXPECT_EQ(
-      Http(port(), "GET", "/v2").body,
-      R"({"name":"tide","version":"0.1.0","extensions":["binary_tensor_data","statistics"]})");
+  EXPECT_EQ(Http(port(), "GET", "/v2").body,
+            R"({"name":"tide","version":"0.1.0","extensions":["binary_tensor_data","statistics",)"
+            R"("model_repository","model_configuration"]})");
   auto index = Http(port(), "POST", "/v2/repository/index");
   EXPECT_EQ(
       index.body,
@@ -389,6 +389,26 @@ TEST(ServeStats, BatchStatsCountEachExecutedBatchSize) {
   // The sleeping model's compute_infer: at least 1 ms per execution.
   const std::string infer3 = R"("compute_infer":{"count":3,"ns":)";
   EXPECT_GE(std::stoull(b.substr(b.find(infer3, at) + infer3.size())), 3'000'000u) << b;
+}
+
+TEST_F(ServeApi, ModelConfigIsTritonsJsonForm) {
+  const std::string want =
+      R"({"name":"simple","platform":"pytorch_libtorch","backend":"pytorch","max_batch_size":8,)"
+      R"("input":[{"name":"INPUT0","data_type":"TYPE_INT32","dims":[16],"optional":false},)"
+      R"({"name":"INPUT1","data_type":"TYPE_INT32","dims":[16],"optional":false}],)"
+      R"("output":[{"name":"OUTPUT0","data_type":"TYPE_INT32","dims":[16],"label_filename":""},)"
+      R"({"name":"OUTPUT1","data_type":"TYPE_INT32","dims":[16],"label_filename":""}],)"
+      R"("instance_group":[{"name":"","kind":"KIND_CPU","count":1,"gpus":[]}],)"
+      R"("parameters":{"INTRA_OP_THREAD_COUNT":{"string_value":"1"}},"model_warmup":[]})";
+  auto c = Http(port(), "GET", "/v2/models/simple/config");
+  EXPECT_EQ(c.status, 200);
+  EXPECT_EQ(c.body, want);
+  EXPECT_EQ(Http(port(), "GET", "/v2/models/simple/versions/1/config").body, want);
+  auto missing = Http(port(), "GET", "/v2/models/nope/config");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.body, R"({"error":"unknown model 'nope'"})");
+  EXPECT_EQ(Http(port(), "GET", "/v2/models/simple/versions/9/config").status, 404);
+  EXPECT_EQ(Http(port(), "POST", "/v2/models/simple/config").status, 405);
 }
 
 }  // namespace

@@ -93,6 +93,7 @@ Route MatchRoute(std::string_view path) {
   std::string_view action = p[next];
   if (action == "ready") return get(RouteKind::kModelReady);
   if (action == "stats") return get(RouteKind::kModelStats);
+  if (action == "config") return get(RouteKind::kModelConfig);
   if (action == "infer") {
     r.kind = RouteKind::kModelInfer;
     r.methods = "POST";

@@ -17,6 +17,7 @@ enum class RouteKind {
   kModelReady,       // GET /v2/models/{m}[/versions/{v}]/ready
   kModelInfer,       // POST /v2/models/{m}[/versions/{v}]/infer
   kModelStats,       // GET /v2/models/{m}[/versions/{v}]/stats
+  kModelConfig,      // GET /v2/models/{m}[/versions/{v}]/config
   kAllStats,         // GET /v2/models/stats
   kRepositoryIndex,  // POST or GET /v2/repository/index
 };

@@ -55,7 +55,10 @@ HttpResponse StatusResponse(const absl::Status& status) {
                        common::RetryAfterSecondsFor(status).value_or(0));
 }
 
-std::vector<std::string> V2Handlers::Extensions() { return {"binary_tensor_data", "statistics"}; }
+// model_repository: the index (load/unload are refused: no model control).
+std::vector<std::string> V2Handlers::Extensions() {
+  return {"binary_tensor_data", "statistics", "model_repository", "model_configuration"};
+}
 
 void V2Handlers::Handle(HttpRequest request, Responder respond) {
   Route route = MatchRoute(request.path);
@@ -116,6 +119,8 @@ void V2Handlers::Handle(HttpRequest request, Responder respond) {
     }
     case RouteKind::kModelStats:
       return respond(Stats(route.model, route.version));
+    case RouteKind::kModelConfig:
+      return respond(Config(route.model, route.version));
     case RouteKind::kAllStats:
       return respond(Stats("", ""));
     case RouteKind::kRepositoryIndex:
@@ -173,6 +178,12 @@ HttpResponse V2Handlers::ModelMetadata(const std::string& model, const std::stri
                                 ",\"parameters\":{\"max_batch_size\":", lm.spec.max_batch_size,
                                 ",\"instance_count\":", lm.spec.instance_count,
                                 ",\"memory_bytes\":", lm.memory_bytes, "}}"));
+}
+
+HttpResponse V2Handlers::Config(const std::string& model, const std::string& version) {
+  auto m = options_.service->FindModel(model, version);
+  if (!m.ok()) return StatusResponse(m.status());
+  return Json(200, core::ModelConfigJson((*m)->spec));
 }
 
 HttpResponse V2Handlers::Stats(const std::string& model, const std::string& version) {

@@ -30,6 +30,7 @@ class V2Handlers {
   void Infer(HttpRequest request, const std::string& model, const std::string& version,
              Responder respond);
   HttpResponse ModelMetadata(const std::string& model, const std::string& version);
+  HttpResponse Config(const std::string& model, const std::string& version);
   HttpResponse Stats(const std::string& model, const std::string& version);
   HttpResponse RepositoryIndex();
 
