@@ -15,6 +15,7 @@
 #include "load_command.h"
 #include "server/server.h"
 #include "sim_command.h"
+#include "tune_command.h"
 #include "up_command.h"
 #include "spdlog/spdlog.h"
 
@@ -511,6 +512,120 @@ int main(int argc, char** argv) {
         ->group("Output");
     sim->callback(
         [&] { run = [&] { return tide::apps::RunSimCommand(sim_opts, std::cout, std::cerr); }; });
+  }
+
+  // ---- tide tune ----
+  tide::apps::TuneCommandOptions tune_opts;
+  {
+    auto& o = tune_opts;
+    auto& s = tune_opts.sim;
+    CLI::App* tune = app.add_subcommand(
+        "tune",
+        "Recommend the HPA for a trace and an SLO: search metric (cpu, queue depth, p99), "
+        "target, minReplicas and scale-up/down behavior with tide sim's engine, on the "
+        "identical arrivals; write the cheapest autoscaling/v2 YAML that meets the SLO, with "
+        "the Pareto front, reference rows and held-out figures. See docs/tune.md.");
+    tune->add_option("--trace", s.trace, "Request trace (as tide sim --trace)")->group("Traffic");
+    tune->add_option("--trace-format", s.trace_format, "auto, requests, intervals, jsonl or azure")
+        ->capture_default_str()
+        ->group("Traffic");
+    tune->add_option("--start", s.start_s, "Trace: window start (s)")->group("Traffic");
+    tune->add_option("--duration", s.duration_s, "Seconds of traffic (synthetic: required)")
+        ->group("Traffic");
+    tune->add_option("--time-scale", s.time_scale, "Stretch trace time")->group("Traffic");
+    tune->add_option("--rate-scale", s.rate_scale, "Multiply the trace's rate")->group("Traffic");
+    tune->add_option("--arrivals", s.arrivals, "Synthetic: poisson, constant, step, spike, ...")
+        ->capture_default_str()
+        ->group("Traffic");
+    tune->add_option("--rate", s.rate, "Synthetic arrivals: requests per second")
+        ->group("Traffic");
+    tune->add_option("--model-repository", s.model_repository, "Model repository (as tide sim)")
+        ->group("Replica");
+    tune->add_option("--model", s.model, "Model name in --model-repository")->group("Replica");
+    tune->add_option("--profile", s.profile, "Measured batch-size -> latency (as tide sim)")
+        ->group("Replica");
+    tune->add_option("--compute-ms", s.compute_ms, "Without a model: ms per batch")
+        ->capture_default_str()
+        ->group("Replica");
+    tune->add_option("--per-item-ms", s.per_item_ms, "Without a model: ms per row")
+        ->group("Replica");
+    tune->add_option("--distribution", s.distribution, "fixed, exponential or lognormal")
+        ->capture_default_str()
+        ->group("Replica");
+    tune->add_option("--instances", s.instances, "Without a model: instances per replica")
+        ->group("Replica");
+    tune->add_option("--max-batch-size", s.max_batch_size, "Without a model: max batch")
+        ->group("Replica");
+    tune->add_option("--max-queue-size", s.max_queue_size, "Without a model: queue bound")
+        ->group("Replica");
+    tune->add_option("--cpu-request", s.cpu_request, "resources.requests.cpu (cores)")
+        ->capture_default_str()
+        ->group("Replica");
+    tune->add_flag("--sleep-mode", s.sleep_mode, "Without a model: requests use no CPU")
+        ->group("Replica");
+    tune->add_option("--startup", s.startup, "Start-up time distribution (as tide sim)")
+        ->capture_default_str()
+        ->group("Cluster");
+    tune->add_option("--readiness-delay", s.readiness_delay_s, "Running to Ready (s)")
+        ->capture_default_str()
+        ->group("Cluster");
+    tune->add_option("--balance", s.balance, "random, round-robin or least-outstanding")
+        ->capture_default_str()
+        ->group("Cluster");
+    tune->add_option("--sync-period", s.sync_period_s, "HPA sync period (s)")
+        ->capture_default_str()
+        ->group("Cluster");
+    tune->add_option("--slo-latency", s.slo_latency_s, "SLO: seconds a request may take")
+        ->capture_default_str()
+        ->group("SLO");
+    tune->add_option("--slo-attainment", o.slo_attainment,
+                     "SLO: the share of requests within --slo-latency")
+        ->capture_default_str()
+        ->group("SLO");
+    tune->add_option("--max-replicas", o.max_replicas, "maxReplicas: the cap (never exceeded)")
+        ->capture_default_str()
+        ->group("SLO");
+    tune->add_option("--metrics", o.metrics, "Metrics searched: cpu, queue-depth, p99")
+        ->capture_default_str()
+        ->group("Search");
+    tune->add_option("--cpu-targets", o.cpu_targets, "CPU averageUtilization values (%)")
+        ->group("Search");
+    tune->add_option("--queue-targets", o.queue_targets, "Queue depth AverageValue values")
+        ->group("Search");
+    tune->add_option("--p99-fractions", o.p99_fractions, "p99 Value targets, x --slo-latency")
+        ->group("Search");
+    tune->add_option("--up-windows", o.up_windows, "scaleUp stabilization windows (s)")
+        ->group("Search");
+    tune->add_option("--up-percents", o.up_percents, "scaleUp Percent policy values")
+        ->group("Search");
+    tune->add_option("--down-windows", o.down_windows, "scaleDown stabilization windows (s)")
+        ->group("Search");
+    tune->add_option("--down-percents", o.down_percents, "scaleDown Percent policy values")
+        ->group("Search");
+    tune->add_option("--keep", o.keep, "Grid survivors refined by the coordinate search")
+        ->capture_default_str()
+        ->group("Search");
+    tune->add_option("--jobs", o.jobs, "Simulations at once (threads)")
+        ->capture_default_str()
+        ->group("Search");
+    tune->add_option("--holdout", o.holdout, "Share of the trace (its end) held out of the search")
+        ->capture_default_str()
+        ->group("Search");
+    tune->add_option("--reference-hpa", o.reference_hpa, "The seed's CPU HPA (a reference row)")
+        ->capture_default_str()
+        ->group("Output");
+    tune->add_flag("!--no-knative", o.knative, "No Knative KPA reference row")->group("Output");
+    tune->add_option("-o,--output", o.output_path, "Write the recommended HPA YAML")
+        ->group("Output");
+    tune->add_option("--json", o.json_path, "Write every candidate evaluated as JSON")
+        ->group("Output");
+    tune->add_option("--seed", s.seed, "Seed (the same arrivals for every candidate)")
+        ->capture_default_str()
+        ->group("Output");
+    tune->add_flag("!--no-progress", o.progress, "No progress line (shown on a terminal)")
+        ->group("Output");
+    tune->callback(
+        [&] { run = [&] { return tide::apps::RunTuneCommand(tune_opts, std::cout, std::cerr); }; });
   }
 
   // ---- tide up ----

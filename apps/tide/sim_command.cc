@@ -406,6 +406,25 @@ absl::Status Prepare(const SimCommandOptions& o, sim::SimOptions* so,
 
 }  // namespace
 
+absl::StatusOr<SimSetup> PrepareSimSetup(const SimCommandOptions& options) {
+  SimCommandOptions o = options;
+  o.hpa_files.clear();
+  o.knative = false;
+  o.fixed = {1};  // Prepare wants a policy; this one is dropped
+  SimSetup setup;
+  std::vector<sim::PolicySpec> policies;
+  Traffic traffic;
+  std::ostringstream ignored;
+  if (absl::Status s = Prepare(o, &setup.options, &policies, &traffic, &setup.pod, ignored);
+      !s.ok()) {
+    return s;
+  }
+  setup.arrivals = std::move(traffic.arrivals);
+  setup.span_s = traffic.span_s;
+  setup.traffic = traffic.description;
+  return setup;
+}
+
 int RunSimCommand(const SimCommandOptions& o, std::ostream& out, std::ostream& err) {
   sim::SimOptions so;
   std::vector<sim::PolicySpec> policies;

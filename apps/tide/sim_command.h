@@ -8,9 +8,14 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "absl/status/statusor.h"
+#include "sim/sim_options.h"
+#include "workload/arrivals.h"
 
 namespace tide::apps {
 
@@ -84,5 +89,17 @@ struct SimCommandOptions {
 // message on `err` names the file, line or field), 2 when an output file
 // cannot be written.
 int RunSimCommand(const SimCommandOptions& options, std::ostream& out, std::ostream& err);
+
+// What `tide tune` shares with `tide sim`: the simulation options and the
+// arrival sequence from the same flags, checked the same way (the policy
+// flags are ignored). Errors: the message `tide sim` would print.
+struct SimSetup {
+  sim::SimOptions options;
+  std::unique_ptr<workload::ArrivalProcess> arrivals;  // clone per run
+  double span_s = 0;                                   // simulated seconds of traffic
+  std::string traffic;                                 // what the arrivals are
+  std::string pod;                                     // what a replica is
+};
+absl::StatusOr<SimSetup> PrepareSimSetup(const SimCommandOptions& options);
 
 }  // namespace tide::apps

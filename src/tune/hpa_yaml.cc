@@ -75,6 +75,7 @@ YamlComments Explain(const TuneResult& r, int index, double slo_attainment) {
              [](const Candidate& x) { return absl::StrCat(x.min_replicas); }));
   c.max_replicas.push_back("maxReplicas: the cap given to tide tune (--max-replicas).");
   c.metric.push_back(absl::StrCat(MetricName(b.metric), " at ", TargetQuantity(b),
+                                  b.metric == Metric::kCpu ? " %" : "",
                                   ": the cheapest configuration meeting the SLO in the search."));
   c.metric.push_back("The best of each other metric searched:");
   for (Metric m : {Metric::kCpu, Metric::kQueueDepth, Metric::kP99}) {
