@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Proves that check.sh catches broken manifests: copies deploy/k8s and
-# deploy/Dockerfile into a temporary folder, breaks one thing per case, runs
-# the same check.sh on the copy and expects it to fail with the case's
-# message. The intact copy must pass first, so each failure is the case's own.
+# Proves that check.sh catches broken manifests: copies deploy/k8s,
+# deploy/grafana and deploy/Dockerfile into a temporary folder, breaks one
+# thing per case, runs the same check.sh on the copy and expects it to fail
+# with the case's message. The intact copy must pass first, so each failure is
+# the case's own.
 #   deploy/check/broken_test.sh
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -70,12 +71,19 @@ cases=(
   'Dockerfile|s/--no-install-recommends \\/--no-install-recommends libgrpc++-dev \\/|Dockerfile: the runtime stage installs build tools or -dev packages'
   'Dockerfile|s/EXPOSE 8000 8001 8002/EXPOSE 8000 8001/|Dockerfile: EXPOSE 8000 8001, tide listens on 8000 8001 8002'
   'Dockerfile|s/FROM debian:bookworm-slim AS runtime/FROM debian:bullseye-slim AS runtime/|Dockerfile: FROM debian:bullseye-slim: every stage starts from debian:bookworm-slim'
+  # The Grafana dashboard: its PromQL on the synthetic cluster, and Grafana's model.
+  'grafana/tide.json|s/outcome!=\\"success\\"/outcome=\\"failure\\"/|grafana-dashboard: ConfigMap/tide-grafana-dashboard: tide.json: panel 3 "Error ratio" target A: PromQL gives the wrong values: exp: {} 1E-01; got: {} 5E-02'
+  'grafana/tide.json|s/"type": "stat"/"type": "singlestat"/|grafana-dashboard: ConfigMap/tide-grafana-dashboard: tide.json: panel 2 "Requests per second": unknown panel type "singlestat"'
+  'grafana/tide.json|s/"uid": "\$\{datasource\}"/"uid": "prometheus"/|tide.json: variable namespace: datasource must be {type: prometheus, uid: ${datasource}}'
+  'grafana/tide.json|s/namespace=\\"\$namespace\\", container=\\"tide\\", resource/namespace=\\"\$cluster\\", container=\\"tide\\", resource/|panel 14 "CPU per pod against its request" target B: uses template variable $cluster, which the dashboard does not define'
+  'grafana/kustomization.yaml|s/        grafana_dashboard: "1"/        grafana_dashboard: "true"/|grafana-dashboard: a grafana* overlay must render a ConfigMap labelled grafana_dashboard: "1"'
 )
 
 fresh_copy() {  # $1: the copy's folder
   rm -rf "$1"
   mkdir -p "$1"
   cp -r "$root/deploy/k8s" "$1/k8s"
+  cp -r "$root/deploy/grafana" "$1/grafana"  # components/grafana-dashboard's ../../../grafana
   cp "$root/deploy/Dockerfile" "$1/Dockerfile"
 }
 run_check() {  # $1: the copy's folder, $2: output file, then check.sh's arguments

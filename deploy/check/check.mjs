@@ -17,6 +17,7 @@ import { validateObject } from "./lib/schema.mjs";
 import * as m from "./lib/manifest_checks.mjs";
 import { checkDockerfile } from "./lib/dockerfile_checks.mjs";
 import { collectQueries, promtoolAvailable, runPromqlTests } from "./lib/promql_tests.mjs";
+import { sidecarDashboards, checkDashboard, exportedMetrics, runDashboardTests, kDashboardLabel } from "./lib/grafana_checks.mjs";
 
 function parseArgs(argv) {
   const opts = { renders: [] };
@@ -39,6 +40,9 @@ function checkOverlayPurpose(name, objects) {
   if (name.startsWith("hpa-") && count("HorizontalPodAutoscaler") !== 1) problems.push("an hpa-* overlay must render one HorizontalPodAutoscaler");
   if (name.startsWith("keda") && count("ScaledObject") !== 1) problems.push("a keda* overlay must render one ScaledObject");
   if (name === "servicemonitor" && count("ServiceMonitor") !== 1) problems.push("must render a ServiceMonitor");
+  if (name.startsWith("grafana") && !objects.some((o) => o.kind === "ConfigMap" && o.metadata?.labels?.[kDashboardLabel] === "1")) {
+    problems.push(`a grafana* overlay must render a ConfigMap labelled ${kDashboardLabel}: "1"`);
+  }
   // One autoscaler per Deployment: two would fight over its replica count.
   const targets = objects.filter((o) => o.kind === "HorizontalPodAutoscaler" || o.kind === "ScaledObject")
     .map((o) => o.spec?.scaleTargetRef?.name);
@@ -72,6 +76,7 @@ function main() {
   const problems = [];
   const notes = [];
   const havePromtool = promtoolAvailable();
+  const tideMetrics = { ...exportedMetrics(opts.root), ...contract.metrics };
   let objectCount = 0;
   for (const { name, file } of opts.renders) {
     const report = (p) => problems.push(`${name}: ${p}`);
@@ -101,6 +106,17 @@ function main() {
       r.problems.forEach(report);
       r.served.pods.forEach((rule, x) => served.pods.set(x, rule));
       r.served.external.forEach((rule, x) => served.external.set(x, rule));
+    }
+    // Grafana dashboards: the model, the metrics, and every query's values.
+    for (const cm of valid.filter((o) => o.kind === "ConfigMap")) {
+      for (const d of sidecarDashboards(cm)) {
+        const where = `ConfigMap/${cm.metadata.name}: ${d.key}`;
+        if (d.error) { report(`ConfigMap/${cm.metadata.name}: ${d.error}`); continue; }
+        const r = checkDashboard(d.dashboard, tideMetrics);
+        r.problems.forEach((p) => report(`${where}: ${p}`));
+        if (!havePromtool) report(`${where}: promtool not found: the dashboard's PromQL is unchecked (Debian package prometheus)`);
+        else runDashboardTests(r.queries).forEach((p) => report(`${where}: ${p}`));
+      }
     }
     for (const o of valid) {
       if (o.kind === "Deployment") {

@@ -9,6 +9,10 @@
 #  - the PromQL of the adapter rules (as the adapter expands them for each
 #    HPA) and of the KEDA triggers parses and, on a synthetic busy and idle
 #    cluster, gives the values an HPA needs (promtool test rules);
+#  - Grafana dashboards (ConfigMaps labelled grafana_dashboard: "1", i.e.
+#    deploy/grafana/tide.json) against Grafana's dashboard model, and each of
+#    their queries on a synthetic cluster against its exact expected values
+#    (promtool test rules; lib/grafana_checks.mjs);
 #  - deploy/Dockerfile agrees with scripts/install-deps.sh, scripts/build.sh
 #    and what the build produces;
 #  - given the tide binary: its runtime packages are runtime libraries of
