@@ -40,6 +40,19 @@ KeepAliveClient::~KeepAliveClient() {
 
 absl::StatusOr<int> KeepAliveClient::Post(const std::string& path, const std::string& body,
                                           std::string* response_body) {
+  // A kept-alive connection the server closed while idle fails before any
+  // byte of an answer: the request was never read, so it is sent again once
+  // on a fresh connection (what every HTTP client does).
+  const bool reused = fd_ >= 0;
+  bool stale = false;
+  absl::StatusOr<int> r = PostOnce(path, body, response_body, &stale);
+  if (!r.ok() && reused && stale) r = PostOnce(path, body, response_body, &stale);
+  return r;
+}
+
+absl::StatusOr<int> KeepAliveClient::PostOnce(const std::string& path, const std::string& body,
+                                              std::string* response_body, bool* stale) {
+  *stale = false;
   const int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(timeout_));
   if (fd_ < 0) {
     fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -73,6 +86,7 @@ absl::StatusOr<int> KeepAliveClient::Post(const std::string& path, const std::st
     ssize_t n = send(fd_, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
     if (n <= 0) {
       if (n < 0 && errno == EINTR) continue;
+      *stale = errno == EPIPE || errno == ECONNRESET;
       return fail(absl::StrCat("send: ", std::strerror(errno)));
     }
     sent += static_cast<size_t>(n);
@@ -87,6 +101,7 @@ absl::StatusOr<int> KeepAliveClient::Post(const std::string& path, const std::st
     ssize_t n = recv(fd_, buf, sizeof(buf), 0);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
+      *stale = data.empty() && (n == 0 || errno == ECONNRESET);
       return fail(n == 0 ? "connection closed before a complete answer"
                          : absl::StrCat("recv: ", std::strerror(errno)));
     }

@@ -42,8 +42,10 @@ struct DemoTrafficStats {
 };
 
 // One blocking keep-alive POST at a time on 127.0.0.1:port; reconnects when
-// the server closes. Returns the status code; Unavailable for a connection
-// that failed before a complete answer.
+// the server closes, and sends again once when a reused connection turns out
+// to have been closed while idle (no byte of an answer came back). Returns the
+// status code; Unavailable for a connection that failed before a complete
+// answer.
 class KeepAliveClient {
  public:
   explicit KeepAliveClient(uint16_t port, absl::Duration timeout = absl::Seconds(60))
@@ -53,6 +55,8 @@ class KeepAliveClient {
                            std::string* response_body = nullptr);
 
  private:
+  absl::StatusOr<int> PostOnce(const std::string& path, const std::string& body,
+                               std::string* response_body, bool* stale);
   uint16_t port_;
   absl::Duration timeout_;
   int fd_ = -1;
