@@ -9,6 +9,7 @@
 
 #include "grpc_service.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "health.grpc.pb.h"
 #include "support/tide_process.h"
 
 namespace tide::testing {
@@ -190,6 +191,143 @@ TEST(ServeGrpcDeadlines, RequestsWhoseClientHasGoneAreNotExecuted) {
   EXPECT_EQ(MetricValue(metrics, R"(tide_inference_queue_depth{model="slow",version="1"})"), 0);
   std::string stats = Http(server.http_port(), "GET", "/v2/models/slow/stats").body;
   EXPECT_NE(stats.find(R"("inference_count":2,"execution_count":2,)"), std::string::npos) << stats;
+}
+
+TEST_F(ServeGrpc, ServerMetadataListsEveryExtension) {
+  grpc::ClientContext ctx;
+  inference::ServerMetadataResponse r;
+  ASSERT_TRUE(stub_->ServerMetadata(&ctx, {}, &r).ok());
+  EXPECT_EQ(r.name(), "tide");
+  EXPECT_EQ(std::vector<std::string>(r.extensions().begin(), r.extensions().end()),
+            (std::vector<std::string>{"binary_tensor_data", "statistics", "model_repository",
+                                      "model_configuration"}));
+}
+
+TEST_F(ServeGrpc, ModelConfigIsTheParsedConfigPbtxt) {
+  grpc::ClientContext ctx;
+  inference::ModelConfigRequest req;
+  req.set_name("simple");
+  inference::ModelConfigResponse r;
+  grpc::Status s = stub_->ModelConfig(&ctx, req, &r);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const tide::config::ModelConfig& c = r.config();
+  EXPECT_EQ(c.name(), "simple");
+  EXPECT_EQ(c.platform(), "pytorch_libtorch");
+  EXPECT_EQ(c.backend(), "pytorch");
+  EXPECT_EQ(c.max_batch_size(), 8);
+  ASSERT_EQ(c.input_size(), 2);
+  EXPECT_EQ(c.input(1).name(), "INPUT1");
+  EXPECT_EQ(c.input(1).data_type(), tide::config::TYPE_INT32);
+  ASSERT_EQ(c.input(1).dims_size(), 1);
+  EXPECT_EQ(c.input(1).dims(0), 16);
+  ASSERT_EQ(c.output_size(), 2);
+  EXPECT_EQ(c.output(0).name(), "OUTPUT0");
+  ASSERT_EQ(c.instance_group_size(), 1);
+  EXPECT_EQ(c.instance_group(0).count(), 1);
+  EXPECT_EQ(c.instance_group(0).kind(), tide::config::ModelInstanceGroup::KIND_CPU);
+  EXPECT_EQ(c.parameters().at("INTRA_OP_THREAD_COUNT").string_value(), "1");
+
+  grpc::ClientContext c2;
+  req.set_name("nope");
+  s = stub_->ModelConfig(&c2, req, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(s.error_message(), "unknown model 'nope'");
+  grpc::ClientContext c3;
+  req.set_name("simple");
+  req.set_version("9");
+  EXPECT_EQ(stub_->ModelConfig(&c3, req, &r).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ServeGrpc, RepositoryIndexListsEveryModel) {
+  grpc::ClientContext ctx;
+  inference::RepositoryIndexRequest req;
+  inference::RepositoryIndexResponse r;
+  ASSERT_TRUE(stub_->RepositoryIndex(&ctx, req, &r).ok());
+  std::vector<std::string> got;
+  for (const auto& m : r.models()) {
+    got.push_back(m.name() + "/" + m.version() + "/" + m.state() + "/" + m.reason());
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{"cnn/1/READY/", "mlp/1/READY/", "simple/1/READY/",
+                                           "simulated/1/READY/"}));
+  grpc::ClientContext c2;
+  req.set_repository_name("other");
+  grpc::Status s = stub_->RepositoryIndex(&c2, req, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(s.error_message(), "unknown repository 'other' (tide serves one repository)");
+}
+
+TEST_F(ServeGrpc, ModelStatisticsCountTheRequestsSent) {
+  inference::ModelInferRequest req;
+  req.set_model_name("simple");
+  for (const char* name : {"INPUT0", "INPUT1"}) {
+    auto* in = req.add_inputs();
+    in->set_name(name);
+    in->set_datatype("INT32");
+    in->add_shape(1);
+    in->add_shape(16);
+    for (int i = 0; i < 16; ++i) in->mutable_contents()->add_int_contents(i);
+  }
+  for (int i = 0; i < 2; ++i) {
+    grpc::ClientContext ctx;
+    inference::ModelInferResponse resp;
+    ASSERT_TRUE(stub_->ModelInfer(&ctx, req, &resp).ok());
+  }
+  grpc::ClientContext ctx;
+  inference::ModelStatisticsRequest sreq;
+  sreq.set_name("simple");
+  inference::ModelStatisticsResponse r;
+  grpc::Status s = stub_->ModelStatistics(&ctx, sreq, &r);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(r.model_stats_size(), 1);
+  const inference::ModelStatistics& m = r.model_stats(0);
+  EXPECT_EQ(m.name(), "simple");
+  EXPECT_EQ(m.version(), "1");
+  EXPECT_EQ(m.inference_count(), 2u);
+  EXPECT_EQ(m.execution_count(), 2u);
+  EXPECT_GT(m.last_inference(), 0u);
+  EXPECT_EQ(m.inference_stats().success().count(), 2u);
+  EXPECT_EQ(m.inference_stats().fail().count(), 0u);
+  EXPECT_EQ(m.inference_stats().queue().count(), 2u);
+  EXPECT_EQ(m.inference_stats().compute_infer().count(), 2u);
+  EXPECT_EQ(m.inference_stats().cache_hit().count(), 0u);
+  ASSERT_EQ(m.batch_stats_size(), 1);
+  EXPECT_EQ(m.batch_stats(0).batch_size(), 1u);
+  EXPECT_EQ(m.batch_stats(0).compute_infer().count(), 2u);
+
+  grpc::ClientContext c2;
+  inference::ModelStatisticsResponse all;
+  ASSERT_TRUE(stub_->ModelStatistics(&c2, {}, &all).ok());
+  EXPECT_EQ(all.model_stats_size(), 4);
+  grpc::ClientContext c3;
+  sreq.set_name("nope");
+  s = stub_->ModelStatistics(&c3, sreq, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(s.error_message(), "unknown model 'nope'");
+}
+
+TEST_F(ServeGrpc, StandardHealthServiceAnswersFromReadiness) {
+  auto health = grpc::health::v1::Health::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(server_->grpc_port()), grpc::InsecureChannelCredentials()));
+  for (const char* service : {"", "inference.GRPCInferenceService"}) {
+    grpc::ClientContext ctx;
+    grpc::health::v1::HealthCheckRequest req;
+    req.set_service(service);
+    grpc::health::v1::HealthCheckResponse r;
+    grpc::Status s = health->Check(&ctx, req, &r);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(r.status(), grpc::health::v1::HealthCheckResponse::SERVING) << service;
+  }
+  grpc::ClientContext ctx;
+  grpc::health::v1::HealthCheckRequest req;
+  req.set_service("other");
+  grpc::health::v1::HealthCheckResponse r;
+  grpc::Status s = health->Check(&ctx, req, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(s.error_message(), "unknown service 'other'");
+  grpc::ClientContext wctx;
+  auto watch = health->Watch(&wctx, {});
+  EXPECT_FALSE(watch->Read(&r));
+  EXPECT_EQ(watch->Finish().error_code(), grpc::StatusCode::UNIMPLEMENTED);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "core/model_repository.h"
 #include "frontends/grpc/grpc_codec.h"
 #include "grpc_service.grpc.pb.h"
+#include "health.grpc.pb.h"
 
 namespace tide::grpcfe {
 namespace {
@@ -107,6 +108,99 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
     return reactor;
   }
 
+  grpc::ServerUnaryReactor* ModelConfig(grpc::CallbackServerContext* ctx,
+                                        const inference::ModelConfigRequest* req,
+                                        inference::ModelConfigResponse* resp) override {
+    if (absl::Status s = core::ValidateModelName(req->name()); !s.ok()) return Done(ctx, s);
+    auto m = o_.service->FindModel(req->name(), req->version());
+    if (!m.ok()) return Done(ctx, m.status());
+    // As HTTP's /config renders it: name and backend as tide resolved them.
+    *resp->mutable_config() = (*m)->spec.proto;
+    resp->mutable_config()->set_name((*m)->spec.name);
+    if (resp->config().backend().empty()) resp->mutable_config()->set_backend((*m)->spec.backend);
+    return Done(ctx, absl::OkStatus());
+  }
+
+  // Which models GET /v2/models[/{m}[/versions/{v}]]/stats reports.
+  grpc::ServerUnaryReactor* ModelStatistics(grpc::CallbackServerContext* ctx,
+                                            const inference::ModelStatisticsRequest* req,
+                                            inference::ModelStatisticsResponse* resp) override {
+    std::vector<std::shared_ptr<core::LoadedModel>> models;
+    if (req->name().empty()) {
+      if (!req->version().empty()) {
+        return Done(ctx, absl::InvalidArgumentError("a version needs a model name"));
+      }
+      models = o_.service->Models();
+    } else {
+      if (absl::Status s = core::ValidateModelName(req->name()); !s.ok()) return Done(ctx, s);
+      if (req->version().empty()) {
+        for (auto& m : o_.service->Models()) {
+          if (m->spec.name == req->name()) models.push_back(m);
+        }
+      }
+      if (models.empty()) {
+        auto m = o_.service->FindModel(req->name(), req->version());
+        if (!m.ok()) return Done(ctx, m.status());
+        models.push_back(*m);
+      }
+    }
+    auto duration = [](inference::StatisticDuration* d, uint64_t count, uint64_t ns) {
+      d->set_count(count);
+      d->set_ns(ns);
+    };
+    for (const auto& m : models) {
+      core::ModelStatistics s = m->observer ? m->observer->Snapshot() : core::ModelStatistics{};
+      inference::ModelStatistics* out = resp->add_model_stats();
+      out->set_name(m->spec.name);
+      out->set_version(absl::StrCat(m->version));
+      out->set_last_inference(s.last_inference_ms);
+      out->set_inference_count(s.inference_count);
+      out->set_execution_count(s.execution_count);
+      inference::InferStatistics* is = out->mutable_inference_stats();
+      duration(is->mutable_success(), s.success_count, s.success_ns);
+      duration(is->mutable_fail(), s.fail_count, s.fail_ns);
+      duration(is->mutable_queue(), s.queue_count, s.queue_ns);
+      duration(is->mutable_compute_input(), s.compute_input_count, s.compute_input_ns);
+      duration(is->mutable_compute_infer(), s.compute_infer_count, s.compute_infer_ns);
+      duration(is->mutable_compute_output(), s.compute_output_count, s.compute_output_ns);
+      duration(is->mutable_cache_hit(), 0, 0);
+      duration(is->mutable_cache_miss(), 0, 0);
+      for (const core::BatchStatistics& b : s.batch_stats) {
+        inference::InferBatchStatistics* bs = out->add_batch_stats();
+        bs->set_batch_size(b.batch_size);
+        duration(bs->mutable_compute_input(), b.compute_input_count, b.compute_input_ns);
+        duration(bs->mutable_compute_infer(), b.compute_infer_count, b.compute_infer_ns);
+        duration(bs->mutable_compute_output(), b.compute_output_count, b.compute_output_ns);
+      }
+      if (m->memory_bytes > 0) {
+        inference::MemoryUsage* mu = out->add_memory_usage();
+        mu->set_type("CPU");
+        mu->set_id(0);
+        mu->set_byte_size(m->memory_bytes);
+      }
+    }
+    return Done(ctx, absl::OkStatus());
+  }
+
+  grpc::ServerUnaryReactor* RepositoryIndex(grpc::CallbackServerContext* ctx,
+                                            const inference::RepositoryIndexRequest* req,
+                                            inference::RepositoryIndexResponse* resp) override {
+    if (!req->repository_name().empty()) {
+      return Done(ctx,
+                  absl::NotFoundError(absl::StrCat("unknown repository '", req->repository_name(),
+                                                   "' (tide serves one repository)")));
+    }
+    for (const core::ModelState& s : o_.service->Index()) {
+      if (req->ready() && s.state != "READY") continue;
+      auto* m = resp->add_models();
+      m->set_name(s.name);
+      m->set_version(s.version);
+      m->set_state(s.state);
+      m->set_reason(s.reason);
+    }
+    return Done(ctx, absl::OkStatus());
+  }
+
  private:
   static grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const absl::Status& s) {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
@@ -117,11 +211,37 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
   const GrpcServer::Options& o_;
 };
 
+// grpc.health.v1.Health: SERVING while the server is ready (the same answer
+// as ServerReady and /v2/health/ready), for "" and the inference service.
+class HealthService final : public grpc::health::v1::Health::CallbackService {
+ public:
+  explicit HealthService(const GrpcServer::Options& o) : o_(o) {}
+
+  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* ctx,
+                                  const grpc::health::v1::HealthCheckRequest* req,
+                                  grpc::health::v1::HealthCheckResponse* resp) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (!req->service().empty() && req->service() != "inference.GRPCInferenceService") {
+      reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                   absl::StrCat("unknown service '", req->service(), "'")));
+      return reactor;
+    }
+    resp->set_status(o_.service->IsReady() ? grpc::health::v1::HealthCheckResponse::SERVING
+                                           : grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+ private:
+  const GrpcServer::Options& o_;
+};
+
 }  // namespace
 
 struct GrpcServer::Impl {
   Options options;
   std::unique_ptr<Service> service;
+  std::unique_ptr<HealthService> health;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
 };
@@ -140,6 +260,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Create(Options options) 
   builder.SetMaxReceiveMessageSize(static_cast<int>(impl->options.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(impl->options.max_message_bytes));
   builder.RegisterService(impl->service.get());
+  impl->health = std::make_unique<HealthService>(impl->options);
+  builder.RegisterService(impl->health.get());
   impl->server = builder.BuildAndStart();
   if (!impl->server || impl->port == 0) {
     return absl::UnavailableError(
