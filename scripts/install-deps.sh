@@ -24,6 +24,7 @@ packages=(
   libprotobuf-dev protobuf-compiler             # config.pbtxt, V2 gRPC messages
   libgrpc++-dev protobuf-compiler-grpc          # gRPC frontend
   libsimdjson-dev nlohmann-json3-dev            # request parsing / config & reports
+  zlib1g-dev                                    # gzip/deflate request bodies
   libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   libtorch-dev libopenblas0-openmp              # TorchScript backend + an optimised BLAS
   libgtest-dev libgmock-dev libbenchmark-dev    # tests and benchmarks

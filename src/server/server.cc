@@ -111,7 +111,7 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
   }
   service.SetModels(std::move(loaded->loaded), std::move(loaded->failed));
 
-  http::V2Handlers v2({&service, "tide", kVersion});
+  http::V2Handlers v2({&service, "tide", kVersion, o.max_body_bytes});
   http::HttpServer::Options ho;
   ho.host = o.host;
   ho.port = static_cast<uint16_t>(o.http_port);

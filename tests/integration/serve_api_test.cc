@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string>
 
+#include <zlib.h>
+
 #include "gtest/gtest.h"
 #include "support/shared_serve.h"
 #include "support/tide_process.h"
@@ -409,6 +411,57 @@ TEST_F(ServeApi, ModelConfigIsTritonsJsonForm) {
   EXPECT_EQ(missing.body, R"({"error":"unknown model 'nope'"})");
   EXPECT_EQ(Http(port(), "GET", "/v2/models/simple/versions/9/config").status, 404);
   EXPECT_EQ(Http(port(), "POST", "/v2/models/simple/config").status, 405);
+}
+
+// `text` compressed by zlib: gzip (window_bits 31), zlib-wrapped deflate (15)
+// or raw deflate (-15).
+std::string Compress(const std::string& text, int window_bits) {
+  z_stream z{};
+  EXPECT_EQ(deflateInit2(&z, 9, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string out(deflateBound(&z, text.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+TEST_F(ServeApi, CompressedRequestBodiesAreDecodedWithABound) {
+  const std::string body = SimpleRequest(Row(10, 3), Row(-5, 1));
+  auto plain = Http(port(), "POST", "/v2/models/simple/infer", body);
+  ASSERT_EQ(plain.status, 200) << plain.body;
+  for (auto [encoding, bits] : std::vector<std::pair<std::string, int>>{
+           {"gzip", 31}, {"deflate", 15}, {"deflate", -15}, {"GZip", 31}}) {
+    auto r = Http(port(), "POST", "/v2/models/simple/infer", Compress(body, bits),
+                  {{"Content-Encoding", encoding}});
+    EXPECT_EQ(r.status, 200) << encoding << " " << bits << ": " << r.body;
+    EXPECT_EQ(r.body, plain.body) << encoding << " " << bits;
+  }
+  // 200,000 bytes (over --max-body-bytes 100000) in a few hundred: refused.
+  std::string big =
+      SimpleRequest(Row(10, 3), Row(-5, 1), ",\"pad\":\"" + std::string(200000, ' ') + "\"");
+  std::string bomb = Compress(big, 31);
+  ASSERT_LT(bomb.size(), 1000u);
+  auto r = Http(port(), "POST", "/v2/models/simple/infer", bomb, {{"Content-Encoding", "gzip"}});
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(r.body, R"({"error":"decompressed request body is over the limit of 100000 bytes"})");
+  r = Http(port(), "POST", "/v2/models/simple/infer", "not gzip at all",
+           {{"Content-Encoding", "gzip"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body, R"({"error":"request body is not valid gzip data: incorrect header check"})");
+  std::string gz = Compress(body, 31);
+  r = Http(port(), "POST", "/v2/models/simple/infer", gz.substr(0, gz.size() / 2),
+           {{"Content-Encoding", "gzip"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body, R"({"error":"request body is not valid gzip data: truncated stream"})");
+  r = Http(port(), "POST", "/v2/models/simple/infer", body, {{"Content-Encoding", "br"}});
+  EXPECT_EQ(r.status, 415);
+  EXPECT_EQ(
+      r.body,
+      R"j({"error":"unsupported Content-Encoding 'br' (supported: gzip, deflate, identity)"})j");
 }
 
 }  // namespace

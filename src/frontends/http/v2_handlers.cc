@@ -1,5 +1,8 @@
 #include "frontends/http/v2_handlers.h"
 
+#include <zlib.h>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
@@ -49,6 +52,61 @@ std::string BatchStatsJson(const std::vector<core::BatchStatistics>& batches) {
 }
 
 }  // namespace
+
+absl::StatusOr<std::string> DecodeContentEncoding(const std::string& encoding, std::string body,
+                                                  size_t max_bytes) {
+  std::string enc = absl::AsciiStrToLower(absl::StripAsciiWhitespace(encoding));
+  if (enc.empty() || enc == "identity") return body;
+  int window_bits;
+  if (enc == "gzip" || enc == "x-gzip") {
+    window_bits = 15 + 16;
+  } else if (enc == "deflate") {
+    window_bits = 15;  // RFC 9110: zlib format; raw deflate is retried below
+  } else {
+    return absl::UnimplementedError(absl::StrCat("unsupported Content-Encoding '", encoding,
+                                                 "' (supported: gzip, deflate, identity)"));
+  }
+  auto inflate_all = [&](int bits) -> absl::StatusOr<std::string> {
+    z_stream z{};
+    if (inflateInit2(&z, bits) != Z_OK) return absl::InternalError("cannot start zlib");
+    z.next_in = reinterpret_cast<Bytef*>(body.data());
+    z.avail_in = static_cast<uInt>(body.size());
+    std::string out;
+    char buf[16384];
+    int rc = Z_OK;
+    while (rc != Z_STREAM_END) {
+      z.next_out = reinterpret_cast<Bytef*>(buf);
+      z.avail_out = sizeof(buf);
+      rc = inflate(&z, Z_NO_FLUSH);
+      if (rc != Z_OK && rc != Z_STREAM_END) {
+        std::string why = z.msg ? z.msg : (rc == Z_BUF_ERROR ? "truncated stream" : "corrupt");
+        inflateEnd(&z);
+        return absl::InvalidArgumentError(
+            absl::StrCat("request body is not valid ", enc, " data: ", why));
+      }
+      size_t got = sizeof(buf) - z.avail_out;
+      if (out.size() + got > max_bytes) {
+        inflateEnd(&z);
+        return absl::OutOfRangeError(
+            absl::StrCat("decompressed request body is over the limit of ", max_bytes, " bytes"));
+      }
+      out.append(buf, got);
+    }
+    bool trailing = z.avail_in != 0;
+    inflateEnd(&z);
+    if (trailing) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("request body has bytes after the end of its ", enc, " stream"));
+    }
+    return out;
+  };
+  auto out = inflate_all(window_bits);
+  if (!out.ok() && enc == "deflate" && absl::IsInvalidArgument(out.status())) {
+    auto raw = inflate_all(-15);
+    if (raw.ok() || absl::IsOutOfRange(raw.status())) return raw;
+  }
+  return out;
+}
 
 HttpResponse StatusResponse(const absl::Status& status) {
   return ErrorResponse(common::HttpStatusFor(status), std::string(status.message()),
@@ -136,6 +194,17 @@ void V2Handlers::Handle(HttpRequest request, Responder respond) {
 
 void V2Handlers::Infer(HttpRequest request, const std::string& model, const std::string& version,
                        Responder respond) {
+  if (const std::string& ce = request.Header("content-encoding"); !ce.empty()) {
+    auto body = DecodeContentEncoding(ce, std::move(request.body), options_.max_body_bytes);
+    if (!body.ok()) {
+      options_.service->CountRejected(model, version, body.status());
+      int code = absl::IsOutOfRange(body.status())      ? 413
+                 : absl::IsUnimplemented(body.status()) ? 415
+                                                        : 400;
+      return respond(ErrorResponse(code, std::string(body.status().message())));
+    }
+    request.body = *std::move(body);
+  }
   std::optional<size_t> header_length;
   const std::string& hl = request.Header("inference-header-content-length");
   if (!hl.empty()) {

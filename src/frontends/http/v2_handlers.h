@@ -18,6 +18,9 @@ class V2Handlers {
     core::InferenceService* service = nullptr;  // not owned; outlives this
     std::string server_name = "tide";
     std::string server_version;
+    // The most bytes a request body may decompress to (Content-Encoding gzip
+    // or deflate); beyond it the request is answered 413.
+    size_t max_body_bytes = 64 << 20;
   };
   explicit V2Handlers(Options options) : options_(std::move(options)) {}
 
@@ -36,6 +39,13 @@ class V2Handlers {
 
   Options options_;
 };
+
+// A request body decoded per its Content-Encoding ("", identity, gzip,
+// deflate; zlib-wrapped or raw), at most `max_bytes` long: InvalidArgument for
+// a corrupt stream, OutOfRange beyond `max_bytes`, Unimplemented for any
+// other encoding.
+absl::StatusOr<std::string> DecodeContentEncoding(const std::string& encoding, std::string body,
+                                                  size_t max_bytes);
 
 // The HTTP response for a failed status (JSON error, mapped code, Retry-After).
 HttpResponse StatusResponse(const absl::Status& status);
