@@ -297,7 +297,10 @@ int RunUpCommand(const UpCommandOptions& options, std::ostream& out, std::ostrea
         << ",\"metrics_port\":" << (*f)->metrics_port() << ",\"pid\":" << getpid() << "}\n"
         << std::flush;
     if (!tty) {
-      out << "tide up: replicas' logs in " << log_dir << "\n" << std::flush;
+      out << "tide up: replicas' logs in " << log_dir << "\n"
+          << "tide up: no CPU limit is applied (cgroup v2 cpu.max is not set by tide up): a "
+             "replica may use more CPU than --cpu-request, as a pod without a limit may\n"
+          << std::flush;
     }
   }
   (*f)->Start();
