@@ -330,5 +330,50 @@ TEST_F(ServeGrpc, StandardHealthServiceAnswersFromReadiness) {
   EXPECT_EQ(watch->Finish().error_code(), grpc::StatusCode::UNIMPLEMENTED);
 }
 
+// A repository where one model fails to load: the server is not ready, so
+// the health service says NOT_SERVING, and the index says why.
+TEST(ServeGrpcNotReady, HealthIsNotServingAndTheIndexNamesTheFailure) {
+  TempDir repo;
+  repo.Write("good/config.pbtxt",
+             "backend: \"simulated\"\ninput { name: \"A\" data_type: TYPE_FP32 dims: [ 1 ] }\n"
+             "output { name: \"B\" data_type: TYPE_FP32 dims: [ 1 ] }\n");
+  repo.MakeDir("good/1");
+  repo.Write("bad/config.pbtxt",
+             "backend: \"simulated\"\ninput { name: \"A\" data_type: TYPE_FP32 dims: [ 0 ] }\n"
+             "output { name: \"B\" data_type: TYPE_FP32 dims: [ 1 ] }\n");
+  repo.MakeDir("bad/1");
+  TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0", "--grpc-port",
+                      "0", "--metrics-port", "0", "--host", "127.0.0.1", "--drain-delay", "0"});
+  ASSERT_TRUE(server.started()) << server.Log();
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server.grpc_port()),
+                                     grpc::InsecureChannelCredentials());
+  auto health = grpc::health::v1::Health::NewStub(channel);
+  grpc::ClientContext ctx;
+  grpc::health::v1::HealthCheckResponse hr;
+  ASSERT_TRUE(health->Check(&ctx, {}, &hr).ok());
+  EXPECT_EQ(hr.status(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+
+  auto stub = inference::GRPCInferenceService::NewStub(channel);
+  auto index = [&](bool ready) {
+    grpc::ClientContext c;
+    inference::RepositoryIndexRequest req;
+    req.set_ready(ready);
+    inference::RepositoryIndexResponse r;
+    EXPECT_TRUE(stub->RepositoryIndex(&c, req, &r).ok());
+    std::vector<std::string> got;
+    for (const auto& m : r.models()) {
+      got.push_back(m.name() + "/" + m.version() + "/" + m.state() + "/" + m.reason());
+    }
+    return got;
+  };
+  EXPECT_EQ(index(true), (std::vector<std::string>{"good/1/READY/"}));
+  EXPECT_EQ(index(false),
+            (std::vector<std::string>{
+                "bad//UNAVAILABLE/" + repo.path() +
+                    "/bad/config.pbtxt:2:40: field 'input[0].dims[0]': 0 is not a valid dim (use "
+                    "a size >= 1, or -1 for a variable size)",
+                "good/1/READY/"}));
+}
+
 }  // namespace
 }  // namespace tide::testing
