@@ -537,8 +537,7 @@ int main(int argc, char** argv) {
     tune->add_option("--arrivals", s.arrivals, "Synthetic: poisson, constant, step, spike, ...")
         ->capture_default_str()
         ->group("Traffic");
-    tune->add_option("--rate", s.rate, "Synthetic arrivals: requests per second")
-        ->group("Traffic");
+    tune->add_option("--rate", s.rate, "Synthetic arrivals: requests per second")->group("Traffic");
     tune->add_option("--model-repository", s.model_repository, "Model repository (as tide sim)")
         ->group("Replica");
     tune->add_option("--model", s.model, "Model name in --model-repository")->group("Replica");
