@@ -255,7 +255,26 @@ int RunUpCommand(const UpCommandOptions& options, std::ostream& out, std::ostrea
   // The router takes a replica out of rotation and waits for its requests
   // before the SIGTERM, so the replica's own drain delay (which waits for
   // endpoints to update on a cluster) has nothing left to wait for.
-  fo.serve_args = {"--model-repository", o.model_repository, "--drain-delay", "0"};
+  std::string serve_repository = o.model_repository;
+  if (o.demo) {
+    // The demo's replicas serve its model alone, from a copy of that model's
+    // folder: the other models of the repository may need what `scripts/run.sh`
+    // does not build (the TorchScript plugin and its generated model.pt
+    // files), and one model that cannot load keeps a strict replica unready.
+    fs::path from = fs::path(o.model_repository) / o.demo_model;
+    fs::path copy = fs::path(log_dir) / "demo-repository";
+    std::error_code ec;
+    fs::remove_all(copy, ec);
+    fs::create_directories(copy, ec);
+    if (!ec) fs::copy(from, copy / o.demo_model, fs::copy_options::recursive, ec);
+    if (ec) {
+      err << "tide up: --demo: cannot copy model " << from.string() << " to " << copy.string()
+          << ": " << ec.message() << "\n";
+      return 1;
+    }
+    serve_repository = copy.string();
+  }
+  fo.serve_args = {"--model-repository", serve_repository, "--drain-delay", "0"};
   fo.log_dir = log_dir;
   fo.host = o.host;
   fo.port = static_cast<uint16_t>(o.port);

@@ -216,13 +216,14 @@ double NiceCeil(double v) {
 }
 
 // One panel: axes with ticks and units, its series and a legend.
+// Counts (replicas) get whole-number ticks.
 void Panel(std::string* out, double x0, double y0, double w, double h, double t_max,
-           const std::string& y_label, const std::vector<Series>& series) {
+           const std::string& y_label, const std::vector<Series>& series, bool counts = false) {
   double y_max = 0;
   for (const auto& s : series) {
     for (const auto& [t, v] : s.points) y_max = std::max(y_max, v);
   }
-  y_max = NiceCeil(y_max * 1.05);
+  y_max = counts ? 4 * std::ceil(std::max(y_max + 1, 1.0) / 4) : NiceCeil(y_max * 1.05);
   auto X = [&](double t) { return x0 + w * t / t_max; };
   auto Y = [&](double v) { return y0 + h - h * v / y_max; };
   absl::StrAppend(out,
@@ -305,7 +306,8 @@ std::string RenderReportSvg(const std::vector<TimelineRow>& rows,
       W, H, left);
   const double w = W - left - right;
   Panel(&out, left, top, w, panel_h, t_max, "requests / s", {in, done, err});
-  Panel(&out, left, top + panel_h + gap, w, panel_h, t_max, "replicas", {desired, ready});
+  Panel(&out, left, top + panel_h + gap, w, panel_h, t_max, "replicas", {desired, ready},
+        /*counts=*/true);
   Panel(&out, left, top + 2 * (panel_h + gap), w, panel_h, t_max, "latency (ms)", {p99, p50, slo});
   // The shared time axis.
   const double axis_y = top + 3 * panel_h + 2 * gap;
