@@ -12,33 +12,14 @@
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "support/tide_process.h"
 
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out;  // stdout and stderr
-};
+using Result = tide::testing::CliResult;
 
-Result RunTide(const std::string& args) {
-  Result r;
-  const std::string cmd = std::string(TIDE_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+Result RunTide(const std::string& args) { return tide::testing::RunTideCli(args); }
+std::string Slurp(const std::string& path) { return tide::testing::ReadFileText(path); }
 
 class TideTuneCli : public ::testing::Test {
  protected:

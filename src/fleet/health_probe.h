@@ -1,8 +1,9 @@
 #pragma once
 
-// The supervisor's readiness probe: one blocking HTTP/1.1 GET on 127.0.0.1.
-// Kept in this one function so that it can move onto the shared HTTP client
-// (src/http) when that exists. Thread-compatible: each call has its own socket.
+// The supervisor's readiness probe and the scrape source's reads: one
+// blocking HTTP/1.1 GET on 127.0.0.1 over a fresh connection (as a kubelet
+// probe makes it), through the shared HTTP client (src/http). Thread-safe:
+// each call has its own connection.
 
 #include <string>
 #include <string_view>
@@ -13,9 +14,9 @@
 namespace tide::fleet {
 
 // The status code of `GET path` on 127.0.0.1:port, on a fresh connection,
-// within `timeout` (connect, send and status line together). Unavailable if
-// the connection is refused or closes before a status line, DeadlineExceeded
-// after `timeout`, Internal for an answer that is not HTTP.
+// within `timeout` for the whole exchange. The shared client's errors:
+// Unavailable if the connection is refused or closes before an answer,
+// DeadlineExceeded after `timeout`, Internal for an answer that is not HTTP.
 absl::StatusOr<int> HttpGetStatus(int port, std::string_view path, absl::Duration timeout);
 
 struct HttpGetResult {
@@ -23,9 +24,8 @@ struct HttpGetResult {
   std::string body;  // de-chunked when the answer was chunked
 };
 // The status and body of `GET path` on 127.0.0.1:port (Connection: close),
-// within `timeout` for the whole exchange; bodies over `max_body` bytes are
-// refused (ResourceExhausted). Same errors as HttpGetStatus otherwise. The
-// scrape source's one way to read /metrics until the shared client exists.
+// within `timeout` for the whole exchange; a body over `max_body` bytes is an
+// error (the client's parser limit). Same errors as HttpGetStatus otherwise.
 absl::StatusOr<HttpGetResult> HttpGet(int port, std::string_view path, absl::Duration timeout,
                                       size_t max_body = 16 << 20);
 

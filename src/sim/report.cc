@@ -1,5 +1,7 @@
 #include "sim/report.h"
 
+#include "common/logging.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -10,29 +12,7 @@
 namespace tide::sim {
 namespace {
 
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
+std::string JsonString(const std::string& s) { return "\"" + common::JsonEscape(s) + "\""; }
 
 std::string CsvName(const std::string& s) {
   std::string out;

@@ -120,22 +120,6 @@ class PrometheusProcess {
   std::string log_;
 };
 
-std::string Model(const std::string& name, const std::string& mode, int ms, int queue) {
-  return "name: \"" + name +
-         "\"\nbackend: \"simulated\"\nmax_batch_size: 0\n"
-         "input { name: \"INPUT0\" data_type: TYPE_FP32 dims: [ 1 ] }\n"
-         "output { name: \"OUTPUT0\" data_type: TYPE_FP32 dims: [ 1 ] }\n"
-         "instance_group { count: 1 }\n"
-         "dynamic_batching { default_queue_policy { max_queue_size: " +
-         std::to_string(queue) +
-         " } }\n"
-         "parameters { key: \"mode\" value { string_value: \"" +
-         mode +
-         "\" } }\n"
-         "parameters { key: \"compute_ms\" value { string_value: \"" +
-         std::to_string(ms) + "\" } }\n";
-}
-
 const char kOneInput[] =
     R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1],"data":[3]}]})";
 
@@ -187,11 +171,11 @@ TEST(PrometheusSource, AgreesWithTheEmbeddedSourceThroughARealPrometheus) {
   // inside a bucket and away from the milli-unit rounding the HPA sees);
   // hold: each request sleeps 2 s on the one instance, so with K clients
   // sending back to back K - 1 wait in its queue: a queue depth that stays put.
-  repo.Write("busy/config.pbtxt", Model("busy", "cpu", 10, 256));
+  repo.Write("busy/config.pbtxt", tide::testing::SimulatedModel("busy", 10, 1, 256, "cpu"));
   repo.MakeDir("busy/1");
-  repo.Write("slow/config.pbtxt", Model("slow", "sleep", 60, 256));
+  repo.Write("slow/config.pbtxt", tide::testing::SimulatedModel("slow", 60, 1, 256, "sleep"));
   repo.MakeDir("slow/1");
-  repo.Write("hold/config.pbtxt", Model("hold", "sleep", 2000, 64));
+  repo.Write("hold/config.pbtxt", tide::testing::SimulatedModel("hold", 2000, 1, 64, "sleep"));
   repo.MakeDir("hold/1");
   std::vector<std::unique_ptr<TideProcess>> replicas;
   std::vector<fleet::FleetPod> pods;

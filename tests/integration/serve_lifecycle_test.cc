@@ -15,22 +15,6 @@
 namespace tide::testing {
 namespace {
 
-std::string SleepModel(const std::string& name, int ms, int instances, int queue) {
-  return "name: \"" + name +
-         "\"\nbackend: \"simulated\"\nmax_batch_size: 0\n"
-         "input { name: \"INPUT0\" data_type: TYPE_FP32 dims: [ 1 ] }\n"
-         "output { name: \"OUTPUT0\" data_type: TYPE_FP32 dims: [ 1 ] }\n"
-         "instance_group { count: " +
-         std::to_string(instances) +
-         " }\n"
-         "dynamic_batching { default_queue_policy { max_queue_size: " +
-         std::to_string(queue) +
-         " } }\n"
-         "parameters { key: \"mode\" value { string_value: \"sleep\" } }\n"
-         "parameters { key: \"compute_ms\" value { string_value: \"" +
-         std::to_string(ms) + "\" } }\n";
-}
-
 const char kOneInput[] =
     R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1],"data":[3]}]})";
 
@@ -40,7 +24,7 @@ double Seconds(std::chrono::steady_clock::time_point since) {
 
 TEST(ServeLifecycle, SigtermDrainsWithoutLosingAcceptedRequests) {
   TempDir repo;
-  repo.Write("slow/config.pbtxt", SleepModel("slow", 1000, 4, 16));
+  repo.Write("slow/config.pbtxt", SimulatedModel("slow", 1000, 4, 16));
   repo.MakeDir("slow/1");
   TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0",
                       "--metrics-port", "0", "--host", "127.0.0.1", "--drain-delay", "1.5",
@@ -93,7 +77,7 @@ TEST(ServeLifecycle, SigtermDrainsWithoutLosingAcceptedRequests) {
 
 TEST(ServeLifecycle, OverloadGetsFast503WithRetryAfter) {
   TempDir repo;
-  repo.Write("busy/config.pbtxt", SleepModel("busy", 300, 1, 4));
+  repo.Write("busy/config.pbtxt", SimulatedModel("busy", 300, 1, 4));
   repo.MakeDir("busy/1");
   TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0",
                       "--metrics-port", "0", "--host", "127.0.0.1", "--http-threads", "4"});
@@ -160,7 +144,7 @@ TEST(ServeLifecycle, WorkerSpinParameterIsCheckedAtLoad) {
   TempDir repo;
   for (auto [name, spin] : {std::pair{"spin", "100"}, std::pair{"badspin", "1e3"}}) {
     repo.Write(std::string(name) + "/config.pbtxt",
-               SleepModel(name, 0, 1, 8) +
+               SimulatedModel(name, 0, 1, 8) +
                    "parameters [ { key: \"TIDE_WORKER_SPIN_MICROSECONDS\" value { "
                    "string_value: \"" +
                    spin + "\" } } ]\n");
@@ -187,7 +171,7 @@ TEST(ServeLifecycle, WorkerSpinParameterIsCheckedAtLoad) {
 
 TEST(ServeLifecycle, BrokenConfigIsReportedAndReadinessReflectsIt) {
   TempDir repo;
-  repo.Write("good/config.pbtxt", SleepModel("good", 0, 1, 8));
+  repo.Write("good/config.pbtxt", SimulatedModel("good", 0, 1, 8));
   repo.MakeDir("good/1");
   repo.Write("bad/config.pbtxt",
              "backend: \"simulated\"\ninput { name: \"A\" data_type: TYPE_FP32 dims: [ 0 ] }\n"
@@ -273,7 +257,7 @@ namespace {
 
 TEST(ServeLifecycle, RequestTimeoutInTheQueueIs504) {
   TempDir repo;
-  repo.Write("slow/config.pbtxt", SleepModel("slow", 400, 1, 8));
+  repo.Write("slow/config.pbtxt", SimulatedModel("slow", 400, 1, 8));
   repo.MakeDir("slow/1");
   TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0",
                       "--metrics-port", "0", "--host", "127.0.0.1"});
@@ -329,7 +313,7 @@ TEST(ServeLifecycle, HostileRepositoryMarksEachBadModelUnavailable) {
   namespace fs = std::filesystem;
   TempDir repo, outside;
   const std::string root = repo.path();
-  repo.Write("good/config.pbtxt", SleepModel("good", 0, 1, 8));
+  repo.Write("good/config.pbtxt", SimulatedModel("good", 0, 1, 8));
   repo.MakeDir("good/1");
   repo.Write("overflow/config.pbtxt", EchoModel("[ 9223372036854775807, 2 ]", ""));
   repo.MakeDir("overflow/1");

@@ -194,4 +194,47 @@ void TempDir::MakeDir(const std::string& relative) {
   fs::create_directories(fs::path(path_) / relative);
 }
 
+std::string SimulatedModel(const std::string& name, int compute_ms, int instances, int queue,
+                           const std::string& mode, const std::string& dims) {
+  return "name: \"" + name +
+         "\"\nbackend: \"simulated\"\nmax_batch_size: 0\n"
+         "input { name: \"INPUT0\" data_type: TYPE_FP32 dims: [ " +
+         dims +
+         " ] }\n"
+         "output { name: \"OUTPUT0\" data_type: TYPE_FP32 dims: [ " +
+         dims +
+         " ] }\n"
+         "instance_group { count: " +
+         std::to_string(instances) +
+         " }\n"
+         "dynamic_batching { default_queue_policy { max_queue_size: " +
+         std::to_string(queue) +
+         " } }\n"
+         "parameters { key: \"mode\" value { string_value: \"" +
+         mode +
+         "\" } }\n"
+         "parameters { key: \"compute_ms\" value { string_value: \"" +
+         std::to_string(compute_ms) + "\" } }\n";
+}
+
+CliResult RunTideCli(const std::string& args) {
+  CliResult r;
+  const std::string cmd = std::string(TideBinary()) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string ReadFileText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
 }  // namespace tide::testing

@@ -63,6 +63,24 @@ HttpResult Http(int port, const std::string& method, const std::string& path,
 // stderr).
 double MetricValue(const std::string& text, const std::string& match);
 
+// Runs `tide <args>` through the shell (args are shell words), with stdout
+// and stderr together; for the command-line tests.
+struct CliResult {
+  int code = -1;    // exit status; -1 if it did not exit normally
+  std::string out;  // stdout and stderr
+};
+CliResult RunTideCli(const std::string& args);
+
+// The whole content of a file ("" if it cannot be read).
+std::string ReadFileText(const std::string& path);
+
+// The config.pbtxt of a simulated model (no batching: max_batch_size 0) with
+// one FP32 input INPUT0 and output OUTPUT0 of dims [`dims`] ("1", or "-1" for
+// any length), `instances` instances, a queue of `queue`, and `compute_ms`
+// per request of `mode` ("sleep": wall time, "cpu": a busy core).
+std::string SimulatedModel(const std::string& name, int compute_ms, int instances, int queue,
+                           const std::string& mode = "sleep", const std::string& dims = "1");
+
 // A temporary directory removed on destruction.
 class TempDir {
  public:
