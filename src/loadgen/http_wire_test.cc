@@ -5,32 +5,6 @@
 namespace tide::loadgen {
 namespace {
 
-TEST(ParseUrl, Table) {
-  struct Case {
-    const char* url;
-    const char* host;
-    uint16_t port;
-    const char* path;
-  };
-  const Case cases[] = {
-      {"http://127.0.0.1:8000", "127.0.0.1", 8000, "/"},
-      {"http://localhost", "localhost", 80, "/"},
-      {"localhost:9000/prefix", "localhost", 9000, "/prefix"},
-      {"http://[::1]:8000/x", "::1", 8000, "/x"},
-  };
-  for (const Case& c : cases) {
-    auto u = ParseUrl(c.url);
-    ASSERT_TRUE(u.ok()) << c.url << u.status();
-    EXPECT_EQ(u->host, c.host);
-    EXPECT_EQ(u->port, c.port);
-    EXPECT_EQ(u->path, c.path);
-  }
-  for (const char* bad :
-       {"https://x", "http://:80", "http://h:0", "http://h:99999", "http://h:x"}) {
-    EXPECT_FALSE(ParseUrl(bad).ok()) << bad;
-  }
-}
-
 TEST(SerializeRequest, HasHostAndLength) {
   Url u{"127.0.0.1", 8000, "/"};
   EXPECT_EQ(SerializeRequest("POST", u, "/v2/models/m/infer",
