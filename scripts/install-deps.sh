@@ -30,6 +30,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev    # tests and benchmarks
   clang libclang-rt-14-dev clang-format         # fuzzing (libFuzzer, ASan/UBSan), formatting
   wrk nginx-light                               # benchmarks: reference client and server
+  chromium                                      # dashboard tests (headless, loopback only)
+  python3-grpcio python3-protobuf               # protocol tests with clients tide did not write
 )
 # Node.js runs the Kubernetes manifest schema checks; any node >= 18 will do,
 # so an existing one (e.g. from NodeSource) is kept.
