@@ -210,6 +210,15 @@ int main(int argc, char** argv) {
                      "Server address; only this address (and --metrics-url) is contacted")
         ->capture_default_str();
     load->add_option("--model", o.model, "Model to load (required unless --http-get)");
+    load->add_option("--protocol", o.protocol,
+                     "http (V2 REST) or grpc (V2 gRPC ModelInfer; --url is then the gRPC "
+                     "address, default 127.0.0.1:8001)")
+        ->check(CLI::IsMember({"http", "grpc"}))
+        ->capture_default_str();
+    load->add_option("--grpc-contents", o.grpc_contents,
+                     "gRPC tensors: typed (InferTensorContents) or raw (raw_input_contents)")
+        ->check(CLI::IsMember({"typed", "raw"}))
+        ->capture_default_str();
     load->add_option("--model-version", o.model_version,
                      "Model version (default: the server's choice)");
     load->add_option("--http-get", o.http_get,

@@ -1,8 +1,9 @@
 #pragma once
 
-// The load engine: drives one load level against one HTTP/1.1 address with
-// asynchronous keep-alive connections (Asio), one event loop per worker
-// thread, and measures it.
+// The load engine: drives one load level against one address with one event
+// loop (Asio) per worker thread, and measures it. Over HTTP/1.1 (asynchronous
+// keep-alive connections) or gRPC (unary calls on one HTTP/2 channel per
+// worker; a "connection" below is then one call slot).
 //
 // Closed loop (concurrency > 0): each of `concurrency` connections sends its
 // next request as soon as the previous answer arrives. Latency is measured
@@ -38,6 +39,17 @@
 
 namespace tide::loadgen {
 
+// A gRPC call's outcome: its status code (0 = OK) and message, and the
+// serialised response message when OK.
+struct GrpcAnswer {
+  int code = 0;
+  std::string message;
+  std::string body;
+};
+
+// "NOT_FOUND" for 5, ...; the number for codes beyond the standard ones.
+std::string GrpcCodeName(int code);
+
 // Judges a response. Called concurrently from worker threads: must be
 // thread-safe (stateless or read-only).
 class ResponseChecker {
@@ -46,6 +58,11 @@ class ResponseChecker {
   // "" when `response` answers request `request_index` (an index into
   // EngineOptions::requests) as expected; otherwise a short cause.
   virtual std::string Check(const HttpResponse& response, size_t request_index) const = 0;
+  // The same for a gRPC answer. Default: OK is success, otherwise
+  // "grpc_<CODE>" (e.g. "grpc_NOT_FOUND").
+  virtual std::string CheckGrpc(const GrpcAnswer& answer, size_t request_index) const;
+  // Whether CheckGrpc reads GrpcAnswer::body (otherwise it is not copied out).
+  virtual bool WantsGrpcBody() const { return false; }
 };
 
 // Accepts any 2xx; anything else is "http_<status>".
@@ -54,10 +71,15 @@ class StatusChecker final : public ResponseChecker {
   std::string Check(const HttpResponse& response, size_t request_index) const override;
 };
 
+enum class EngineProtocol { kHttp, kGrpc };
+
 struct EngineOptions {
   Url target;
-  // Serialised HTTP requests (SerializeRequest), sent in turn.
+  EngineProtocol protocol = EngineProtocol::kHttp;
+  // kHttp: serialised HTTP requests (SerializeRequest); kGrpc: serialised
+  // request messages for `grpc_method`. Sent in turn.
   std::vector<std::string> requests;
+  std::string grpc_method = "/inference.GRPCInferenceService/ModelInfer";
   // Not owned; must outlive Run(). Null: StatusChecker.
   const ResponseChecker* checker = nullptr;
 
@@ -100,7 +122,7 @@ struct RequestRecord {
   int64_t intended_ns = 0;  // offset from run start; closed loop: = sent_ns
   int64_t sent_ns = -1;     // -1 if never written
   int64_t done_ns = 0;
-  int status = 0;     // HTTP status, 0 if none
+  int status = 0;     // HTTP status or gRPC code, 0 if none
   std::string cause;  // "" on success
 };
 
@@ -115,9 +137,12 @@ struct EngineResult {
   std::map<std::string, uint64_t> errors;  // cause -> count
   workload::Histogram latency;             // successful requests; open loop: from intended time
   workload::Histogram service_time;        // successful requests, from the actual send
-  workload::Histogram dispatch_lag;        // open loop: how late the client's timer ran (ns)
-  uint64_t late_dispatches = 0;            // open loop: timer ran > 5 ms after due
-  uint64_t queued_requests = 0;            // open loop: had to wait for a connection
+  // Failed requests that got an answer (an HTTP status or gRPC code: e.g. the
+  // server's 503 / UNAVAILABLE rejections), from the actual send.
+  workload::Histogram answered_error_service_time;
+  workload::Histogram dispatch_lag;  // open loop: how late the client's timer ran (ns)
+  uint64_t late_dispatches = 0;      // open loop: timer ran > 5 ms after due
+  uint64_t queued_requests = 0;      // open loop: had to wait for a connection
   int64_t connections_opened = 0;
   bool stopped = false;  // RequestStop() ended it
   double wall_s = 0;

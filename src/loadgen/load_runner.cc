@@ -5,6 +5,7 @@
 #include <sstream>
 #include <thread>
 
+#include "loadgen/grpc_workload.h"
 #include "loadgen/http_fetch.h"
 #include "loadgen/text.h"
 #include "workload/trace_reader.h"
@@ -19,6 +20,21 @@ std::string Pct(double f) { return fmt::format("{:.1f} %", 100 * f); }
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<LoadRunner>> LoadRunner::Create(LoadOptions o) {
+  if (o.protocol != "http" && o.protocol != "grpc") {
+    return absl::InvalidArgumentError("--protocol must be http or grpc");
+  }
+  if (o.grpc_contents != "typed" && o.grpc_contents != "raw") {
+    return absl::InvalidArgumentError("--grpc-contents must be typed or raw");
+  }
+  const bool grpc = o.protocol == "grpc";
+  if (grpc) {
+    if (o.url == LoadOptions().url) o.url = "127.0.0.1:8001";
+    if (o.url.starts_with("grpc://")) o.url = o.url.substr(7);
+    if (!o.http_get.empty()) return absl::InvalidArgumentError("--http-get is HTTP only");
+    if (o.binary) {
+      return absl::InvalidArgumentError("--binary is HTTP only (over gRPC: --grpc-contents raw)");
+    }
+  }
   std::unique_ptr<LoadRunner> r(new LoadRunner(o));
   auto url = ParseUrl(o.url);
   if (!url.ok()) return url.status();
@@ -109,18 +125,24 @@ absl::Status LoadRunner::PrepareRequests(LoadReport* report) {
     report->target = Cat("GET ", url_.HostPort(), prefix, options_.http_get);
     return absl::OkStatus();
   }
-  std::string target = Cat(prefix, "/v2/models/", options_.model);
-  if (!options_.model_version.empty()) Append(&target, "/versions/", options_.model_version);
-  auto response = FetchOnce(url_, "GET", target, kFetchTimeout);
-  if (!response.ok()) {
-    return absl::UnavailableError(
-        Cat("model metadata (GET ", target, "): ", response.status().message()));
+  const bool grpc = options_.protocol == "grpc";
+  absl::StatusOr<ModelMetadata> metadata;
+  if (grpc) {
+    metadata = FetchGrpcModelMetadata(url_, options_.model, options_.model_version, kFetchTimeout);
+  } else {
+    std::string target = Cat(prefix, "/v2/models/", options_.model);
+    if (!options_.model_version.empty()) Append(&target, "/versions/", options_.model_version);
+    auto response = FetchOnce(url_, "GET", target, kFetchTimeout);
+    if (!response.ok()) {
+      return absl::UnavailableError(
+          Cat("model metadata (GET ", target, "): ", response.status().message()));
+    }
+    if (response->status != 200) {
+      return absl::NotFoundError(Cat("model metadata (GET ", target, "): HTTP ", response->status,
+                                     " ", response->body.substr(0, 200)));
+    }
+    metadata = ParseModelMetadata(response->body);
   }
-  if (response->status != 200) {
-    return absl::NotFoundError(Cat("model metadata (GET ", target, "): HTTP ", response->status,
-                                   " ", response->body.substr(0, 200)));
-  }
-  auto metadata = ParseModelMetadata(response->body);
   if (!metadata.ok()) return metadata.status();
   V2WorkloadOptions w;
   w.model = options_.model;
@@ -134,12 +156,20 @@ absl::Status LoadRunner::PrepareRequests(LoadReport* report) {
   w.input_data_json = input_data_text_;
   w.seed = options_.seed;
   w.binary = options_.binary;
+  if (grpc) w.grpc = options_.grpc_contents == "raw" ? GrpcContents::kRaw : GrpcContents::kTyped;
   auto workload = BuildV2Workload(*metadata, url_, w);
   if (!workload.ok()) return workload.status();
   requests_ = std::move(workload->requests);
-  checker_ = std::make_unique<V2ResponseChecker>(options_.model, workload->outputs);
-  report->target = Cat("model ", options_.model, " at ", url_.HostPort(), ": ",
-                       workload->description, options_.binary ? " (binary tensors)" : " (JSON)");
+  if (grpc) {
+    checker_ = std::make_unique<GrpcResponseChecker>(options_.model, workload->outputs);
+  } else {
+    checker_ = std::make_unique<V2ResponseChecker>(options_.model, workload->outputs);
+  }
+  report->target =
+      Cat("model ", options_.model, " at ", url_.HostPort(), ": ", workload->description,
+          grpc              ? Cat(" (gRPC, ", options_.grpc_contents, " contents)")
+          : options_.binary ? " (binary tensors)"
+                            : " (JSON)");
   return absl::OkStatus();
 }
 
@@ -209,6 +239,7 @@ absl::StatusOr<LoadReport> LoadRunner::Run() {
     const double level = levels_[i];
     EngineOptions e;
     e.target = url_;
+    e.protocol = options_.protocol == "grpc" ? EngineProtocol::kGrpc : EngineProtocol::kHttp;
     e.requests = requests_;
     e.checker = checker_.get();
     e.threads = options_.threads;

@@ -27,7 +27,13 @@
 namespace tide::loadgen {
 
 struct LoadOptions {
+  // With protocol "grpc": the gRPC address (host:port or grpc://host:port);
+  // this default then means 127.0.0.1:8001.
   std::string url = "http://127.0.0.1:8000";
+  // "http" (V2 REST) or "grpc" (V2 gRPC ModelInfer; with grpc_contents
+  // "typed" (InferTensorContents) or "raw" (raw_input_contents)).
+  std::string protocol = "http";
+  std::string grpc_contents = "typed";
   std::string model;          // required unless http_get is set
   std::string model_version;  // "" = the server's choice
   std::string http_get;       // generic mode: GET this path, 2xx = success; no V2

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "common/half.h"
+#include "loadgen/grpc_workload.h"
 #include "loadgen/text.h"
 #include "nlohmann/json.hpp"
 #include "simdjson.h"
@@ -27,59 +28,6 @@ int64_t Elements(const std::vector<int64_t>& shape) {
 }
 
 bool IsFloat(std::string_view dt) { return dt == "FP16" || dt == "FP32" || dt == "FP64"; }
-
-// One input tensor's values for one request.
-struct InputValues {
-  std::string name;
-  std::string datatype;
-  std::vector<int64_t> shape;
-  std::vector<double> numbers;
-  std::vector<std::string> strings;  // BYTES
-};
-
-template <typename T>
-void PutLe(std::string* out, T v) {
-  char b[sizeof(T)];
-  std::memcpy(b, &v, sizeof(T));  // little-endian hosts only (x86-64, arm64)
-  out->append(b, sizeof(T));
-}
-
-std::string EncodeBinary(const InputValues& in) {
-  std::string out;
-  const std::string& dt = in.datatype;
-  if (dt == "BYTES") {
-    for (const std::string& s : in.strings) {
-      PutLe<uint32_t>(&out, static_cast<uint32_t>(s.size()));
-      out += s;
-    }
-    return out;
-  }
-  for (double v : in.numbers) {
-    if (dt == "BOOL" || dt == "UINT8")
-      PutLe<uint8_t>(&out, static_cast<uint8_t>(v));
-    else if (dt == "INT8")
-      PutLe<int8_t>(&out, static_cast<int8_t>(v));
-    else if (dt == "UINT16")
-      PutLe<uint16_t>(&out, static_cast<uint16_t>(v));
-    else if (dt == "INT16")
-      PutLe<int16_t>(&out, static_cast<int16_t>(v));
-    else if (dt == "UINT32")
-      PutLe<uint32_t>(&out, static_cast<uint32_t>(v));
-    else if (dt == "INT32")
-      PutLe<int32_t>(&out, static_cast<int32_t>(v));
-    else if (dt == "UINT64")
-      PutLe<uint64_t>(&out, static_cast<uint64_t>(v));
-    else if (dt == "INT64")
-      PutLe<int64_t>(&out, static_cast<int64_t>(v));
-    else if (dt == "FP16")
-      PutLe<uint16_t>(&out, common::FloatToHalf(static_cast<float>(v)));
-    else if (dt == "FP32")
-      PutLe<float>(&out, static_cast<float>(v));
-    else
-      PutLe<double>(&out, v);
-  }
-  return out;
-}
 
 json DataJson(const InputValues& in) {
   json data = json::array();
@@ -264,6 +212,53 @@ absl::StatusOr<TensorMetadata> ParseTensor(const json& j, std::string_view what)
 
 }  // namespace
 
+namespace {
+template <typename T>
+void PutLe(std::string* out, T v) {
+  char b[sizeof(T)];
+  std::memcpy(b, &v, sizeof(T));  // little-endian hosts only (x86-64, arm64)
+  out->append(b, sizeof(T));
+}
+
+}  // namespace
+
+std::string EncodeBinary(const InputValues& in) {
+  std::string out;
+  const std::string& dt = in.datatype;
+  if (dt == "BYTES") {
+    for (const std::string& s : in.strings) {
+      PutLe<uint32_t>(&out, static_cast<uint32_t>(s.size()));
+      out += s;
+    }
+    return out;
+  }
+  for (double v : in.numbers) {
+    if (dt == "BOOL" || dt == "UINT8")
+      PutLe<uint8_t>(&out, static_cast<uint8_t>(v));
+    else if (dt == "INT8")
+      PutLe<int8_t>(&out, static_cast<int8_t>(v));
+    else if (dt == "UINT16")
+      PutLe<uint16_t>(&out, static_cast<uint16_t>(v));
+    else if (dt == "INT16")
+      PutLe<int16_t>(&out, static_cast<int16_t>(v));
+    else if (dt == "UINT32")
+      PutLe<uint32_t>(&out, static_cast<uint32_t>(v));
+    else if (dt == "INT32")
+      PutLe<int32_t>(&out, static_cast<int32_t>(v));
+    else if (dt == "UINT64")
+      PutLe<uint64_t>(&out, static_cast<uint64_t>(v));
+    else if (dt == "INT64")
+      PutLe<int64_t>(&out, static_cast<int64_t>(v));
+    else if (dt == "FP16")
+      PutLe<uint16_t>(&out, common::FloatToHalf(static_cast<float>(v)));
+    else if (dt == "FP32")
+      PutLe<float>(&out, static_cast<float>(v));
+    else
+      PutLe<double>(&out, v);
+  }
+  return out;
+}
+
 int DatatypeSize(std::string_view dt) {
   if (dt == "BOOL" || dt == "UINT8" || dt == "INT8") return 1;
   if (dt == "UINT16" || dt == "INT16" || dt == "FP16") return 2;
@@ -396,8 +391,15 @@ absl::StatusOr<V2Workload> BuildV2Workload(const ModelMetadata& metadata, const 
     }
     entries.push_back(std::move(values));
   }
-  for (const auto& values : entries)
-    w.requests.push_back(SerializeInfer(values, w.outputs, url, o));
+  for (const auto& values : entries) {
+    if (o.grpc == GrpcContents::kNone) {
+      w.requests.push_back(SerializeInfer(values, w.outputs, url, o));
+      continue;
+    }
+    auto message = SerializeGrpcInfer(values, w.outputs, o);
+    if (!message.ok()) return message.status();
+    w.requests.push_back(std::move(*message));
+  }
   for (const InputValues& v : entries[0]) {
     Append(&w.description, w.description.empty() ? "" : ", ", v.name, " ", v.datatype, " ",
            ShapeText(v.shape));

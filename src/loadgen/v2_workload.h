@@ -35,6 +35,23 @@ absl::StatusOr<ModelMetadata> ParseModelMetadata(std::string_view json);
 // Bytes per element; 0 for BYTES (variable) and unknown types.
 int DatatypeSize(std::string_view datatype);
 
+// gRPC requests: tensor contents typed (InferTensorContents) or raw
+// (raw_input_contents, little-endian bytes); kNone: HTTP.
+enum class GrpcContents { kNone, kTyped, kRaw };
+
+// One input tensor's values for one request.
+struct InputValues {
+  std::string name;
+  std::string datatype;
+  std::vector<int64_t> shape;
+  std::vector<double> numbers;
+  std::vector<std::string> strings;  // BYTES
+};
+
+// The values as raw little-endian bytes (BYTES: 4-byte length + bytes each),
+// as Triton's binary tensor extension and gRPC's raw contents carry them.
+std::string EncodeBinary(const InputValues& in);
+
 struct V2WorkloadOptions {
   std::string model;
   std::string version;      // "" = the server's choice
@@ -46,11 +63,14 @@ struct V2WorkloadOptions {
   std::string input_data_json;  // kFile: perf_analyzer --input-data JSON text
   uint64_t seed = 1;
   bool binary = false;  // Triton's binary tensor extension
+  // Not kNone: the requests are serialised gRPC ModelInferRequest messages.
+  GrpcContents grpc = GrpcContents::kNone;
 };
 
 // The requests to send and what their answers must look like.
 struct V2Workload {
-  // Serialised HTTP requests (one per data entry; random/zero data: one).
+  // Serialised HTTP requests, or gRPC messages (one per data entry;
+  // random/zero data: one).
   std::vector<std::string> requests;
   bool batched = false;  // every input's first dim is -1: it is the batch dim
   struct ExpectedOutput {
