@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Proves that check.sh catches broken manifests: copies deploy/k8s,
-# deploy/grafana and deploy/Dockerfile into a temporary folder, breaks one
+# deploy/grafana, deploy/kserve, deploy/seldon and deploy/Dockerfile into a
+# temporary folder, breaks one
 # thing per case, runs the same check.sh on the copy and expects it to fail
 # with the case's message. The intact copy must pass first, so each failure is
 # the case's own.
@@ -63,6 +64,25 @@ cases=(
   # Overlays: one autoscaler per Deployment, models from somewhere.
   'k8s/overlays/hpa-cpu/hpa.yaml|s/\A(.*?\n)(  name: tide\n)(.*)\z/$1$2$3---\n$1  name: tide-again\n$3/s|hpa-cpu: more than one autoscaler targets tide'
   'k8s/overlays/baked-model/kustomization.yaml|s/newTag: "0.1.0-models"/newTag: "0.1.0"/|baked-model: Deployment/tide mounts no model and its image tide:0.1.0 is not a *-models image'
+  # The gRPC probe variant: readiness only, on tide's gRPC port, service "".
+  'k8s/overlays/grpc-probes/kustomization.yaml|s/port: 8001\n          periodSeconds: 2\n          timeoutSeconds: 2\n          failureThreshold: 2/port: 8000\n          periodSeconds: 2\n          timeoutSeconds: 2\n          failureThreshold: 2/|grpc-probes: Deployment/tide container tide: readinessProbe gRPC port 8000 is not tide'"'"'s grpc port 8001'
+  'k8s/overlays/grpc-probes/kustomization.yaml|s/path: \/spec\/template\/spec\/containers\/0\/startupProbe/path: \/spec\/template\/spec\/containers\/0\/livenessProbe/|grpc-probes: Deployment/tide container tide: livenessProbe must not be a gRPC probe'
+  # KServe: its CRD schemas (schemas/kserve-*), the runtime against tide
+  # serve and KServe, the InferenceServices against the runtime and modes.
+  'kserve/isvc-simulated-knative/inferenceservice.yaml|s/containerConcurrency: 72/containerConcurrency: "72"/|kserve-isvc-simulated-knative: InferenceService/tide-simulated: schema: data/spec/predictor/containerConcurrency must be integer'
+  'kserve/isvc-triton-knative-grpc/inferenceservice.yaml|s/storageUri:/storageURI:/|kserve-isvc-triton-knative-grpc: InferenceService/tide-simple: schema: unknown field /spec/predictor/model/storageURI'
+  'kserve/runtime/clusterservingruntime.yaml|s/--http-port=8080/--http-port=8000/|kserve-runtime: ClusterServingRuntime/tide container kserve-container: --http-port is 8000, the platform uses 8080'
+  'kserve/runtime/clusterservingruntime.yaml|s/--model-repository=\/mnt\/models/--model-repository=\/models/|kserve-runtime: ClusterServingRuntime/tide container kserve-container: --model-repository is /models, the platform puts models in /mnt/models'
+  'kserve/runtime-namespaced/servingruntime.yaml|s/memory: 512Mi/memory: 1Gi/|kserve-runtime-namespaced: ServingRuntime/tide'"'"'s spec differs from kserve-runtime'"'"'s ClusterServingRuntime/tide'
+  'kserve/isvc-simulated-knative/inferenceservice.yaml|s/modelFormat:\n        name: tide-simulated/modelFormat:\n        name: simulated/|kserve-isvc-simulated-knative: InferenceService/tide-simulated: runtime tide does not support model format simulated 1'
+  'kserve/isvc-triton-knative-grpc/inferenceservice.yaml|s/containerPort: 9000/containerPort: 8001/|kserve-isvc-triton-knative-grpc: InferenceService/tide-simple: port h2c 8001: tide'"'"'s gRPC port in the runtime is 9000'
+  'kserve/isvc-simulated-standard-hpa/inferenceservice.yaml|s/    serving.kserve.io\/autoscalerClass: external\n//|kserve-isvc-simulated-standard-hpa: InferenceService/tide-simulated: HorizontalPodAutoscaler/tide targets tide-simulated-predictor: set serving.kserve.io/autoscalerClass: external'
+  'kserve/isvc-torchscript-standard-keda/kustomization.yaml|s/value: tide-mlp-predictor/value: tide-mlp/|kserve-isvc-torchscript-standard-keda: ScaledObject/tide: scaleTargetRef Deployment/tide-mlp is not rendered here'
+  # Seldon Core 2: its CRD schemas (schemas/seldon-core-*), tide in the
+  # ServerConfig against the agent, Models against the Server.
+  'seldon/server/server.yaml|s/replicas: 1/replicas: "1"/|seldon-server: Server/tide: schema: data/spec/replicas must be integer'
+  'seldon/server/serverconfig.yaml|s/--http-port=9000/--http-port=8000/|seldon-server: ServerConfig/tide container tide: --http-port is 8000, the platform uses 9000'
+  'seldon/models/models.yaml|s/    - pytorch/    - onnx/|seldon-models: Model/mlp: requirement onnx is not a capability of Server tide'
   # The Dockerfile against the scripts and the build.
   'Dockerfile|s/USER 10001:10001/USER root/|Dockerfile: USER must be 10001 (numeric, non-root), is root'
   'Dockerfile|s/install-deps.sh --no-npm &&/install-deps.sh \&\&/|Dockerfile: the build stage must run scripts/install-deps.sh --no-npm'
@@ -84,12 +104,15 @@ fresh_copy() {  # $1: the copy's folder
   mkdir -p "$1"
   cp -r "$root/deploy/k8s" "$1/k8s"
   cp -r "$root/deploy/grafana" "$1/grafana"  # components/grafana-dashboard's ../../../grafana
+  cp -r "$root/deploy/kserve" "$1/kserve"    # its isvc-* reuse ../../k8s/overlays/*
+  cp -r "$root/deploy/seldon" "$1/seldon"
   cp "$root/deploy/Dockerfile" "$1/Dockerfile"
 }
 run_check() {  # $1: the copy's folder, $2: output file, then check.sh's arguments
   local dir="$1" out="$2"
   shift 2
-  "$here/check.sh" --k8s-dir "$dir/k8s" --dockerfile "$dir/Dockerfile" "$@" >"$out" 2>&1
+  "$here/check.sh" --k8s-dir "$dir/k8s" --kserve-dir "$dir/kserve" --seldon-dir "$dir/seldon" \
+    --dockerfile "$dir/Dockerfile" "$@" >"$out" 2>&1
 }
 # One case in its own copy; its verdict goes to $tmp/case.N.result.
 run_case() {

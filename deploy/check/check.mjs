@@ -18,6 +18,7 @@ import * as m from "./lib/manifest_checks.mjs";
 import { checkDockerfile } from "./lib/dockerfile_checks.mjs";
 import { collectQueries, promtoolAvailable, runPromqlTests } from "./lib/promql_tests.mjs";
 import { sidecarDashboards, checkDashboard, exportedMetrics, runDashboardTests, kDashboardLabel } from "./lib/grafana_checks.mjs";
+import { platformOf, checkPlatformRender, platformWorkloads, checkAcrossPlatformRenders } from "./lib/platform_checks.mjs";
 
 function parseArgs(argv) {
   const opts = { renders: [] };
@@ -78,6 +79,7 @@ function main() {
   const havePromtool = promtoolAvailable();
   const tideMetrics = { ...exportedMetrics(opts.root), ...contract.metrics };
   let objectCount = 0;
+  const platformRenders = [];  // deploy/kserve and deploy/seldon, checked across renders below
   for (const { name, file } of opts.renders) {
     const report = (p) => problems.push(`${name}: ${p}`);
     let objects;
@@ -95,7 +97,12 @@ function main() {
       schemaProblems.forEach((p) => report(`${where}: ${p}`));
       if (schemaProblems.length === 0) valid.push(o);
     }
-    checkOverlayPurpose(name, objects).forEach(report);
+    // deploy/kserve and deploy/seldon renders (kserve-*, seldon-*): the
+    // platform makes tide's Deployment; the autoscalers target that one.
+    const platform = platformOf(name);
+    if (platform) platformRenders.push({ name, objects });
+    (platform ? checkPlatformRender(platform, name, objects, contract, valid) : checkOverlayPurpose(name, objects)).forEach(report);
+    const targets = platform ? [...objects, ...platformWorkloads(valid)] : objects;
     // Cross-object checks only on objects whose shape is known to be right.
     const served = { pods: new Map(), external: new Map() };
     for (const cm of valid.filter((o) => o.kind === "ConfigMap")) {
@@ -125,10 +132,10 @@ function main() {
       } else if (o.kind === "Service") {
         m.checkService(o, objects, contract).forEach(report);
       } else if (o.kind === "HorizontalPodAutoscaler") {
-        m.checkHpa(o, objects, served).forEach(report);
+        m.checkHpa(o, targets, served).forEach(report);
         if (opts["hpa-out"]) writeFileSync(path.join(opts["hpa-out"], `${name}--${o.metadata.name}.yaml`), dump(o));
       } else if (o.kind === "ScaledObject") {
-        m.checkScaledObject(o, objects, contract).forEach(report);
+        m.checkScaledObject(o, targets, contract).forEach(report);
         const hpa = m.kedaHpa(o);
         validateObject(hpa).forEach((p) => report(`${o.kind}/${o.metadata.name}: the HPA KEDA creates from it: ${p}`));
         if (opts["hpa-out"]) writeFileSync(path.join(opts["hpa-out"], `${name}--${hpa.metadata.name}.yaml`), dump(hpa));
@@ -147,6 +154,7 @@ function main() {
       r.unchecked.forEach((q) => notes.push(`NOTE ${name}: ${q}: no expected values known, only parsed`));
     }
   }
+  checkAcrossPlatformRenders(platformRenders).forEach((p) => problems.push(p));
   if (opts.dockerfile) {
     const runtimePackages = opts["runtime-packages"]
       ? readFileSync(opts["runtime-packages"], "utf8").split("\n").filter(Boolean) : null;

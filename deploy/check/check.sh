@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Checks tide's Kubernetes deployment, offline, in seconds:
 #  - every kustomization (base and each overlay) renders with `kubectl kustomize`;
+#    so does each folder of deploy/kserve and deploy/seldon (tide as a KServe
+#    ServingRuntime with InferenceService examples, and as a Seldon Core 2
+#    Server with Model examples; rendered as kserve-<folder>, seldon-<folder>);
 #  - every rendered object validates against its API schema (Kubernetes, KEDA,
-#    Prometheus Operator), unknown fields included;
+#    Prometheus Operator; KServe's and Seldon's CRD schemas from schemas/, see
+#    schemas/README.md), unknown fields included;
 #  - the manifests agree with each other and with contract.json (ports, probe
 #    paths, flags, drain timing, metric names in Prometheus Adapter rules and
 #    KEDA queries, the model ConfigMap against examples/models);
@@ -20,20 +24,26 @@
 #    manifests use, and every HPA passes `tide hpa validate` (once it exists),
 #    including the HPA KEDA creates for each ScaledObject.
 #
-#   deploy/check/check.sh [--k8s-dir DIR] [--dockerfile FILE] [TIDE_BINARY]
+#   deploy/check/check.sh [--k8s-dir DIR] [--kserve-dir DIR] [--seldon-dir DIR]
+#                         [--dockerfile FILE] [TIDE_BINARY]
 #
-# --k8s-dir and --dockerfile check other copies of deploy/k8s and
-# deploy/Dockerfile (broken_test.sh breaks copies on purpose).
+# --k8s-dir, --kserve-dir, --seldon-dir and --dockerfile check other copies of
+# deploy/k8s, deploy/kserve, deploy/seldon and deploy/Dockerfile
+# (broken_test.sh breaks copies on purpose).
 # Prints one PROBLEM line per problem; exits 1 if there is any.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 k8s="$root/deploy/k8s"
+kserve="$root/deploy/kserve"
+seldon="$root/deploy/seldon"
 dockerfile="$root/deploy/Dockerfile"
 tide=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --k8s-dir) k8s="$(cd "${2:?--k8s-dir needs a folder}" && pwd)"; shift 2 ;;
+    --kserve-dir) kserve="$(cd "${2:?--kserve-dir needs a folder}" && pwd)"; shift 2 ;;
+    --seldon-dir) seldon="$(cd "${2:?--seldon-dir needs a folder}" && pwd)"; shift 2 ;;
     --dockerfile) dockerfile="${2:?--dockerfile needs a file}"; shift 2 ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     -*) echo "check.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
@@ -66,9 +76,13 @@ oneline() { tr '\n' ' ' | sed -e 's/[[:space:]]*$//'; }  # a tool's message on o
 
 # Render every kustomization at once (kubectl takes ~0.1 s each).
 names=()
-for dir in "$k8s/base" "$k8s"/overlays/*; do
+for dir in "$k8s/base" "$k8s"/overlays/* "$kserve"/* "$seldon"/*; do
   [ -d "$dir" ] || continue
   name="$(basename "$dir")"
+  case "$dir" in
+    "$kserve"/*) name="kserve-$name" ;;
+    "$seldon"/*) name="seldon-$name" ;;
+  esac
   names+=("$name")
   if [ -f "$dir/kustomization.yaml" ]; then
     (kubectl kustomize "$dir" >"$tmp/render/$name.yaml" 2>"$tmp/render/$name.err"; echo $? >"$tmp/render/$name.rc") &

@@ -33,6 +33,21 @@ function checkProbe(probe, what, kind, portNames, contract) {
   const wantPath = contract.probes[kind];
   const wantPortName = contract.probePorts[kind];
   if (!probe) return [`${what} is missing`];
+  // Kubernetes' native gRPC probe (grpc: {port}) asks tide's grpc.health.v1
+  // service, which answers SERVING exactly when /v2/health/ready is 200: a
+  // readiness signal only (as liveness it would restart a pod still loading).
+  if (probe.grpc) {
+    const grpcPortName = contract.grpcProbePorts?.[kind];
+    if (!grpcPortName) return [`${what} must not be a gRPC probe: tide's grpc.health.v1 reports readiness; use httpGet ${wantPath}`];
+    const problems = [];
+    if (probe.grpc.port !== contract.ports[grpcPortName]) {
+      problems.push(`${what} gRPC port ${probe.grpc.port} is not tide's ${grpcPortName} port ${contract.ports[grpcPortName]}`);
+    }
+    if ((probe.grpc.service ?? "") !== "") {
+      problems.push(`${what} gRPC service ${JSON.stringify(probe.grpc.service)}: tide's health service answers the server's status for service "" only (others NOT_FOUND)`);
+    }
+    return problems;
+  }
   const get = probe.httpGet;
   if (!get) return [`${what} must be an httpGet probe on ${wantPath}`];
   const problems = [];

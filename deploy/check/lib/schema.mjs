@@ -18,6 +18,7 @@ import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/Horizo
 import { ScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject";
 import { TriggerAuthentication } from "@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication";
 import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor";
+import { crdKinds, validateCustomResource } from "./crd_schema.mjs";
 
 // Every kind deploy/ may render. Anything else is an error: an object
 // nobody can validate must not pass unnoticed.
@@ -33,7 +34,7 @@ const kModels = new Map([
 ]);
 
 export function knownKinds() {
-  return [...kModels.keys()];
+  return [...kModels.keys(), ...crdKinds()];
 }
 
 // Wraps `root` so that every object reachable from it records which of its
@@ -73,6 +74,9 @@ export function validateObject(obj) {
   }
   const key = `${obj.apiVersion}/${obj.kind}`;
   const Model = kModels.get(key);
+  // KServe and Seldon Core: their own CRD schemas (schemas/, lib/crd_schema.mjs).
+  const crdProblems = Model ? null : validateCustomResource(obj);
+  if (crdProblems) return crdProblems;
   if (!Model) {
     return [`no schema for apiVersion ${JSON.stringify(obj.apiVersion)} kind ${JSON.stringify(obj.kind)} ` +
             `(deploy/check validates: ${knownKinds().join(", ")})`];
