@@ -43,8 +43,8 @@ function checkProbe(probe, what, kind, portNames, contract) {
     if (probe.grpc.port !== contract.ports[grpcPortName]) {
       problems.push(`${what} gRPC port ${probe.grpc.port} is not tide's ${grpcPortName} port ${contract.ports[grpcPortName]}`);
     }
-    if ((probe.grpc.service ?? "") !== "") {
-      problems.push(`${what} gRPC service ${JSON.stringify(probe.grpc.service)}: tide's health service answers the server's status for service "" only (others NOT_FOUND)`);
+    if (!["", "inference.GRPCInferenceService"].includes(probe.grpc.service ?? "")) {
+      problems.push(`${what} gRPC service ${JSON.stringify(probe.grpc.service)}: tide's health service knows "" and inference.GRPCInferenceService only (others NOT_FOUND)`);
     }
     return problems;
   }
