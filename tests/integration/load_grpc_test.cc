@@ -19,6 +19,8 @@ class LoadGrpc : public ::testing::Test {
   void SetUp() override {
     repo_.Write("sim/config.pbtxt", SimulatedModel("sim", 0, 1, 64));
     repo_.MakeDir("sim/1");
+    repo_.Write("slow/config.pbtxt", SimulatedModel("slow", 3000, 1, 64));
+    repo_.MakeDir("slow/1");
     server_ = std::make_unique<TideProcess>(std::vector<std::string>{
         "serve", "--model-repository", repo_.path(), "--http-port", "0", "--grpc-port", "0",
         "--metrics-port", "0", "--host", "127.0.0.1", "--drain-delay", "0"});
@@ -120,6 +122,36 @@ TEST_F(LoadGrpc, RefusedCallsAreCountedAsErrorsByStatusCode) {
   ASSERT_EQ(result.records.size(), 50u);
   EXPECT_EQ(result.records[0].status, 5);  // grpc::StatusCode::NOT_FOUND
   EXPECT_EQ(Served(), 0);
+}
+
+// A call that outlives --timeout is a "timeout" error, and is cancelled: the
+// run ends when the timeout fires, not when the server would have answered.
+TEST_F(LoadGrpc, CallsPastTheTimeoutAreCancelledAndCountedAsTimeouts) {
+  inference::ModelInferRequest req;
+  req.set_model_name("slow");
+  auto* in = req.add_inputs();
+  in->set_name("INPUT0");
+  in->set_datatype("FP32");
+  in->add_shape(1);
+  in->mutable_contents()->add_fp32_contents(1);
+  loadgen::EngineOptions o;
+  o.target = loadgen::Url{"127.0.0.1", static_cast<uint16_t>(server_->grpc_port()), "/"};
+  o.protocol = loadgen::EngineProtocol::kGrpc;
+  o.requests = {req.SerializeAsString()};
+  o.concurrency = 2;
+  o.max_requests = 2;
+  o.duration = absl::InfiniteDuration();
+  o.timeout = absl::Milliseconds(300);
+  auto engine = loadgen::LoadEngine::Create(std::move(o));
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  loadgen::EngineResult result = (*engine)->Run();
+  EXPECT_EQ(result.sent, 2u);
+  EXPECT_EQ(result.ok, 0u);
+  EXPECT_EQ(result.failed, 2u);
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors.begin()->first, "timeout");
+  EXPECT_EQ(result.errors.begin()->second, 2u);
+  EXPECT_LT(result.wall_s, 2.5);  // the model takes 3 s a request
 }
 
 }  // namespace
