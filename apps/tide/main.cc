@@ -5,6 +5,7 @@
 // translation unit that includes CLI11.
 
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <iostream>
 #include <string>
@@ -146,12 +147,29 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd->add_flag("--exit-on-error", serve.exit_on_error,
                       "Exit (status 1) if any model fails to load instead of serving the others");
+  std::string model_control_mode = "none";
+  serve_cmd
+      ->add_option("--model-control-mode", model_control_mode,
+                   "Model control, as Triton names it: none (models load at startup; the load "
+                   "and unload API is refused) or explicit (the API loads, reloads and unloads "
+                   "models, with the admin token; at startup only --load-model models load)")
+      ->check(CLI::IsMember({"none", "explicit"}))
+      ->capture_default_str();
+  serve_cmd->add_option("--load-model", serve.load_models,
+                        "With --model-control-mode explicit: a model to load at startup "
+                        "(repeatable; * = every model)");
+  serve_cmd->add_option("--admin-token-file", serve.admin_token_file,
+                        "File whose first line is the admin token that the model control API "
+                        "requires (Authorization: Bearer <token>); it wins over the environment "
+                        "variable TIDE_ADMIN_TOKEN");
   AddLogFlags(serve_cmd, &log);
   serve_cmd->callback([&] {
     serve.drain_delay = absl::Seconds(drain_delay_s);
     serve.shutdown_timeout = absl::Seconds(shutdown_timeout_s);
     serve.read_timeout = absl::Seconds(read_timeout_s);
     serve.worker_spin = absl::Microseconds(worker_spin_us);
+    serve.model_control_explicit = model_control_mode == "explicit";
+    if (const char* t = std::getenv("TIDE_ADMIN_TOKEN")) serve.admin_token_env = t;
     run = [&] {
       auto code = tide::server::RunServe(serve);
       if (!code.ok()) {

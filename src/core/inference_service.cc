@@ -1,11 +1,31 @@
 #include "core/inference_service.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "absl/strings/str_cat.h"
 #include "core/request_validator.h"
 
 namespace tide::core {
+
+bool LoadedModel::Admit() {
+  absl::MutexLock lock(&admit_mu_);
+  if (retired_) return false;
+  ++admitted_;
+  return true;
+}
+
+void LoadedModel::Release() {
+  absl::MutexLock lock(&admit_mu_);
+  --admitted_;
+}
+
+void LoadedModel::RetireAndWait() {
+  absl::MutexLock lock(&admit_mu_);
+  retired_ = true;
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(admit_mu_) { return admitted_ == 0; };
+  admit_mu_.Await(absl::Condition(&idle));
+}
 
 InferenceService::InferenceService(Options options)
     : options_(options), snapshot_(std::make_shared<Snapshot>()) {}
@@ -21,6 +41,60 @@ void InferenceService::SetModels(std::vector<std::shared_ptr<LoadedModel>> model
   snapshot_ = std::move(snap);
 }
 
+void InferenceService::EditSnapshot(const std::function<void(Snapshot*)>& edit) {
+  absl::MutexLock lock(&snapshot_mu_);
+  auto copy = std::make_shared<Snapshot>(*snapshot_);
+  edit(copy.get());
+  snapshot_ = std::move(copy);
+}
+
+void InferenceService::Retire(const std::vector<std::shared_ptr<LoadedModel>>& old) {
+  for (const auto& m : old) {
+    m->RetireAndWait();
+    m->ready = false;
+    m->scheduler->Shutdown();
+  }
+}
+
+std::vector<std::shared_ptr<LoadedModel>> InferenceService::ReplaceModel(
+    const std::string& name, std::vector<std::shared_ptr<LoadedModel>> versions) {
+  std::vector<std::shared_ptr<LoadedModel>> old;
+  EditSnapshot([&](Snapshot* s) {
+    if (auto it = s->models.find(name); it != s->models.end()) {
+      for (auto& [v, m] : it->second) old.push_back(m);
+      s->models.erase(it);
+    }
+    for (auto& m : versions) s->models[name][m->version] = m;
+    s->absent.erase(name);
+    std::erase_if(s->failed, [&](const ModelState& f) { return f.name == name; });
+  });
+  Retire(old);
+  return old;
+}
+
+std::vector<std::shared_ptr<LoadedModel>> InferenceService::UnloadModel(const std::string& name) {
+  std::vector<std::shared_ptr<LoadedModel>> old;
+  EditSnapshot([&](Snapshot* s) {
+    if (auto it = s->models.find(name); it != s->models.end()) {
+      for (auto& [v, m] : it->second) old.push_back(m);
+      s->models.erase(it);
+    }
+    std::erase_if(s->failed, [&](const ModelState& f) { return f.name == name; });
+    s->absent[name] = {"unloading", true};
+  });
+  Retire(old);
+  EditSnapshot([&](Snapshot* s) { s->absent[name] = {"unloaded", false}; });
+  return old;
+}
+
+void InferenceService::SetModelFailed(const std::string& name, std::vector<ModelState> failures) {
+  EditSnapshot([&](Snapshot* s) {
+    s->absent.erase(name);
+    std::erase_if(s->failed, [&](const ModelState& f) { return f.name == name; });
+    s->failed.insert(s->failed.end(), failures.begin(), failures.end());
+  });
+}
+
 std::shared_ptr<const InferenceService::Snapshot> InferenceService::snapshot() const {
   absl::MutexLock lock(&snapshot_mu_);
   return snapshot_;
@@ -32,6 +106,15 @@ absl::StatusOr<std::shared_ptr<LoadedModel>> InferenceService::FindModel(
   auto snap = snapshot();
   auto it = snap->models.find(name);
   if (it == snap->models.end()) {
+    if (auto a = snap->absent.find(name); a != snap->absent.end()) {
+      if (a->second.unloading) {
+        return absl::UnavailableError(
+            absl::StrCat("model '", name, "' is being unloaded; no new requests are accepted"));
+      }
+      return absl::NotFoundError(absl::StrCat("model '", name, "' is not loaded (",
+                                              a->second.reason, "; POST /v2/repository/models/",
+                                              name, "/load loads it)"));
+    }
     for (const ModelState& f : snap->failed) {
       if (f.name == name) {
         return absl::UnavailableError(
@@ -73,6 +156,7 @@ std::vector<ModelState> InferenceService::Index() const {
     }
   }
   out.insert(out.end(), snap->failed.begin(), snap->failed.end());
+  for (const auto& [name, a] : snap->absent) out.push_back({name, "", "UNAVAILABLE", a.reason});
   std::sort(out.begin(), out.end(), [](const ModelState& a, const ModelState& b) {
     return std::tie(a.name, a.version) < std::tie(b.name, b.version);
   });
@@ -110,7 +194,11 @@ absl::StatusOr<ModelMetadata> InferenceService::Metadata(std::string_view name,
 absl::StatusOr<bool> InferenceService::ModelReady(std::string_view name,
                                                   std::string_view version) const {
   auto m = FindModel(name, version);
-  if (!m.ok() && m.status().code() == absl::StatusCode::kNotFound) return m.status();
+  if (!m.ok() && m.status().code() == absl::StatusCode::kNotFound) {
+    // An unloaded model is known (in the index), just not ready.
+    if (version.empty() && snapshot()->absent.count(name)) return false;
+    return m.status();
+  }
   return m.ok() && (*m)->ready;
 }
 
@@ -142,21 +230,33 @@ bool InferenceService::IsReady() const {
 }
 
 void InferenceService::Infer(InferRequest request, InferCallback done) {
-  auto model = FindModel(request.model_name, request.model_version);
-  if (refusing_) {
-    absl::Status s = absl::UnavailableError("server is shutting down; retry on another replica");
-    if (model.ok() && (*model)->observer) (*model)->observer->OnRejected(s);  // counted as rejected
-    done(s);
-    return;
+  std::shared_ptr<LoadedModel> m;
+  // A version retired between the lookup and its admission (an unload or a
+  // reload published a new snapshot first) is looked up again.
+  for (int attempt = 0; !m; ++attempt) {
+    auto model = FindModel(request.model_name, request.model_version);
+    if (refusing_) {
+      absl::Status s = absl::UnavailableError("server is shutting down; retry on another replica");
+      if (model.ok() && (*model)->observer) (*model)->observer->OnRejected(s);  // as rejected
+      done(s);
+      return;
+    }
+    if (!model.ok()) {
+      done(model.status());
+      return;
+    }
+    if ((*model)->Admit()) {
+      m = *std::move(model);
+    } else if (attempt == 8) {
+      done(absl::UnavailableError(
+          absl::StrCat("model '", request.model_name, "' is being replaced; retry")));
+      return;
+    }
   }
-  if (!model.ok()) {
-    done(model.status());
-    return;
-  }
-  std::shared_ptr<LoadedModel> m = *std::move(model);
   auto shape = ValidateRequest(m->spec, request);
   if (!shape.ok()) {
     if (m->observer) m->observer->OnRejected(shape.status());
+    m->Release();
     done(shape.status());
     return;
   }
@@ -185,6 +285,7 @@ void InferenceService::Infer(InferRequest request, InferCallback done) {
       r->model_version = version;
     }
     done(std::move(r));
+    m->Release();
     Finished();
   };
   pending->request = std::move(request);

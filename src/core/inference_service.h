@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -36,6 +37,20 @@ struct LoadedModel {
   std::shared_ptr<RequestObserver> observer;
   int64_t memory_bytes = 0;  // resident memory the load added (measured)
   std::atomic<bool> ready{false};
+
+  // Model control (unload, reload): a request is admitted to this version
+  // before it is validated and queued, and released once answered. A retired
+  // version admits nothing more; InferenceService looks the model up again
+  // (the snapshot has changed by then), so no request is lost to a retirement.
+  bool Admit();
+  void Release();
+  // Stops admitting and waits until every admitted request is answered.
+  void RetireAndWait();
+
+ private:
+  absl::Mutex admit_mu_;
+  int64_t admitted_ ABSL_GUARDED_BY(admit_mu_) = 0;
+  bool retired_ ABSL_GUARDED_BY(admit_mu_) = false;
 };
 
 // A model folder the server knows of, loaded or not (repository index).
@@ -75,6 +90,23 @@ class InferenceService {
   // Replaces the served models. `failed` lists models that did not load.
   void SetModels(std::vector<std::shared_ptr<LoadedModel>> models, std::vector<ModelState> failed);
 
+  // Model control. One control operation at a time (the caller serialises
+  // them); requests keep flowing throughout.
+  //
+  // Serves `versions` as model `name` from the moment this is called (a load,
+  // or a reload replacing what served before); the replaced versions finish
+  // what they admitted, then their schedulers are shut down; returns them
+  // after that.
+  std::vector<std::shared_ptr<LoadedModel>> ReplaceModel(
+      const std::string& name, std::vector<std::shared_ptr<LoadedModel>> versions);
+  // Unloads `name`: new requests are answered Unavailable (503) at once while
+  // the loaded versions finish what they admitted; then the schedulers are
+  // shut down and the model is gone: NotFound (404), and the index lists it
+  // UNAVAILABLE "unloaded" (as Triton). Returns the versions unloaded.
+  std::vector<std::shared_ptr<LoadedModel>> UnloadModel(const std::string& name);
+  // Records that `name` failed to load (no version of it is served).
+  void SetModelFailed(const std::string& name, std::vector<ModelState> failures);
+
   // Runs `request`. `done` is called exactly once: inline for an immediate
   // error (unknown model, invalid input, queue full, draining), otherwise
   // later from a worker thread.
@@ -87,7 +119,8 @@ class InferenceService {
   // Metadata of the version FindModel would use.
   absl::StatusOr<ModelMetadata> Metadata(std::string_view name, std::string_view version) const;
   // Whether the model version is ready; NotFound for an unknown model or
-  // version (a known but unavailable one is simply not ready).
+  // version (a known but unavailable one, or an unloaded model, is simply
+  // not ready).
   absl::StatusOr<bool> ModelReady(std::string_view name, std::string_view version) const;
   // Counts a request that never reached Infer (it could not be decoded)
   // against its model, if that model exists.
@@ -115,8 +148,19 @@ class InferenceService {
     // name → version → model
     std::map<std::string, std::map<int64_t, std::shared_ptr<LoadedModel>>, std::less<>> models;
     std::vector<ModelState> failed;
+    // Models the control API unloaded: name → reason.
+    // `unloading`: Unavailable while the unload waits for in-flight requests.
+    struct Absent {
+      std::string reason;
+      bool unloading = false;
+    };
+    std::map<std::string, Absent, std::less<>> absent;
   };
   std::shared_ptr<const Snapshot> snapshot() const;
+  // Copies the snapshot, lets `edit` change the copy, publishes it.
+  void EditSnapshot(const std::function<void(Snapshot*)>& edit);
+  // Retires `old` (waits for their admitted requests) and shuts them down.
+  static void Retire(const std::vector<std::shared_ptr<LoadedModel>>& old);
   void Finished();
 
   Options options_;

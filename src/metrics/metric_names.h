@@ -45,6 +45,11 @@ inline constexpr char kModelMemoryBytes[] = "tide_model_memory_bytes";
 // Seconds the version took to load and warm up.
 inline constexpr char kModelLoadDurationSeconds[] = "tide_model_load_duration_seconds";
 
+// Model control (--model-control-mode explicit; labels action: index, load,
+// unload; result: ok or the refusal's reason: disabled, unauthenticated,
+// permission_denied, invalid_name, not_found, unsupported, failed).
+inline constexpr char kModelControlRequestsTotal[] = "tide_model_control_requests_total";
+
 // HTTP (the inference port).
 
 // Responses by status code (label code), including the transport's own.
@@ -113,6 +118,7 @@ inline constexpr NameAndType kAll[] = {
     {kModelReady, "gauge"},
     {kModelMemoryBytes, "gauge"},
     {kModelLoadDurationSeconds, "gauge"},
+    {kModelControlRequestsTotal, "counter"},
     {kHttpResponsesTotal, "counter"},
     {kHttpTimeoutsTotal, "counter"},
     {kHttpConnections, "gauge"},

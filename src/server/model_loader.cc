@@ -1,5 +1,6 @@
 #include "server/model_loader.h"
 
+#include <algorithm>
 #include <exception>
 #include <new>
 
@@ -104,11 +105,26 @@ absl::StatusOr<std::shared_ptr<core::LoadedModel>> LoadVersion(const LoadOptions
 
 }  // namespace
 
-absl::StatusOr<LoadResult> LoadRepository(const LoadOptions& o) {
+absl::StatusOr<LoadResult> LoadRepository(const LoadOptions& o,
+                                          const std::vector<std::string>* only,
+                                          std::vector<std::string>* not_loaded) {
   LoadResult result;
   auto names = core::ListModels(o.repository, &result.warnings);
   if (!names.ok()) return names.status();
   for (const std::string& name : *names) {
+    if (only && std::find(only->begin(), only->end(), name) == only->end() &&
+        std::find(only->begin(), only->end(), "*") == only->end()) {
+      if (not_loaded) not_loaded->push_back(name);
+      continue;
+    }
+    LoadModel(o, name, &result);
+  }
+  return result;
+}
+
+void LoadModel(const LoadOptions& o, const std::string& name, LoadResult* out) {
+  LoadResult& result = *out;
+  {
     std::string dir = absl::StrCat(o.repository, "/", name);
     auto fail = [&](const std::string& version, const absl::Status& s) {
       result.failed.push_back({name, version, "UNAVAILABLE", std::string(s.message())});
@@ -121,13 +137,13 @@ absl::StatusOr<LoadResult> LoadRepository(const LoadOptions& o) {
     });
     if (!spec.ok()) {
       fail("", spec.status());
-      continue;
+      return;
     }
     for (const std::string& w : spec->warnings) result.warnings.push_back(w);
     auto versions = Guarded(dir, [&] { return core::SelectVersions(dir, spec->version_policy); });
     if (!versions.ok()) {
       fail("", versions.status());
-      continue;
+      return;
     }
     for (int64_t v : *versions) {
       const std::string version_dir = absl::StrCat(dir, "/", v);
@@ -142,7 +158,6 @@ absl::StatusOr<LoadResult> LoadRepository(const LoadOptions& o) {
       result.loaded.push_back(*std::move(lm));
     }
   }
-  return result;
 }
 
 }  // namespace tide::server

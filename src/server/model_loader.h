@@ -35,7 +35,16 @@ struct LoadResult {
   std::vector<std::string> warnings;
 };
 
-// Only a repository that cannot be read at all is an error.
-absl::StatusOr<LoadResult> LoadRepository(const LoadOptions& options);
+// Only a repository that cannot be read at all is an error. `only`, when
+// given, names the models to load (explicit model control's --load-model);
+// the others are listed in `not_loaded`.
+absl::StatusOr<LoadResult> LoadRepository(const LoadOptions& options,
+                                          const std::vector<std::string>* only = nullptr,
+                                          std::vector<std::string>* not_loaded = nullptr);
+
+// Loads every version of the model folder `name` (already checked to be a
+// valid name inside the repository) into `result`, as LoadRepository does
+// for each model.
+void LoadModel(const LoadOptions& options, const std::string& name, LoadResult* result);
 
 }  // namespace tide::server

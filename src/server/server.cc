@@ -19,6 +19,7 @@
 #include "metrics/metric_names.h"
 #include "metrics/metrics.h"
 #include "metrics/process_collector.h"
+#include "server/model_control.h"
 #include "server/model_loader.h"
 #include "server/server_metrics.h"
 #include "spdlog/spdlog.h"
@@ -90,8 +91,20 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
   if (std::string blas = common::PrepareOpenBlasCoreType(); !blas.empty()) {
     spdlog::info("{}", blas);
   }
+  std::string admin_token;
+  if (o.model_control_explicit) {
+    auto t = ReadAdminToken(o.admin_token_file,
+                            o.admin_token_env.empty() ? nullptr : o.admin_token_env.c_str());
+    if (!t.ok()) return t.status();
+    admin_token = *std::move(t);
+  } else if (!o.admin_token_file.empty() || !o.load_models.empty()) {
+    spdlog::warn(
+        "--admin-token-file and --load-model only apply with --model-control-mode explicit");
+  }
   spdlog::info("loading models from {}", o.model_repository);
-  auto loaded = LoadRepository(lo);
+  std::vector<std::string> not_loaded;
+  auto loaded = o.model_control_explicit ? LoadRepository(lo, &o.load_models, &not_loaded)
+                                         : LoadRepository(lo);
   if (!loaded.ok()) return loaded.status();
   for (const std::string& w : loaded->warnings) spdlog::warn("{}", w);
   for (const core::ModelState& f : loaded->failed) {
@@ -111,7 +124,23 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
   }
   service.SetModels(std::move(loaded->loaded), std::move(loaded->failed));
 
-  http::V2Handlers v2({&service, "tide", kVersion, o.max_body_bytes});
+  ModelControlService::Options co;
+  co.enabled = o.model_control_explicit;
+  co.token = admin_token;
+  co.service = &service;
+  co.load = lo;
+  co.requests = sm.model_control;
+  auto control = ModelControlService::Create(std::move(co));
+  if (!control.ok()) {
+    service.Shutdown();
+    return control.status();
+  }
+  if (o.model_control_explicit) {
+    spdlog::info("model control: explicit ({} model(s) loaded at startup, {} not loaded)",
+                 service.Models().size(), not_loaded.size());
+  }
+
+  http::V2Handlers v2({&service, "tide", kVersion, o.max_body_bytes, control->get()});
   http::HttpServer::Options ho;
   ho.host = o.host;
   ho.port = static_cast<uint16_t>(o.http_port);
@@ -199,6 +228,7 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
     go.server_name = "tide";
     go.server_version = kVersion;
     go.extensions = http::V2Handlers::Extensions();
+    go.control = control->get();
     auto g = grpcfe::GrpcServer::Create(std::move(go));
     if (!g.ok()) {
       (*http_server)->Stop();
@@ -238,6 +268,7 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
     spdlog::warn("second signal: ending the drain delay early");
   }
   service.RefuseNewRequests();
+  (*control)->Stop();  // a load or unload under way finishes; later ones are refused
   spdlog::info("refusing new requests; finishing {} in flight", service.InFlight());
   absl::Duration left = o.shutdown_timeout - (absl::Now() - start);
   bool idle = service.WaitIdle(std::max(left, absl::ZeroDuration()));

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -39,6 +40,18 @@ struct ServeOptions {
   // then next to the executable (backends/) and in ../lib/tide/backends.
   std::string backend_directory;
   bool exit_on_error = false;
+  // What NVML is loaded from for the GPU metrics (--nvml-library; "none": not
+  // at all). Machines without NVIDIA's driver simply export no GPU metric.
+  std::string nvml_library = "libnvidia-ml.so.1";
+  // --model-control-mode explicit (Triton's name; default none): the model
+  // control API loads and unloads models, with the admin token. At startup
+  // only `load_models` are loaded ("*": all), as Triton's --load-model.
+  bool model_control_explicit = false;
+  std::vector<std::string> load_models;
+  // The admin token: --admin-token-file wins over TIDE_ADMIN_TOKEN (read by
+  // the command line, passed here as `admin_token_env`).
+  std::string admin_token_file;
+  std::string admin_token_env;
 };
 
 // Runs the server until a signal has drained it. Returns the exit code.

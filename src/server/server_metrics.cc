@@ -50,6 +50,12 @@ ServerMetrics ServerMetrics::Register(metrics::Registry* r) {
                                "Resident memory the model version added when it loaded.", mv);
   m.model_load_seconds = r->AddGauge(metrics::names::kModelLoadDurationSeconds,
                                      "Time the model version took to load and warm up.", mv);
+  m.model_control = r->AddCounter(
+      metrics::names::kModelControlRequestsTotal,
+      "Model control requests (repository index, load, unload) by action and result: ok, or "
+      "why it was refused (disabled, unauthenticated, permission_denied, invalid_name, "
+      "not_found, unsupported, failed).",
+      {"action", "result"});
   m.http_responses =
       r->AddCounter(metrics::names::kHttpResponsesTotal,
                     "HTTP responses on the inference port by status code, including those "

@@ -33,6 +33,8 @@ struct ServerMetrics {
   metrics::Family<metrics::Gauge>* model_ready;           // tide_model_ready
   metrics::Family<metrics::Gauge>* model_memory;          // tide_model_memory_bytes
   metrics::Family<metrics::Gauge>* model_load_seconds;    // tide_model_load_duration_seconds
+  metrics::Family<metrics::Counter>*
+      model_control;  // tide_model_control_requests_total{action,result}
   metrics::Family<metrics::Counter>* http_responses;      // tide_http_responses_total{code}
   metrics::Family<metrics::Counter>* http_timeouts;       // tide_http_timeouts_total{kind}
 

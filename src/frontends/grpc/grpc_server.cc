@@ -190,7 +190,15 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
                   absl::NotFoundError(absl::StrCat("unknown repository '", req->repository_name(),
                                                    "' (tide serves one repository)")));
     }
-    for (const core::ModelState& s : o_.service->Index()) {
+    std::vector<core::ModelState> index;
+    if (o_.control != nullptr) {
+      auto i = o_.control->Index(Authorization(ctx));
+      if (!i.ok()) return Done(ctx, i.status());
+      index = *std::move(i);
+    } else {
+      index = o_.service->Index();
+    }
+    for (const core::ModelState& s : index) {
       if (req->ready() && s.state != "READY") continue;
       auto* m = resp->add_models();
       m->set_name(s.name);
@@ -201,7 +209,49 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
     return Done(ctx, absl::OkStatus());
   }
 
+  grpc::ServerUnaryReactor* RepositoryModelLoad(grpc::CallbackServerContext* ctx,
+                                                const inference::RepositoryModelLoadRequest* req,
+                                                inference::RepositoryModelLoadResponse*) override {
+    return Control(ctx, true, req->repository_name(), req->model_name(),
+                   req->parameters_size() > 0);
+  }
+
+  grpc::ServerUnaryReactor* RepositoryModelUnload(
+      grpc::CallbackServerContext* ctx, const inference::RepositoryModelUnloadRequest* req,
+      inference::RepositoryModelUnloadResponse*) override {
+    return Control(ctx, false, req->repository_name(), req->model_name(), false);
+  }
+
  private:
+  static std::string Authorization(grpc::CallbackServerContext* ctx) {
+    auto it = ctx->client_metadata().find("authorization");
+    if (it == ctx->client_metadata().end()) return "";
+    return std::string(it->second.data(), it->second.size());
+  }
+
+  // ModelControl checks the token before the name, and counts refusals.
+  grpc::ServerUnaryReactor* Control(grpc::CallbackServerContext* ctx, bool load,
+                                    const std::string& repository, const std::string& name,
+                                    bool with_parameters) {
+    if (o_.control == nullptr) {
+      return Done(ctx, absl::FailedPreconditionError(
+                           "explicit model load / unload is not allowed: model control is off"));
+    }
+    if (!repository.empty()) {
+      return Done(ctx, absl::NotFoundError(absl::StrCat("unknown repository '", repository,
+                                                        "' (tide serves one repository)")));
+    }
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    auto done = [reactor](absl::Status s) { reactor->Finish(ToGrpc(s)); };
+    const std::string auth = Authorization(ctx);
+    if (load) {
+      o_.control->Load(name, auth, with_parameters, done);
+    } else {
+      o_.control->Unload(name, auth, done);
+    }
+    return reactor;
+  }
+
   static grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const absl::Status& s) {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     reactor->Finish(ToGrpc(s));

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/inference_service.h"
+#include "core/model_control.h"
 
 namespace tide::grpcfe {
 
@@ -23,6 +24,9 @@ class GrpcServer {
     std::string server_name = "tide";
     std::string server_version;
     std::vector<std::string> extensions;
+    // Model control (RepositoryIndex, RepositoryModelLoad/Unload); not
+    // owned. Null: load and unload are refused FAILED_PRECONDITION.
+    core::ModelControl* control = nullptr;
   };
 
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Create(Options options);

@@ -78,6 +78,13 @@ Route MatchRoute(std::string_view path) {
     r.methods = "GET, POST";
     return r;
   }
+  if (p.size() == 6 && p[2] == "repository" && p[3] == "models" && !p[4].empty() &&
+      (p[5] == "load" || p[5] == "unload")) {
+    r.kind = p[5] == "load" ? RouteKind::kRepositoryLoad : RouteKind::kRepositoryUnload;
+    r.model = std::string(p[4]);
+    r.methods = "POST";
+    return r;
+  }
   if (p[2] != "models" || p.size() < 4) return r;
   if (p.size() == 4 && p[3] == "stats") return get(RouteKind::kAllStats);
   if (p[3].empty()) return r;

@@ -20,6 +20,9 @@ enum class RouteKind {
   kModelConfig,      // GET /v2/models/{m}[/versions/{v}]/config
   kAllStats,         // GET /v2/models/stats
   kRepositoryIndex,  // POST or GET /v2/repository/index
+  kRepositoryLoad,   // POST /v2/repository/models/{m}/load
+  // POST /v2/repository/models/{m}/unload
+  kRepositoryUnload,
 };
 
 struct Route {

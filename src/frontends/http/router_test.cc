@@ -26,6 +26,12 @@ TEST(MatchRoute, Table) {
       {"/v2/models/simple/stats", RouteKind::kModelStats, "simple", ""},
       {"/v2/models/stats", RouteKind::kAllStats, "", ""},
       {"/v2/repository/index", RouteKind::kRepositoryIndex, "", ""},
+      {"/v2/repository/models/simple/load", RouteKind::kRepositoryLoad, "simple", ""},
+      {"/v2/repository/models/simple/unload", RouteKind::kRepositoryUnload, "simple", ""},
+      {"/v2/repository/models/%2e%2e%2fetc/load", RouteKind::kRepositoryLoad, "../etc", ""},
+      {"/v2/repository/models/../load", RouteKind::kRepositoryLoad, "..", ""},
+      {"/v2/repository/models//load", RouteKind::kNotFound, "", ""},
+      {"/v2/repository/models/simple/reload", RouteKind::kNotFound, "", ""},
       {"/v2/models/simple/versions//infer", RouteKind::kNotFound, "", ""},
       {"/v2/models/simple/explain", RouteKind::kNotFound, "", ""},
       {"/v1/models/simple", RouteKind::kNotFound, "", ""},
@@ -45,6 +51,8 @@ TEST(MatchRoute, Table) {
   EXPECT_TRUE(MatchRoute("/v2/models/m/infer").Allows("POST"));
   EXPECT_FALSE(MatchRoute("/v2/models/m/infer").Allows("GET"));
   EXPECT_TRUE(MatchRoute("/v2/health/ready").Allows("HEAD"));
+  EXPECT_TRUE(MatchRoute("/v2/repository/models/m/load").Allows("POST"));
+  EXPECT_FALSE(MatchRoute("/v2/repository/models/m/unload").Allows("GET"));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "common/logging.h"
 #include "common/status_mapping.h"
 #include "core/model_repository.h"
+#include "frontends/http/response_compression.h"
 #include "frontends/http/router.h"
 #include "frontends/http/v2_codec.h"
 
@@ -109,16 +110,27 @@ absl::StatusOr<std::string> DecodeContentEncoding(const std::string& encoding, s
 }
 
 HttpResponse StatusResponse(const absl::Status& status) {
-  return ErrorResponse(common::HttpStatusFor(status), std::string(status.message()),
-                       common::RetryAfterSecondsFor(status).value_or(0));
+  HttpResponse r = ErrorResponse(common::HttpStatusFor(status), std::string(status.message()),
+                                 common::RetryAfterSecondsFor(status).value_or(0));
+  // RFC 9110 11.6.1: a 401 names the scheme it wants.
+  if (r.status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"tide\"");
+  return r;
 }
 
-// model_repository: the index (load/unload are refused: no model control).
+// model_repository: the index, load and unload (load and unload need
+// --model-control-mode explicit).
 std::vector<std::string> V2Handlers::Extensions() {
   return {"binary_tensor_data", "statistics", "model_repository", "model_configuration"};
 }
 
 void V2Handlers::Handle(HttpRequest request, Responder respond) {
+  // Every answer is gzipped when the client accepts it and it is large
+  // enough (response_compression.h), binary tensor responses included.
+  respond = [respond = std::move(respond),
+             accept = request.Header("accept-encoding")](HttpResponse r) {
+    CompressResponse(accept, &r);
+    respond(std::move(r));
+  };
   Route route = MatchRoute(request.path);
   if (route.kind == RouteKind::kBadRequest) {
     return respond(
@@ -134,6 +146,11 @@ void V2Handlers::Handle(HttpRequest request, Responder respond) {
                                         request.path, " (allowed: ", route.methods, ")"));
     r.headers.emplace_back("Allow", route.methods);
     return respond(std::move(r));
+  }
+  // Model control checks the token before it looks at the name, and counts
+  // each refusal.
+  if (route.kind == RouteKind::kRepositoryLoad || route.kind == RouteKind::kRepositoryUnload) {
+    return Control(request, route.kind, route.model, std::move(respond));
   }
   if (!route.model.empty()) {
     if (absl::Status s = core::ValidateModelName(route.model); !s.ok()) {
@@ -182,9 +199,11 @@ void V2Handlers::Handle(HttpRequest request, Responder respond) {
     case RouteKind::kAllStats:
       return respond(Stats("", ""));
     case RouteKind::kRepositoryIndex:
-      return respond(RepositoryIndex());
+      return respond(RepositoryIndex(request));
     case RouteKind::kModelInfer:
       return Infer(std::move(request), route.model, route.version, std::move(respond));
+    case RouteKind::kRepositoryLoad:  // answered above
+    case RouteKind::kRepositoryUnload:
     case RouteKind::kNotFound:
     case RouteKind::kBadRequest:
       break;
@@ -293,10 +312,41 @@ HttpResponse V2Handlers::Stats(const std::string& model, const std::string& vers
   return Json(200, out + "]}");
 }
 
-HttpResponse V2Handlers::RepositoryIndex() {
+void V2Handlers::Control(const HttpRequest& request, RouteKind kind, const std::string& model,
+                         Responder respond) {
+  auto done = [respond = std::move(respond)](absl::Status s) {
+    if (!s.ok()) return respond(StatusResponse(s));
+    HttpResponse r;  // Triton answers a load or unload with 200 and no body
+    r.content_type = "text/plain";
+    respond(std::move(r));
+  };
+  if (options_.control == nullptr) {
+    return done(absl::FailedPreconditionError(
+        "explicit model load / unload is not allowed: model control is off"));
+  }
+  const std::string& auth = request.Header("authorization");
+  if (kind == RouteKind::kRepositoryUnload) return options_.control->Unload(model, auth, done);
+  // Triton's load body: {} or {"parameters": {...}}; tide takes no parameters.
+  std::string body;
+  for (char c : request.body) {
+    if (!absl::ascii_isspace(static_cast<unsigned char>(c))) body.push_back(c);
+  }
+  bool with_parameters = !body.empty() && body != "{}" && body != "{\"parameters\":{}}";
+  options_.control->Load(model, auth, with_parameters, done);
+}
+
+HttpResponse V2Handlers::RepositoryIndex(const HttpRequest& request) {
+  std::vector<core::ModelState> index;
+  if (options_.control != nullptr) {
+    auto i = options_.control->Index(request.Header("authorization"));
+    if (!i.ok()) return StatusResponse(i.status());
+    index = *std::move(i);
+  } else {
+    index = options_.service->Index();
+  }
   std::string out = "[";
   bool first = true;
-  for (const core::ModelState& s : options_.service->Index()) {
+  for (const core::ModelState& s : index) {
     absl::StrAppend(&out, first ? "" : ",", "{\"name\":\"", JsonEscape(s.name), "\"");
     if (!s.version.empty()) absl::StrAppend(&out, ",\"version\":\"", s.version, "\"");
     absl::StrAppend(&out, ",\"state\":\"", s.state, "\"");

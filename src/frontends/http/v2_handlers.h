@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "core/inference_service.h"
+#include "core/model_control.h"
 #include "frontends/http/http_types.h"
+#include "frontends/http/router.h"
 
 namespace tide::http {
 
@@ -21,6 +23,9 @@ class V2Handlers {
     // The most bytes a request body may decompress to (Content-Encoding gzip
     // or deflate); beyond it the request is answered 413.
     size_t max_body_bytes = 64 << 20;
+    // The model control API (index, load, unload); not owned. Null: load and
+    // unload are refused as with --model-control-mode none, uncounted.
+    core::ModelControl* control = nullptr;
   };
   explicit V2Handlers(Options options) : options_(std::move(options)) {}
 
@@ -35,7 +40,9 @@ class V2Handlers {
   HttpResponse ModelMetadata(const std::string& model, const std::string& version);
   HttpResponse Config(const std::string& model, const std::string& version);
   HttpResponse Stats(const std::string& model, const std::string& version);
-  HttpResponse RepositoryIndex();
+  HttpResponse RepositoryIndex(const HttpRequest& request);
+  void Control(const HttpRequest& request, RouteKind kind, const std::string& model,
+               Responder respond);
 
   Options options_;
 };
