@@ -147,6 +147,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd->add_flag("--exit-on-error", serve.exit_on_error,
                       "Exit (status 1) if any model fails to load instead of serving the others");
+  serve_cmd
+      ->add_option("--nvml-library", serve.nvml_library,
+                   "NVIDIA's NVML library, loaded at run time for the tide_gpu_* metrics "
+                   "(none = do not load it; without a GPU they are simply absent)")
+      ->capture_default_str();
   std::string model_control_mode = "none";
   serve_cmd
       ->add_option("--model-control-mode", model_control_mode,

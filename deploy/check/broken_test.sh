@@ -53,6 +53,11 @@ cases=(
   'k8s/overlays/keda/scaledobject.yaml|s/minReplicaCount: 1/minReplicaCount: 0/|keda: ScaledObject/tide: minReplicaCount 0 with only tide'"'"'s own metrics'
   'k8s/overlays/keda/scaledobject.yaml|s/        activationThreshold: "0.5"\n//|keda: ScaledObject/tide: triggers[0]: set metadata.activationThreshold'
   'k8s/overlays/keda/scaledobject.yaml|s/ignoreNullValues:/ignoreNullValue:/|keda: ScaledObject/tide: triggers[0]: unknown prometheus trigger metadata ignoreNullValue'
+  # GPU utilization: the adapter's rules (tide's gauge, dcgm-exporter's) and KEDA.
+  'k8s/overlays/hpa-gpu/hpa.yaml|s/name: tide_gpu_utilization_ratio/name: tide_gpu_util/|hpa-gpu: HorizontalPodAutoscaler/tide: metrics[0]: no Prometheus Adapter rule here serves Pods metric tide_gpu_util'
+  'k8s/components/prometheus-adapter-rules/config.yaml|s/(DCGM_FI_DEV_GPU_UTIL\$"\n.*\n    metricsQuery: .)avg/${1}sum/|hpa-gpu-dcgm: PromQL of HPA tide Pods DCGM_FI_DEV_GPU_UTIL (adapter metricsQuery) gives the wrong values'
+  'k8s/components/prometheus-adapter-rules/config.yaml|s/DCGM_FI_DEV_GPU_UTIL\{exported_namespace/DCGM_FI_DEV_GPU_UTILIZATION{exported_namespace/|hpa-gpu-dcgm: ConfigMap/tide-prometheus-adapter-rules: rules[2]: DCGM_FI_DEV_GPU_UTILIZATION is not a metric tide exports'
+  'k8s/overlays/keda-gpu/scaledobject.yaml|s/threshold: "0.7"/threshold: "70%"/|keda-gpu: ScaledObject/tide: triggers[0]: metadata.threshold is not a number'
   'k8s/components/prometheus-adapter-rules/config.yaml|s/metricsQuery: .sum/metricQuery: '"'"'sum/|hpa-queue-depth: ConfigMap/tide-prometheus-adapter-rules: rules[0]: unknown rule field metricQuery'
   'k8s/components/prometheus-adapter-rules/config.yaml|s/externalRules:/externalrules:/|hpa-p99: ConfigMap/tide-prometheus-adapter-rules: config.yaml: unknown Prometheus Adapter field externalrules'
   'k8s/components/prometheus-adapter-rules/config.yaml|s/    metricsQuery: .histogram/    metricsQuery: [histogram/|hpa-p99: ConfigMap/tide-prometheus-adapter-rules: config.yaml is not YAML'

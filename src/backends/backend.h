@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "core/model_config.h"
 #include "core/model_instance.h"
 
@@ -41,6 +42,20 @@ class Model {
   virtual absl::StatusOr<std::unique_ptr<core::ModelInstance>> CreateInstance(int index) = 0;
   // A line for the load log (e.g. BLAS and threads in use); may be empty.
   virtual std::string Describe() const { return {}; }
+
+  // Devices the model's instances occupy that the backend itself accounts
+  // for (the simulated backend's mode gpu: one per instance), as of `now`;
+  // empty for the others. Thread-safe: /metrics calls it while instances run.
+  struct DeviceUsage {
+    int instance = 0;
+    double utilization = 0;  // share of the last sample period busy, 0..1
+    double memory_used_bytes = 0;
+    double memory_total_bytes = 0;
+  };
+  virtual std::vector<DeviceUsage> Devices(absl::Time now) const {
+    (void)now;
+    return {};
+  }
 };
 
 using BackendFactory = std::function<absl::StatusOr<std::unique_ptr<Model>>(const LoadContext&)>;

@@ -135,13 +135,25 @@ TEST(AdapterConfig, ParsesTheShippedRules) {
   text << f.rdbuf();
   auto config = ParseAdapterConfig(text.str());
   ASSERT_TRUE(config.ok()) << config.status();
-  ASSERT_EQ(config->rules.size(), 1u);
+  ASSERT_EQ(config->rules.size(), 3u);
   const AdapterRule& q = config->rules[0];
   EXPECT_EQ(q.series, "tide_inference_queue_depth");
   EXPECT_EQ(q.namespace_label, "namespace");
   EXPECT_EQ(q.pod_label, "pod");
   EXPECT_EQ(q.ExposedName(), "tide_inference_queue_depth");
   EXPECT_EQ(q.metrics_query, "sum by (<<.GroupBy>>) (<<.Series>>{<<.LabelMatchers>>})");
+  // GPU utilization: tide's own gauge, and dcgm-exporter's with the GPU's pod
+  // in exported_* labels; a pod's value is the mean over its GPUs.
+  const AdapterRule& g = config->rules[1];
+  EXPECT_EQ(g.series, "tide_gpu_utilization_ratio");
+  EXPECT_EQ(g.pod_label, "pod");
+  EXPECT_EQ(g.ExposedName(), "tide_gpu_utilization_ratio");
+  EXPECT_EQ(g.metrics_query, "avg by (<<.GroupBy>>) (<<.Series>>{<<.LabelMatchers>>})");
+  const AdapterRule& d = config->rules[2];
+  EXPECT_EQ(d.series, "DCGM_FI_DEV_GPU_UTIL");
+  EXPECT_EQ(d.namespace_label, "exported_namespace");
+  EXPECT_EQ(d.pod_label, "exported_pod");
+  EXPECT_EQ(d.ExposedName(), "DCGM_FI_DEV_GPU_UTIL");
   ASSERT_EQ(config->external_rules.size(), 1u);
   const AdapterRule& p = config->external_rules[0];
   EXPECT_EQ(p.series, "tide_inference_request_duration_seconds_bucket");

@@ -84,10 +84,35 @@ std::string KeptLines(std::string_view text) {
   return out;
 }
 
+// dcgm-exporter's GPU utilization (percent): what an HPA written for
+// dcgm-exporter names; tide up reads it as 100 × tide_gpu_utilization_ratio.
+constexpr char kDcgmGpuUtil[] = "DCGM_FI_DEV_GPU_UTIL";
+
+bool IsGpuUtilization(std::string_view name) {
+  return name == kGpuUtilizationRatio || name == kDcgmGpuUtil;
+}
+
 bool IsPodsGauge(std::string_view name) {
   return name == names::kInferenceQueueDepth || name == names::kInferenceInFlight ||
-         name == kGpuUtilizationRatio;
+         IsGpuUtilization(name);
 }
+
+// GPU utilization over the series of `e` that `sel` matches: their sum and
+// count (the mean is what an HPA sees: the adapter rule's avg; the 0..1
+// gauge in percent for dcgm-exporter's name).
+struct GpuSum {
+  double sum = 0;
+  size_t count = 0;
+};
+GpuSum SumGpuUtilization(const metrics::Exposition& e, const metrics::LabelMap& sel) {
+  GpuSum g;
+  for (const metrics::MetricSample* s : e.Select(kGpuUtilizationRatio, sel)) {
+    g.sum += s->value;
+    ++g.count;
+  }
+  return g;
+}
+double GpuScale(std::string_view name) { return name == kDcgmGpuUtil ? 100.0 : 1.0; }
 
 // matchLabels of a selector carried as JSON; InvalidArgument for what this
 // source does not evaluate (matchExpressions).
@@ -202,19 +227,20 @@ absl::Status CheckProducible(const autoscaler::HpaSpec& spec) {
             field, ".pods.metric.name: \"", m.pods->metric.name,
             "\": the fleet's replicas do not export it (tide up can give Pods metrics ",
             names::kInferenceQueueDepth, ", ", names::kInferenceInFlight, ", ",
-            kGpuUtilizationRatio, ")"));
+            kGpuUtilizationRatio, ", ", kDcgmGpuUtil, ")"));
       }
       check_selector(field + ".pods.metric", m.pods->metric.selector_json);
     } else if ((m.type == "External" && m.external) || (m.type == "Object" && m.object)) {
       const auto& id = m.external ? m.external->metric : m.object->metric;
       const std::string where = m.external ? ".external.metric" : ".object.metric";
       if (!LatencyQuantileOf(id.name) && id.name != names::kInferenceQueueDepth &&
-          id.name != names::kInferenceInFlight) {
+          id.name != names::kInferenceInFlight && !IsGpuUtilization(id.name)) {
         errors.push_back(
             absl::StrCat(field, where, ".name: \"", id.name,
                          "\": tide up cannot produce it (it gives External/Object metrics "
                          "tide_inference_request_duration_seconds_p99 (any _pNN), ",
-                         names::kInferenceQueueDepth, " and ", names::kInferenceInFlight, ")"));
+                         names::kInferenceQueueDepth, ", ", names::kInferenceInFlight, ", ",
+                         kGpuUtilizationRatio, " and ", kDcgmGpuUtil, ")"));
       }
       check_selector(field + where, id.selector_json);
     } else if (m.type == "ContainerResource") {
@@ -369,6 +395,15 @@ absl::Status ScrapeMetricsSource::Observe(const autoscaler::HpaSpec& spec, absl:
         auto it = pods_.find(pod.info.name);
         if (it == pods_.end() || it->second.points.empty()) continue;
         const Point& p = it->second.points.back();
+        if (IsGpuUtilization(m.pods->metric.name)) {
+          // The mean over the pod's GPUs (none: no sample, as without a GPU).
+          GpuSum g = SumGpuUtilization(p.exposition, *sel);
+          if (g.count == 0) continue;
+          samples[pod.info.name] = autoscaler::Sample{
+              ToMilli(g.sum / static_cast<double>(g.count) * GpuScale(m.pods->metric.name)), p.time,
+              absl::ZeroDuration()};
+          continue;
+        }
         if (p.exposition.Select(m.pods->metric.name, *sel).empty()) continue;  // not exported
         samples[pod.info.name] = autoscaler::Sample{
             ToMilli(p.exposition.Sum(m.pods->metric.name, *sel)), p.time, absl::ZeroDuration()};
@@ -395,6 +430,18 @@ absl::Status ScrapeMetricsSource::Observe(const autoscaler::HpaSpec& spec, absl:
         }
         double v = HistogramQuantile(*q, sum);
         value = std::isnan(v) || !(v > 0) ? 0.0 : v;  // "> 0 or vector(0)"
+      } else if (IsGpuUtilization(id.name)) {
+        // avg(...) over every GPU of every pod; no GPU at all: no value.
+        GpuSum all;
+        for (const FleetPod& pod : pods) {
+          auto it = pods_.find(pod.info.name);
+          if (it == pods_.end() || it->second.points.empty()) continue;
+          GpuSum g = SumGpuUtilization(it->second.points.back().exposition, *sel);
+          all.sum += g.sum;
+          all.count += g.count;
+        }
+        if (all.count == 0) continue;
+        value = all.sum / static_cast<double>(all.count) * GpuScale(id.name);
       } else {
         double total = 0;
         for (const FleetPod& pod : pods) {

@@ -12,9 +12,13 @@
 //     window), in milli-cores per pod (the controller divides by the
 //     request);
 //   Resource memory: process_resident_memory_bytes per pod;
-//   Pods tide_inference_queue_depth / tide_inference_in_flight /
-//     tide_gpu_utilization_ratio: the newest gauge per pod, summed over the
-//     series the metric's selector matches (e.g. over models);
+//   Pods tide_inference_queue_depth / tide_inference_in_flight: the newest
+//     gauge per pod, summed over the series the metric's selector matches
+//     (e.g. over models);
+//   Pods tide_gpu_utilization_ratio: the mean over the pod's GPUs (the
+//     adapter rule's avg by (pod)); DCGM_FI_DEV_GPU_UTIL (an HPA written for
+//     dcgm-exporter): the same in percent; External either: the mean over
+//     every GPU of every pod;
 //   External or Object tide_inference_request_duration_seconds_pNN: as the
 //     adapter rule `histogram_quantile(0.NN, sum by (le) (rate(
 //     tide_inference_request_duration_seconds_bucket{sel}[w]))) > 0 or

@@ -102,11 +102,12 @@ TEST(CheckProducibleTest, NamesEachMetricItCannotProduce) {
             "metrics the fleet cannot produce:\n"
             "* spec.metrics[1].pods.metric.name: \"packets_per_second\": the fleet's replicas "
             "do not export it (tide up can give Pods metrics tide_inference_queue_depth, "
-            "tide_inference_in_flight, tide_gpu_utilization_ratio)\n"
+            "tide_inference_in_flight, tide_gpu_utilization_ratio, DCGM_FI_DEV_GPU_UTIL)\n"
             "* spec.metrics[2].external.metric.name: \"queue_messages_ready\": tide up cannot "
             "produce it (it gives External/Object metrics "
             "tide_inference_request_duration_seconds_p99 (any _pNN), "
-            "tide_inference_queue_depth and tide_inference_in_flight)\n"
+            "tide_inference_queue_depth, tide_inference_in_flight, tide_gpu_utilization_ratio "
+            "and DCGM_FI_DEV_GPU_UTIL)\n"
             "* spec.metrics[3].resource.name: \"ephemeral-storage\": tide up measures only cpu "
             "and memory");
 }
@@ -299,6 +300,50 @@ TEST_F(ScrapeSourceTest, GpuUtilizationWhereReplicasExportIt) {
   auto& gpu = snap.metrics.pod_metrics["tide_gpu_utilization_ratio"];
   ASSERT_EQ(gpu.size(), 1u);
   EXPECT_EQ(gpu["tide-serve-1"]->milli_value, 625);
+}
+
+// A pod's GPU utilization is the mean over its GPUs, as the adapter rule's
+// avg by (pod); dcgm-exporter's name reads it in percent; External is the
+// mean over every GPU of the fleet.
+TEST_F(ScrapeSourceTest, GpuUtilizationIsTheMeanOverGpusInEveryForm) {
+  autoscaler::HpaSpec spec = SpecFromYaml(
+      "  - type: Pods\n    pods: {metric: {name: tide_gpu_utilization_ratio}, target: "
+      "{type: AverageValue, averageValue: 700m}}\n"
+      "  - type: Pods\n    pods: {metric: {name: DCGM_FI_DEV_GPU_UTIL}, target: "
+      "{type: AverageValue, averageValue: '70'}}\n"
+      "  - type: External\n    external: {metric: {name: tide_gpu_utilization_ratio}, target: "
+      "{type: Value, value: 700m}}\n"
+      "  - type: External\n    external: {metric: {name: DCGM_FI_DEV_GPU_UTIL}, target: "
+      "{type: Value, value: '70'}}\n");
+  ASSERT_TRUE(CheckProducible(spec).ok()) << CheckProducible(spec);
+  texts_["tide-serve-1"] =
+      "# TYPE tide_gpu_utilization_ratio gauge\n"
+      "tide_gpu_utilization_ratio{gpu=\"0\",uuid=\"GPU-a\"} 0.5\n"
+      "tide_gpu_utilization_ratio{gpu=\"1\",uuid=\"GPU-b\"} 0.8\n";
+  texts_["tide-serve-2"] =
+      "# TYPE tide_gpu_utilization_ratio gauge\n"
+      "tide_gpu_utilization_ratio{gpu=\"0\",uuid=\"SIM-m-1-0\",simulated=\"true\"} 0.9\n";
+  source_->Scrape(t0_);
+  autoscaler::Snapshot snap = Observe(spec, t0_);
+  auto& ratio = snap.metrics.pod_metrics["tide_gpu_utilization_ratio"];
+  ASSERT_EQ(ratio.size(), 2u);
+  EXPECT_EQ(ratio["tide-serve-1"]->milli_value, 650);
+  EXPECT_EQ(ratio["tide-serve-2"]->milli_value, 900);
+  auto& dcgm = snap.metrics.pod_metrics["DCGM_FI_DEV_GPU_UTIL"];
+  ASSERT_EQ(dcgm.size(), 2u);
+  EXPECT_EQ(dcgm["tide-serve-1"]->milli_value, 65000);
+  EXPECT_EQ(dcgm["tide-serve-2"]->milli_value, 90000);
+  // (0.5 + 0.8 + 0.9) / 3 GPUs.
+  EXPECT_EQ(snap.metrics.external_metrics["tide_gpu_utilization_ratio"], std::vector<int64_t>{733});
+  EXPECT_EQ(snap.metrics.external_metrics["DCGM_FI_DEV_GPU_UTIL"], std::vector<int64_t>{73333});
+  // No GPU anywhere: no value at all (the HPA sees the metric as missing).
+  texts_["tide-serve-1"] = "process_cpu_seconds_total 1\n";
+  texts_["tide-serve-2"] = "process_cpu_seconds_total 1\n";
+  source_->Scrape(t0_ + absl::Seconds(15));
+  autoscaler::Snapshot none = Observe(spec, t0_ + absl::Seconds(15));
+  EXPECT_FALSE(none.metrics.pod_metrics.contains("tide_gpu_utilization_ratio"));
+  EXPECT_FALSE(none.metrics.pod_metrics.contains("DCGM_FI_DEV_GPU_UTIL"));
+  EXPECT_FALSE(none.metrics.external_metrics.contains("tide_gpu_utilization_ratio"));
 }
 
 TEST(ScrapeSourceHeldTest, InFlightCountsRequestsHeldByTheActivator) {

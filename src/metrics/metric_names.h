@@ -97,6 +97,19 @@ inline constexpr char kFleetReplicas[] = "tide_fleet_replicas";
 // utilization (percentage of request) above target", or its machine reason).
 inline constexpr char kFleetAutoscalerDecisionsTotal[] = "tide_fleet_autoscaler_decisions_total";
 
+// GPUs (tide serve; `metrics/gpu/`). Labels gpu (the device index) and uuid,
+// plus simulated="true" on a simulated backend's device (mode gpu). Present
+// only where there is a GPU (NVML found one) or a model in mode gpu, so they
+// are not in kAll below; kGpu lists them.
+
+// Share of the last sample period in which the device was busy, 0..1
+// (NVML's utilization.gpu / 100; dcgm-exporter's DCGM_FI_DEV_GPU_UTIL / 100).
+inline constexpr char kGpuUtilizationRatio[] = "tide_gpu_utilization_ratio";
+// Device memory in use, in bytes (dcgm-exporter's DCGM_FI_DEV_FB_USED is MiB).
+inline constexpr char kGpuMemoryUsedBytes[] = "tide_gpu_memory_used_bytes";
+// Device memory in all, in bytes.
+inline constexpr char kGpuMemoryTotalBytes[] = "tide_gpu_memory_total_bytes";
+
 // Every name above with its Prometheus TYPE word (as in `# TYPE` lines and
 // contract.json), in the order of docs/metrics.md.
 struct NameAndType {
@@ -128,6 +141,13 @@ inline constexpr NameAndType kAll[] = {
     {kProcessStartTimeSeconds, "gauge"},
     {kProcessOpenFds, "gauge"},
     {kProcessMaxFds, "gauge"},
+};
+
+// The GPU metrics, present only where there is a (possibly simulated) GPU.
+inline constexpr NameAndType kGpu[] = {
+    {kGpuUtilizationRatio, "gauge"},
+    {kGpuMemoryUsedBytes, "gauge"},
+    {kGpuMemoryTotalBytes, "gauge"},
 };
 
 }  // namespace tide::metrics::names

@@ -26,11 +26,13 @@ std::string ReadSourceFile(const std::string& relative) {
 std::map<std::string, std::string> HeaderTypes() {
   std::map<std::string, std::string> out;
   for (const names::NameAndType& m : names::kAll) out[m.name] = m.type;
+  for (const names::NameAndType& m : names::kGpu) out[m.name] = m.type;
   return out;
 }
 
 TEST(MetricNames, UniqueWellFormedAndCountersEndInTotal) {
-  EXPECT_EQ(HeaderTypes().size(), std::size(names::kAll));  // no name twice
+  EXPECT_EQ(HeaderTypes().size(),
+            std::size(names::kAll) + std::size(names::kGpu));  // no name twice
   for (const names::NameAndType& m : names::kAll) {
     auto series = ParseSeries(m.name);
     ASSERT_TRUE(series.ok()) << m.name;

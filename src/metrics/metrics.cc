@@ -66,6 +66,13 @@ void Registry::AddCallback(CallbackMetric metric) {
   entries_.push_back(std::move(e));
 }
 
+void Registry::AddCollector(Collector collector) {
+  absl::MutexLock lock(&mu_);
+  Entry e{Type::kGauge};
+  e.collector = std::move(collector);
+  entries_.push_back(std::move(e));
+}
+
 std::vector<double> LatencyBucketsSeconds() {
   return {0.0005, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015,
           0.02,   0.03,  0.04,   0.05,  0.075, 0.1,   0.15,  0.2,    0.3,  0.4,

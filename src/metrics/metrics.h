@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -105,6 +106,21 @@ struct CallbackMetric {
   std::function<double()> value;
 };
 
+// Labelled series computed when metrics are rendered, for sources that know
+// their series only then (GPUs found by NVML, simulated devices). A family
+// with no series is left out entirely (no HELP/TYPE lines either), so a
+// source with nothing to report exports nothing.
+struct CollectedSeries {
+  std::vector<std::pair<std::string, std::string>> labels;  // name, value
+  double value = 0;
+};
+struct CollectedFamily {
+  std::string name, help;
+  Type type = Type::kGauge;  // kCounter or kGauge
+  std::vector<CollectedSeries> series;
+};
+using Collector = std::function<std::vector<CollectedFamily>()>;
+
 class Registry {
  public:
   Family<Counter>* AddCounter(const std::string& name, const std::string& help,
@@ -114,6 +130,8 @@ class Registry {
   Family<Histogram>* AddHistogram(const std::string& name, const std::string& help,
                                   std::vector<std::string> labels, std::vector<double> bounds);
   void AddCallback(CallbackMetric metric);
+  // Called on each render, in registration order with the other entries.
+  void AddCollector(Collector collector);
 
   // Prometheus text exposition format 0.0.4, families in registration order.
   std::string RenderText() const;
@@ -125,6 +143,7 @@ class Registry {
     std::unique_ptr<Family<Gauge>> gauge;
     std::unique_ptr<Family<Histogram>> histogram;
     std::unique_ptr<CallbackMetric> callback;
+    Collector collector;
   };
   mutable absl::Mutex mu_;
   std::vector<Entry> entries_ ABSL_GUARDED_BY(mu_);

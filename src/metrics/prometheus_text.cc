@@ -77,7 +77,20 @@ std::string Registry::RenderText() const {
   std::string out;
   absl::MutexLock lock(&mu_);
   for (const Entry& e : entries_) {
-    if (e.callback) {
+    if (e.collector) {
+      for (const CollectedFamily& f : e.collector()) {
+        if (f.series.empty()) continue;
+        Header(&out, f.name, f.help, f.type == Type::kCounter ? "counter" : "gauge");
+        for (const CollectedSeries& s : f.series) {
+          std::vector<std::string> names, values;
+          for (const auto& [n, v] : s.labels) {
+            names.push_back(n);
+            values.push_back(v);
+          }
+          absl::StrAppend(&out, f.name, Labels(names, values), " ", Number(s.value), "\n");
+        }
+      }
+    } else if (e.callback) {
       const CallbackMetric& m = *e.callback;
       Header(&out, m.name, m.help, m.type == Type::kCounter ? "counter" : "gauge");
       absl::StrAppend(&out, m.name, " ", Number(m.value()), "\n");

@@ -19,6 +19,7 @@
 #include "metrics/metric_names.h"
 #include "metrics/metrics.h"
 #include "metrics/process_collector.h"
+#include "server/gpu_metrics_setup.h"
 #include "server/model_control.h"
 #include "server/model_loader.h"
 #include "server/server_metrics.h"
@@ -123,6 +124,7 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
         o.model_repository);
   }
   service.SetModels(std::move(loaded->loaded), std::move(loaded->failed));
+  AddServeGpuMetrics(&registry, &service, o.nvml_library);
 
   ModelControlService::Options co;
   co.enabled = o.model_control_explicit;

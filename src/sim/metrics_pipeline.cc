@@ -11,11 +11,18 @@ namespace {
 
 absl::Time AsTime(Nanos t) { return absl::UnixEpoch() + absl::Nanoseconds(t); }
 
-enum class Source { kNone, kCpu, kQueue, kOutstanding, kQuantile, kRequestRate };
+enum class Source { kNone, kCpu, kQueue, kOutstanding, kQuantile, kRequestRate, kGpu };
+
+// dcgm-exporter's name for GPU utilization, in percent.
+constexpr char kDcgmGpuUtil[] = "DCGM_FI_DEV_GPU_UTIL";
 
 Source SourceOf(const std::string& type, const std::string& name) {
   if (type == "Resource" || type == "ContainerResource") {
     return name == "cpu" ? Source::kCpu : Source::kNone;
+  }
+  if ((type == "Pods" || type == "External") &&
+      (absl::StrContains(name, "gpu_util") || name == kDcgmGpuUtil)) {
+    return Source::kGpu;
   }
   if (type == "Pods") {
     if (absl::StrContains(name, "queue_depth")) return Source::kQueue;
@@ -62,9 +69,10 @@ MetricsPipeline::MetricsPipeline(const SimOptions* options, const Cluster* clust
 std::string MetricsPipeline::Unsupported(const autoscaler::MetricSpec& m) {
   if (SourceOf(m.type, NameOf(m)) != Source::kNone) return "";
   return absl::StrCat(m.type, " metric '", NameOf(m),
-                      "': tide sim supplies cpu, Pods *queue_depth* / *inflight*, and "
-                      "External/Object *p99* (p50/p90/p95) and *requests* rate; the HPA will "
-                      "see it as unavailable");
+                      "': tide sim supplies cpu, Pods *queue_depth* / *inflight*, "
+                      "External/Object *p99* (p50/p90/p95) and *requests* rate, and Pods/External "
+                      "GPU utilization (*gpu_util*, DCGM_FI_DEV_GPU_UTIL); the HPA will see it "
+                      "as unavailable");
 }
 
 void MetricsPipeline::ScrapeMetricsServer(Nanos now) {
@@ -97,10 +105,23 @@ void MetricsPipeline::ScrapeMetricsServer(Nanos now) {
 void MetricsPipeline::ScrapePrometheus(Nanos now, uint64_t arrivals_so_far) {
   Scrape s;
   s.t = now;
+  absl::flat_hash_map<uint32_t, std::pair<Nanos, Nanos>> next_gpu;
   for (const Pod* p : cluster_->live()) {
     if (p->state() == Pod::State::kPending) continue;
     s.pods.push_back({p->id(), {p->queued(), p->outstanding()}});
+    // GPU utilization: the share of the time since the previous scrape (since
+    // the pod started, for its first) that batches occupied its instances.
+    auto last = gpu_last_.find(p->id());
+    Nanos since = last != gpu_last_.end() ? last->second.first : p->started();
+    Nanos busy_before = last != gpu_last_.end() ? last->second.second : 0;
+    Nanos busy = p->BusyNanos(now);
+    if (now > since) {
+      s.gpu.push_back({p->id(), static_cast<double>(busy - busy_before) /
+                                    (static_cast<double>(now - since) * p->instance_count())});
+    }
+    next_gpu[p->id()] = {now, busy};
   }
+  gpu_last_ = std::move(next_gpu);
   s.buckets = recorder_->buckets();
   s.requests = arrivals_so_far;
   scrapes_.push_back(std::move(s));
@@ -213,6 +234,26 @@ absl::Status MetricsPipeline::Observe(const autoscaler::HpaSpec& spec, absl::Tim
           snapshot->metrics.external_metrics[name] = {milli};
         } else {
           snapshot->metrics.object_metrics[name] = milli;
+        }
+        break;
+      }
+      case Source::kGpu: {
+        // Pods: each pod's busy fraction (the mean over its simulated GPUs);
+        // External: the mean over pods. DCGM_FI_DEV_GPU_UTIL is in percent.
+        const double scale = name == kDcgmGpuUtil ? 100.0 : 1.0;
+        const Scrape* s = LatestAt(custom_t);
+        if (s == nullptr || s->gpu.empty()) break;
+        if (m.type == "Pods") {
+          autoscaler::PodSamples& samples = snapshot->metrics.pod_metrics[name];
+          for (const auto& [id, fraction] : s->gpu) {
+            samples[absl::StrCat("tide-", id)] = autoscaler::Sample{
+                std::llround(fraction * scale * 1000), AsTime(s->t), absl::Minutes(1)};
+          }
+        } else {
+          double sum = 0;
+          for (const auto& [id, fraction] : s->gpu) sum += fraction;
+          snapshot->metrics.external_metrics[name] = {
+              std::llround(sum / static_cast<double>(s->gpu.size()) * scale * 1000)};
         }
         break;
       }

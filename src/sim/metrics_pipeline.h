@@ -16,6 +16,12 @@
 //   deployment's latency buckets as scraped, `> 0 or vector(0)` as in
 //   deploy/k8s/components/prometheus-adapter-rules; names like "*requests*":
 //   sum(rate(requests[rate_window])) in requests per second.
+// - Pods or External metrics named like "*gpu_util*" (tide_gpu_utilization_ratio,
+//   0..1) or DCGM_FI_DEV_GPU_UTIL (percent): a simulated GPU per instance,
+//   busy while a batch runs on it; a pod's value at a scrape is the share of
+//   the time since its previous scrape that batches occupied its instances
+//   (the adapter rule's avg by (pod) over its GPUs); External: the mean over
+//   pods.
 // Custom metrics are read as of `now - adapter_lag`. Anything else is left
 // out, which the HPA treats as an unavailable metric (Supported() says which).
 
@@ -66,6 +72,7 @@ class MetricsPipeline final : public autoscaler::MetricsSource {
         pods;                       // id -> (queued, outstanding)
     std::vector<uint64_t> buckets;  // deployment-wide, per bucket (not cumulative)
     uint64_t requests = 0;
+    std::vector<std::pair<uint32_t, double>> gpu;  // id -> busy fraction since the last scrape
   };
   // The latest scrape at or before t, and the earliest one inside the rate
   // window ending there; null when there is none.
@@ -76,6 +83,8 @@ class MetricsPipeline final : public autoscaler::MetricsSource {
   const Cluster* cluster_;
   const Recorder* recorder_;
   absl::flat_hash_map<uint32_t, CpuState> cpu_;
+  // Per pod: the previous Prometheus scrape's time and BusyNanos.
+  absl::flat_hash_map<uint32_t, std::pair<Nanos, Nanos>> gpu_last_;
   std::deque<Scrape> scrapes_;
 };
 

@@ -130,6 +130,40 @@ TEST_F(PipelineTest, QueueDepthIsTheScrapedGaugeSeenThroughTheAdapterLag) {
   EXPECT_TRUE(early.metrics.pod_metrics["tide_inference_queue_depth"].empty());
 }
 
+// The simulated GPU (one per instance) is busy while a batch runs: 0-1 s and
+// 5-6 s in the first 10 s (0.2), then 10-12 s of the next 5 s (0.4).
+TEST_F(PipelineTest, GpuUtilizationIsTheBatchOccupancySinceThePreviousScrape) {
+  pipeline_->ScrapePrometheus(0, 0);
+  cluster_->Route(0);
+  RunUntil(5 * kS);
+  cluster_->Route(5 * kS);
+  RunUntil(10 * kS);
+  pipeline_->ScrapePrometheus(10 * kS, 2);
+  cluster_->Route(10 * kS);
+  cluster_->Route(10 * kS);  // queued behind the first: busy until 12 s
+  RunUntil(15 * kS);
+  auto spec = Spec(
+      "  - type: Pods\n    pods:\n      metric: {name: tide_gpu_utilization_ratio}\n"
+      "      target: {type: AverageValue, averageValue: 700m}\n"
+      "  - type: Pods\n    pods:\n      metric: {name: DCGM_FI_DEV_GPU_UTIL}\n"
+      "      target: {type: AverageValue, averageValue: \"70\"}\n"
+      "  - type: External\n    external:\n      metric: {name: tide_gpu_utilization_ratio}\n"
+      "      target: {type: AverageValue, averageValue: 700m}\n");
+  for (const auto& m : spec.metrics) EXPECT_EQ(MetricsPipeline::Unsupported(m), "");
+  autoscaler::Snapshot snap;
+  ASSERT_TRUE(pipeline_->Observe(spec, At(12 * kS), &snap).ok());
+  EXPECT_EQ(snap.metrics.pod_metrics["tide_gpu_utilization_ratio"]["tide-0"]->milli_value, 200);
+  EXPECT_EQ(snap.metrics.pod_metrics["tide_gpu_utilization_ratio"]["tide-0"]->timestamp,
+            At(10 * kS));
+  EXPECT_EQ(snap.metrics.pod_metrics["DCGM_FI_DEV_GPU_UTIL"]["tide-0"]->milli_value, 20000);
+  EXPECT_EQ(snap.metrics.external_metrics["tide_gpu_utilization_ratio"], std::vector<int64_t>{200});
+  pipeline_->ScrapePrometheus(15 * kS, 4);
+  autoscaler::Snapshot later;
+  ASSERT_TRUE(pipeline_->Observe(spec, At(15 * kS), &later).ok());
+  EXPECT_EQ(later.metrics.pod_metrics["tide_gpu_utilization_ratio"]["tide-0"]->milli_value, 400);
+  EXPECT_EQ(later.metrics.pod_metrics["DCGM_FI_DEV_GPU_UTIL"]["tide-0"]->milli_value, 40000);
+}
+
 TEST(MetricsPipeline, SaysWhichMetricsItCannotSupply) {
   auto spec = Spec(
       "  - type: Resource\n    resource: {name: memory, target: {type: AverageValue, "
@@ -137,8 +171,8 @@ TEST(MetricsPipeline, SaysWhichMetricsItCannotSupply) {
       "Utilization, averageUtilization: 50}}\n");
   EXPECT_EQ(MetricsPipeline::Unsupported(spec.metrics[0]),
             "Resource metric 'memory': tide sim supplies cpu, Pods *queue_depth* / *inflight*, "
-            "and External/Object *p99* (p50/p90/p95) and *requests* rate; the HPA will see it as "
-            "unavailable");
+            "External/Object *p99* (p50/p90/p95) and *requests* rate, and Pods/External GPU "
+            "utilization (*gpu_util*, DCGM_FI_DEV_GPU_UTIL); the HPA will see it as unavailable");
   EXPECT_EQ(MetricsPipeline::Unsupported(spec.metrics[1]), "");
 }
 

@@ -79,6 +79,7 @@ void Pod::CompleteBatch(uint32_t instance, Nanos now, EventQueue* events, Record
   inst.arrivals.clear();
   inst.busy = false;
   if (spec_->burns_cpu) cpu_done_ += now - inst.batch_start;
+  busy_done_ += now - inst.batch_start;
   ++free_instances_;
   Pump(now, events, recorder);
 }
@@ -107,6 +108,14 @@ Nanos Pod::CpuNanos(Nanos now) const {
     for (const Instance& inst : instances_) {
       if (inst.busy) total += now - inst.batch_start;
     }
+  }
+  return total;
+}
+
+Nanos Pod::BusyNanos(Nanos now) const {
+  Nanos total = busy_done_;
+  for (const Instance& inst : instances_) {
+    if (inst.busy) total += now - inst.batch_start;
   }
   return total;
 }

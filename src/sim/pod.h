@@ -50,6 +50,11 @@ class Pod {
 
   // Busy core-nanoseconds consumed up to `now` (cumulative).
   Nanos CpuNanos(Nanos now) const;
+  // Nanoseconds batches occupied the pod's instances up to `now`, summed over
+  // instances (cumulative), whatever the mode: each instance is one simulated
+  // GPU in mode gpu, busy while a batch runs on it.
+  Nanos BusyNanos(Nanos now) const;
+  int instance_count() const { return static_cast<int>(instances_.size()); }
 
   uint32_t id() const { return id_; }
   const std::string& name() const { return name_; }
@@ -85,6 +90,7 @@ class Pod {
   int free_instances_;
   int64_t running_ = 0;
   Nanos cpu_done_ = 0;                      // busy nanoseconds of finished batches
+  Nanos busy_done_ = 0;                     // the same in any mode (GPU busy time)
   Nanos timer_ = kNever;                    // pending kBatchTimer, if any
   std::vector<batching::QueuedItem> head_;  // reused for the policy's input
 };

@@ -255,11 +255,13 @@ export function checkAdapterRules(cm, config, contract) {
         problems.push(`${where}: seriesQuery should name exactly one metric (has ${series.join(", ") || "none"})`);
         return;
       }
-      if (!isTideSeries(series[0], contract.metrics)) {
+      // dcgm-exporter's GPU series are the one foreign source adapter rules may read.
+      const foreign = (name) => name.startsWith("DCGM_") && name in (contract.foreignMetrics ?? {});
+      if (!isTideSeries(series[0], contract.metrics) && !foreign(series[0])) {
         problems.push(`${where}: ${series[0]} is not a metric tide exports (see deploy/check/contract.json)`);
       }
       for (const name of metricNames(rule.metricsQuery ?? "")) {
-        if (!isTideSeries(name, contract.metrics)) problems.push(`${where}: metricsQuery reads ${name}, which tide does not export`);
+        if (!isTideSeries(name, contract.metrics) && !foreign(name)) problems.push(`${where}: metricsQuery reads ${name}, which tide does not export`);
       }
       if (!/<<\.Series>>/.test(rule.metricsQuery ?? "") || !/<<\.LabelMatchers>>/.test(rule.metricsQuery ?? "")) {
         problems.push(`${where}: metricsQuery must use <<.Series>> and <<.LabelMatchers>>`);

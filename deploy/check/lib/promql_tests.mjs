@@ -31,6 +31,15 @@ function inputSeries(busy) {
       { pod, model: "simulated", version: "1", le }, values);
     series.push(bucket("0.05", "7x20"), bucket("0.1", busy ? "7+100x20" : "7x20"), bucket("+Inf", busy ? "7+100x20" : "7x20"));
   }
+  // GPUs: tide-a holds two (busy 50 % and 70 %), tide-b one (90 %), as tide
+  // exports them (0..1) and as dcgm-exporter does (percent, scraped from its
+  // own pod in another namespace, the GPU's pod in exported_* labels).
+  const gpus = [["tide-a", "0", 0.5], ["tide-a", "1", 0.7], ["tide-b", "0", 0.9]];
+  for (const [pod, gpu, util] of gpus) {
+    series.push(s("tide_gpu_utilization_ratio", { pod, gpu, uuid: `GPU-${pod}-${gpu}` }, busy ? `${util}x20` : "0x20"));
+    series.push(s("DCGM_FI_DEV_GPU_UTIL", { namespace: "gpu-operator", pod: "dcgm-exporter-x", exported_namespace: kNamespace,
+      exported_pod: pod, gpu, UUID: `GPU-${pod}-${gpu}` }, busy ? `${Math.round(util * 100)}x20` : "0x20"));
+  }
   return series;
 }
 
@@ -44,6 +53,20 @@ const kExpectations = new Map([
   ['external tide_inference_request_duration_seconds_p99 {"model":"simulated"}', {
     // 0.05 + (0.1 - 0.05) * 0.99: the quantile interpolated in its bucket.
     busy: [{ labels: "{}", value: 0.0995 }],
+    idle: [{ labels: "{}", value: 0 }],
+  }],
+  // A pod's GPU utilization is the mean over its GPUs.
+  ['pods tide_gpu_utilization_ratio {}', {
+    busy: [{ labels: '{pod="tide-a"}', value: 0.6 }, { labels: '{pod="tide-b"}', value: 0.9 }],
+    idle: [{ labels: '{pod="tide-a"}', value: 0 }, { labels: '{pod="tide-b"}', value: 0 }],
+  }],
+  ['pods DCGM_FI_DEV_GPU_UTIL {}', {
+    busy: [{ labels: '{exported_pod="tide-a"}', value: 60 }, { labels: '{exported_pod="tide-b"}', value: 90 }],
+    idle: [{ labels: '{exported_pod="tide-a"}', value: 0 }, { labels: '{exported_pod="tide-b"}', value: 0 }],
+  }],
+  // KEDA divides by the replica count: 1.5 / 2 pods = 0.75 per replica.
+  ['keda sum(avg by (pod) (tide_gpu_utilization_ratio{namespace="default"}))', {
+    busy: [{ labels: "{}", value: 1.5 }],
     idle: [{ labels: "{}", value: 0 }],
   }],
   ['keda sum(tide_inference_queue_depth{namespace="default",model="simulated"})', {
@@ -72,12 +95,16 @@ export function collectQueries(objects, served) {
       const rule = source && served[kind].get(source.metric?.name);
       if (!rule || typeof rule.metricsQuery !== "string") continue;
       const series = /^[A-Za-z_:][A-Za-z0-9_:]*/.exec(rule.seriesQuery)?.[0] ?? "";
-      const matchers = [`namespace="${kNamespace}"`];
-      if (kind === "pods") matchers.push(`pod=~"${kPods.join("|")}"`);
+      // The series' labels the rule maps to namespace and pod (dcgm-exporter's
+      // are exported_namespace and exported_pod).
+      const label = (resource) => Object.entries(rule.resources?.overrides ?? {})
+        .find(([, o]) => o?.resource === resource)?.[0] ?? resource;
+      const matchers = [`${label("namespace")}="${kNamespace}"`];
+      if (kind === "pods") matchers.push(`${label("pod")}=~"${kPods.join("|")}"`);
       matchers.push(...selectorMatchers(source.metric.selector));
       queries.push({
         what: `HPA ${hpa.metadata.name} ${m.type} ${source.metric.name} (adapter metricsQuery)`,
-        expr: expand(rule.metricsQuery, { series, matchers: matchers.join(","), groupBy: kind === "pods" ? "pod" : "" }),
+        expr: expand(rule.metricsQuery, { series, matchers: matchers.join(","), groupBy: kind === "pods" ? label("pod") : "" }),
         key: `${kind} ${source.metric.name} ${JSON.stringify(source.metric.selector?.matchLabels ?? {})}`,
       });
     }

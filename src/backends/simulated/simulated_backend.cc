@@ -11,6 +11,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "backends/simulated/busy_tracker.h"
 
 namespace tide::backends {
 namespace {
@@ -81,12 +83,37 @@ bool AddSubByType(core::DataType t, const std::string& a, const std::string& b, 
   }
 }
 
+// One simulated GPU (mode gpu): its instance marks batches on it; /metrics
+// reads its busy fraction from another thread.
+class SimulatedGpu {
+ public:
+  SimulatedGpu(absl::Duration window, absl::Time created) : tracker_(window, created) {}
+  void Begin(absl::Time t) {
+    absl::MutexLock lock(&mu_);
+    tracker_.Begin(t);
+  }
+  void End(absl::Time t) {
+    absl::MutexLock lock(&mu_);
+    tracker_.End(t);
+  }
+  double Fraction(absl::Time now) const {
+    absl::MutexLock lock(&mu_);
+    return tracker_.Fraction(now);
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  BusyTracker tracker_ ABSL_GUARDED_BY(mu_);
+};
+
 class SimulatedInstance final : public core::ModelInstance {
  public:
-  SimulatedInstance(const core::ModelSpec& spec, SimulatedParams params, int index)
+  SimulatedInstance(const core::ModelSpec& spec, SimulatedParams params, int index,
+                    std::shared_ptr<SimulatedGpu> gpu)
       : spec_(spec),
         params_(params),
-        service_time_(ServiceTimeOf(params), params.seed + static_cast<uint64_t>(index)) {}
+        service_time_(ServiceTimeOf(params), params.seed + static_cast<uint64_t>(index)),
+        gpu_(std::move(gpu)) {}
 
   std::vector<core::ExecuteResult> Execute(const std::vector<const core::InferRequest*>& batch,
                                            core::ExecuteTimings* timings) override {
@@ -98,6 +125,10 @@ class SimulatedInstance final : public core::ModelInstance {
     absl::Time start = absl::Now();
     if (params_.mode == SimulatedParams::Mode::kCpu) {
       BurnCpu(cost);
+    } else if (gpu_) {
+      gpu_->Begin(start);
+      absl::SleepFor(cost);
+      gpu_->End(absl::Now());
     } else {
       absl::SleepFor(cost);
     }
@@ -150,24 +181,55 @@ class SimulatedInstance final : public core::ModelInstance {
   const core::ModelSpec spec_;  // a copy: instances may outlive the loader's spec
   SimulatedParams params_;
   ServiceTimeModel service_time_;
+  std::shared_ptr<SimulatedGpu> gpu_;  // mode gpu only; shared with the model
 };
+
+const char* ModeName(SimulatedParams::Mode m) {
+  switch (m) {
+    case SimulatedParams::Mode::kCpu:
+      return "cpu";
+    case SimulatedParams::Mode::kSleep:
+      return "sleep";
+    case SimulatedParams::Mode::kGpu:
+      return "gpu";
+  }
+  return "?";
+}
 
 class SimulatedModel final : public Model {
  public:
   SimulatedModel(const core::ModelSpec& spec, SimulatedParams params, std::vector<char> weights)
       : spec_(spec), params_(params), weights_(std::move(weights)) {}
   absl::StatusOr<std::unique_ptr<core::ModelInstance>> CreateInstance(int index) override {
-    return std::make_unique<SimulatedInstance>(spec_, params_, index);
+    std::shared_ptr<SimulatedGpu> gpu;
+    if (params_.mode == SimulatedParams::Mode::kGpu) {
+      gpu = std::make_shared<SimulatedGpu>(absl::Milliseconds(params_.gpu_window_ms), absl::Now());
+      gpus_.push_back({index, gpu});
+    }
+    return std::make_unique<SimulatedInstance>(spec_, params_, index, std::move(gpu));
   }
   std::string Describe() const override {
     return absl::StrCat("simulated: ", params_.compute_ms, " ms + ", params_.per_item_ms,
-                        " ms/row, ", params_.mode == SimulatedParams::Mode::kCpu ? "cpu" : "sleep");
+                        " ms/row, ", ModeName(params_.mode),
+                        params_.mode == SimulatedParams::Mode::kGpu
+                            ? absl::StrCat(" (", gpus_.size(), " simulated GPU(s))")
+                            : "");
+  }
+  std::vector<DeviceUsage> Devices(absl::Time now) const override {
+    std::vector<DeviceUsage> out;
+    for (const auto& [index, gpu] : gpus_) {
+      out.push_back({index, gpu->Fraction(now), params_.memory_mb * 1024 * 1024,
+                     params_.gpu_memory_mb * 1024 * 1024});
+    }
+    return out;
   }
 
  private:
   const core::ModelSpec spec_;
   SimulatedParams params_;
   std::vector<char> weights_;
+  // Filled by CreateInstance (the loading thread) before any reader exists.
+  std::vector<std::pair<int, std::shared_ptr<SimulatedGpu>>> gpus_;
 };
 
 }  // namespace
@@ -200,6 +262,13 @@ absl::StatusOr<SimulatedParams> ParseSimulatedParams(const core::ModelSpec& spec
       s = number(&p.jitter, 0);
     else if (key == "load_ms")
       s = number(&p.load_ms, 0);
+    else if (key == "gpu_window_ms") {
+      s = number(&p.gpu_window_ms, 10);
+      if (!s.ok() || p.gpu_window_ms > 60000) {
+        s = ParamError(spec, key, value, "must be a number from 10 to 60000");
+      }
+    } else if (key == "gpu_memory_mb")
+      s = number(&p.gpu_memory_mb, 0);
     else if (key == "memory_mb") {
       s = number(&p.memory_mb, 0);
       if (s.ok() && p.memory_mb > kMaxSimulatedMemoryMb) {
@@ -221,8 +290,10 @@ absl::StatusOr<SimulatedParams> ParseSimulatedParams(const core::ModelSpec& spec
         p.mode = SimulatedParams::Mode::kCpu;
       else if (value == "sleep")
         p.mode = SimulatedParams::Mode::kSleep;
+      else if (value == "gpu")
+        p.mode = SimulatedParams::Mode::kGpu;
       else
-        s = ParamError(spec, key, value, "use cpu or sleep");
+        s = ParamError(spec, key, value, "use cpu, sleep or gpu");
     } else if (key == "output") {
       if (value == "echo")
         p.output = SimulatedParams::Output::kEcho;
@@ -232,6 +303,11 @@ absl::StatusOr<SimulatedParams> ParseSimulatedParams(const core::ModelSpec& spec
         s = ParamError(spec, key, value, "use echo or add_sub");
     }
     if (!s.ok()) return s;
+  }
+  if (p.mode == SimulatedParams::Mode::kGpu && p.memory_mb > p.gpu_memory_mb) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(spec.path, ": parameters 'memory_mb' = '", p.memory_mb,
+                     "' does not fit the simulated GPU's gpu_memory_mb = '", p.gpu_memory_mb, "'"));
   }
   if (p.output == SimulatedParams::Output::kAddSub) {
     if (spec.inputs.size() != 2 || spec.outputs.size() != 2) {

@@ -12,7 +12,16 @@
 //   per_item_ms   extra cost per batch row in ms (default 0)
 //   distribution  fixed | exponential | lognormal (default fixed)
 //   jitter        lognormal sigma (default 0.25)
-//   mode          cpu | sleep (default cpu)
+//   mode          cpu | sleep | gpu (default cpu). gpu: sleeps like sleep, on
+//                 a simulated GPU per instance (instance_group count) whose
+//                 busy fraction, the share of the last gpu_window_ms a batch
+//                 occupied it, tide serve exports as tide_gpu_utilization_ratio
+//                 {simulated="true"} (with memory: memory_mb used of
+//                 gpu_memory_mb)
+//   gpu_window_ms the simulated GPU's sample period in ms (default 1000,
+//                 NVML's longest; from 10 to 60000)
+//   gpu_memory_mb the simulated GPU's memory in MiB (default 16384, at least
+//                 memory_mb)
 //   seed          random seed (default 1)
 //   output        echo (OUTPUTi = INPUTi) | add_sub (OUTPUT0 = IN0+IN1,
 //                 OUTPUT1 = IN0-IN1, Triton's "simple") (default echo)
@@ -40,7 +49,9 @@ struct SimulatedParams {
   using Distribution = ServiceTimeDistribution;
   Distribution distribution = Distribution::kFixed;
   double jitter = 0.25;
-  enum class Mode { kCpu, kSleep } mode = Mode::kCpu;
+  enum class Mode { kCpu, kSleep, kGpu } mode = Mode::kCpu;
+  double gpu_window_ms = 1000;
+  double gpu_memory_mb = 16384;
   uint64_t seed = 1;
   enum class Output { kEcho, kAddSub } output = Output::kEcho;
   double load_ms = 0;

@@ -89,7 +89,7 @@ TEST(SimulatedBackend, BadParametersAreNamed) {
     std::string params;
     std::string error;
   } cases[] = {
-      {P("mode", "gpu"), "m/config.pbtxt: parameters 'mode' = 'gpu': use cpu or sleep"},
+      {P("mode", "tpu"), "m/config.pbtxt: parameters 'mode' = 'tpu': use cpu, sleep or gpu"},
       {P("compute_ms", "-1"),
        "m/config.pbtxt: parameters 'compute_ms' = '-1': must be a number >= 0"},
       {P("distribution", "normal"),
