@@ -536,6 +536,11 @@ int main(int argc, char** argv) {
     sim->add_option("--svg", o.svg_path,
                     "Write an SVG: request rate, replicas per policy, p99 per policy vs the SLO")
         ->group("Output");
+    sim->add_option("--report", o.report_dir,
+                    "Write report.html (open it in a browser: the summary and each policy's "
+                    "rate, replicas, p99 and queue over time), results.json, timeline.csv and "
+                    "report.svg into this directory")
+        ->group("Output");
     sim->add_option("--seed", o.seed,
                     "Seed: arrivals, service times, balancing, start-up (same seed, same output)")
         ->capture_default_str()
@@ -699,14 +704,15 @@ int main(int argc, char** argv) {
                    "Each replica's CPU request: the denominator of CPU utilization")
         ->capture_default_str();
     up->add_option("--report", o.report_dir,
-                   "Write timeline.csv, events.jsonl and report.svg into this directory on exit "
-                   "(and when --demo's traffic ends)");
+                   "Write timeline.csv, events.jsonl, report.svg and report.html into this "
+                   "directory on exit (and when --demo's traffic ends)");
     up->add_option("--log-dir", o.log_dir, "Replicas' logs (default: a temporary directory)");
     up->add_flag("--demo", o.demo,
                  "Drive built-in traffic (warm-up, ramp, spike, fall, quiet: ~4 min) at the "
                  "simulated model, write the report, keep serving until Ctrl-C");
     up->add_option("--demo-model", o.demo_model, "The model --demo sends to")->capture_default_str();
-    up->add_option("--slo", o.slo_seconds, "The p99 SLO line of report.svg, in seconds")
+    up->add_option("--slo", o.slo_seconds,
+                   "The p99 SLO line of the dashboard and report.svg, in seconds")
         ->capture_default_str();
     up->add_option("--metrics-source", o.metrics_source,
                    "Where the HPA's metrics come from: scrape (each replica's /metrics) or "

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -17,6 +18,7 @@
 #include "core/model_config.h"
 #include "hpa_command.h"
 #include "metrics/metrics.h"
+#include "sim/html_report.h"
 #include "sim/metrics_pipeline.h"
 #include "sim/report.h"
 #include "sim/simulation.h"
@@ -370,7 +372,7 @@ absl::Status Prepare(const SimCommandOptions& o, sim::SimOptions* so,
   so->seed = o.seed;
   // The per-second timeline (~130 bytes per second per policy) only when a
   // file needs it: without, memory does not grow with the run's length.
-  so->timeline = !o.timeline_csv_path.empty() || !o.svg_path.empty();
+  so->timeline = !o.timeline_csv_path.empty() || !o.svg_path.empty() || !o.report_dir.empty();
 
   for (int n : o.fixed) {
     if (n < 1) return absl::InvalidArgumentError(absl::StrCat("--fixed ", n, ": must be >= 1"));
@@ -465,6 +467,22 @@ int RunSimCommand(const SimCommandOptions& o, std::ostream& out, std::ostream& e
                  sim::SvgReport(results, o.slo_latency_s, "tide sim: " + traffic.description),
                  err)) {
     return 2;
+  }
+  if (!o.report_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.report_dir, ec);
+    const std::string title = "tide sim: " + traffic.description;
+    const std::string dir = o.report_dir + "/";
+    if (ec ||
+        !WriteFile(dir + "report.html", sim::HtmlReport(results, o.slo_latency_s, title), err) ||
+        !WriteFile(dir + "results.json", sim::ResultsJson(results, wall), err) ||
+        !WriteFile(dir + "timeline.csv", sim::TimelineCsv(results), err) ||
+        !WriteFile(dir + "report.svg", sim::SvgReport(results, o.slo_latency_s, title), err)) {
+      if (ec) err << "tide sim: --report " << o.report_dir << ": " << ec.message() << "\n";
+      return 2;
+    }
+    out << "\ntide sim: report written to " << o.report_dir
+        << " (report.html, results.json, timeline.csv, report.svg)\n";
   }
   return 0;
 }

@@ -79,6 +79,9 @@ struct SimCommandOptions {
   std::string json_path;
   std::string timeline_csv_path;
   std::string svg_path;
+  // A folder (created) for report.html (src/dashboard's page with the run),
+  // results.json, timeline.csv and report.svg.
+  std::string report_dir;
   uint64_t seed = 1;
   bool progress = true;
   // Tests: report this instead of the measured wall time (byte-identical JSON).

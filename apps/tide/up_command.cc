@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "autoscaler/hpa_spec.h"
 #include "autoscaler/quantity.h"
+#include "fleet/dashboard_api.h"
 #include "fleet/demo_traffic.h"
 #include "fleet/fleet.h"
 #include "fleet/fleet_report.h"
@@ -304,6 +305,8 @@ int RunUpCommand(const UpCommandOptions& options, std::ostream& out, std::ostrea
     out << Clock(e.time, start) << "  " << fleet::EventLine(e) << "\n" << std::flush;
   };
 
+  // The dashboard (GET / on the metrics port) reads the recorder's rows.
+  fo.routes = fleet::DashboardRoutes({.recorder = &recorder, .slo_seconds = o.slo_seconds});
   const absl::Duration scrape_interval = fo.scrape_interval;
   auto f = fleet::Fleet::Create(std::move(fo));
   if (!f.ok()) {
@@ -316,7 +319,8 @@ int RunUpCommand(const UpCommandOptions& options, std::ostream& out, std::ostrea
         << ",\"metrics_port\":" << (*f)->metrics_port() << ",\"pid\":" << getpid() << "}\n"
         << std::flush;
     if (!tty) {
-      out << "tide up: replicas' logs in " << log_dir << "\n"
+      out << "tide up: dashboard at http://127.0.0.1:" << (*f)->metrics_port() << "/\n"
+          << "tide up: replicas' logs in " << log_dir << "\n"
           << "tide up: no CPU limit is applied (cgroup v2 cpu.max is not set by tide up): a "
              "replica may use more CPU than --cpu-request, as a pod without a limit may\n"
           << std::flush;
@@ -344,7 +348,7 @@ int RunUpCommand(const UpCommandOptions& options, std::ostream& out, std::ostrea
     absl::MutexLock lock(&out_mu);
     if (s.ok()) {
       out << "tide up: report written to " << o.report_dir << " (timeline.csv, events.jsonl, "
-          << "report.svg)\n"
+          << "report.svg, report.html)\n"
           << std::flush;
     } else {
       err << "tide up: --report: " << s.message() << "\n";
@@ -367,7 +371,9 @@ int RunUpCommand(const UpCommandOptions& options, std::ostream& out, std::ostrea
                     demo ? demo->Stats() : fleet::DemoTrafficStats{});
     if (tty) {
       absl::MutexLock lock(&out_mu);
-      out << fleet::RenderLiveView(st, recorder.LastRow(), demo ? demo->Phase() : "") << std::flush;
+      out << fleet::RenderLiveView(st, recorder.LastRow(), demo ? demo->Phase() : "")
+          << "Dashboard: http://127.0.0.1:" << (*f)->metrics_port() << "/\n"
+          << std::flush;
     }
     if (demo && demo->Done() && !report_written) {
       write_report();

@@ -182,13 +182,16 @@ absl::StatusOr<std::unique_ptr<Fleet>> Fleet::Create(Options options) {
   mo.threads = 1;
   mo.name = "fleet-metrics";
   metrics::Registry* registry = f->registry_.get();
-  mo.handler = [registry](http::HttpRequest req, http::Responder respond) {
+  mo.handler = [registry, self](http::HttpRequest req, http::Responder respond) {
     http::HttpResponse resp;
+    std::optional<http::HttpResponse> routed;
     if (req.path == "/metrics") {
       resp.content_type = "text/plain; version=0.0.4";
       resp.body = registry->RenderText();
     } else if (req.path == "/v2/health/live") {
       resp.body = "{\"live\":true}";
+    } else if (self->options_.routes && (routed = self->options_.routes(req, *self))) {
+      resp = std::move(*routed);
     } else {
       resp = http::ErrorResponse(404, "not found: " + req.path);
     }

@@ -40,6 +40,7 @@
 #include "fleet/replica.h"
 #include "fleet/router.h"
 #include "fleet/scrape_source.h"
+#include "frontends/http/http_types.h"
 #include "metrics/metrics.h"
 
 namespace tide::http {
@@ -50,6 +51,13 @@ namespace tide::fleet {
 
 class ReplicaSupervisor;
 class LocalScaleTarget;
+class Fleet;
+
+// More routes on the fleet's metrics port (the dashboard: fleet/dashboard_api.h),
+// tried after the fleet's own; nullopt: not one of them (404). Runs on the
+// metrics server's thread, so it may only call the fleet's const accessors.
+using FleetRoutes =
+    std::function<std::optional<http::HttpResponse>(const http::HttpRequest&, const Fleet&)>;
 
 // What a metric-source factory is given.
 struct MetricsSourceContext {
@@ -126,6 +134,7 @@ class Fleet {
     MetricsSourceFactory metrics_source;
     const common::Clock* clock = nullptr;  // not owned; default MonotonicClock
     std::function<void(const FleetEvent&)> on_event;
+    FleetRoutes routes;  // may be empty
   };
 
   // InvalidArgument for an HPA that does not validate, a metric the scrape

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "fleet/dashboard_api.h"
 #include "fleet/scrape_source.h"
 #include "metrics/metric_names.h"
 #include "metrics/prometheus_parser.h"
@@ -141,16 +142,35 @@ std::vector<TimelineRow> FleetRecorder::Rows() const {
   return rows_;
 }
 
+std::vector<TimelineRow> FleetRecorder::RowsSince(double t) const {
+  absl::MutexLock lock(&mu_);
+  auto from = std::upper_bound(rows_.begin(), rows_.end(), t,
+                               [](double v, const TimelineRow& r) { return v < r.t; });
+  return std::vector<TimelineRow>(from, rows_.end());
+}
+
+std::vector<FleetEvent> FleetRecorder::Events() const {
+  absl::MutexLock lock(&mu_);
+  return events_;
+}
+
+std::optional<absl::Time> FleetRecorder::Origin() const {
+  absl::MutexLock lock(&mu_);
+  return first_;
+}
+
 absl::Status FleetRecorder::WriteReport(const std::string& dir, double slo_seconds) const {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return absl::InternalError(absl::StrCat(dir, ": ", ec.message()));
   std::vector<TimelineRow> rows;
   std::vector<FleetEvent> events;
+  std::optional<absl::Time> origin;
   {
     absl::MutexLock lock(&mu_);
     rows = rows_;
     events = events_;
+    origin = first_;
   }
   {
     std::ofstream csv(dir + "/timeline.csv");
@@ -193,6 +213,9 @@ absl::Status FleetRecorder::WriteReport(const std::string& dir, double slo_secon
   std::ofstream svg(dir + "/report.svg");
   if (!svg) return absl::InternalError(absl::StrCat(dir, "/report.svg: cannot write"));
   svg << RenderReportSvg(rows, events, slo_seconds);
+  std::ofstream html(dir + "/report.html");
+  if (!html) return absl::InternalError(absl::StrCat(dir, "/report.html: cannot write"));
+  html << ReportHtml(rows, events, origin, hpa_, slo_seconds);
   return absl::OkStatus();
 }
 

@@ -2,8 +2,9 @@
 
 // What `tide up` shows and writes about its fleet: the per-second timeline
 // (FleetRecorder), the line-per-event log, the live view on a TTY (plain
-// ANSI), and the report directory (--report DIR): timeline.csv, events.jsonl
-// and report.svg (request rate, replicas and p99 against the SLO over time).
+// ANSI), and the report directory (--report DIR): timeline.csv, events.jsonl,
+// report.svg (request rate, replicas and p99 against the SLO over time) and
+// report.html (the same charts and more, interactive: src/dashboard).
 //
 // Thread safety: FleetRecorder's methods may be called from any thread.
 
@@ -53,8 +54,15 @@ class FleetRecorder {
               const DemoTrafficStats& demo);
   std::optional<TimelineRow> LastRow() const;
   std::vector<TimelineRow> Rows() const;
+  // The rows with t > `t` (the dashboard's /api/timeline?since=).
+  std::vector<TimelineRow> RowsSince(double t) const;
+  std::vector<FleetEvent> Events() const;
+  // The time of the first sample: t = 0 of the rows (none before it).
+  std::optional<absl::Time> Origin() const;
+  const autoscaler::HpaSpec& hpa() const { return hpa_; }
 
-  // timeline.csv, events.jsonl, report.svg in `dir` (created).
+  // timeline.csv, events.jsonl, report.svg and report.html (the dashboard
+  // with the whole run embedded: fleet/dashboard_api.h) in `dir` (created).
   absl::Status WriteReport(const std::string& dir, double slo_seconds) const;
 
  private:
