@@ -98,6 +98,83 @@ TEST_F(TideTuneCli, NoneMeetsTheSloExitsThreeAndSaysSo) {
       << r.out;
 }
 
+// --robust 2 on 27 req/s: 3 replicas meet the SLO on the trace (one request
+// every 111 ms each), not on its x1.2 copy (32.4 req/s: one every 93 ms for
+// 100 ms of work), so the recommendation holds 4; its cost is counted on the
+// original in-sample part (4 x 240 s).
+TEST_F(TideTuneCli, RobustCopiesRaiseTheFloorAndCostStaysOnTheTrace) {
+  const std::string base =
+      "tune --arrivals constant --rate 27 --duration 300 --compute-ms 100 --balance round-robin "
+      "--startup fixed:30 --slo-latency 0.2 --cpu-targets 50 90 --queue-targets 1 4 "
+      "--p99-fractions 0.5 --up-windows 0 --up-percents 100 --down-windows 300 "
+      "--down-percents 100 --no-progress --no-knative --reference-hpa " +
+      kSeedHpa + " --slo-attainment 0.999 --max-replicas 8";
+  Result plain = RunTide(base + " --json " + Path("plain.json"));
+  ASSERT_EQ(plain.code, 0) << plain.out;
+  EXPECT_NE(plain.out.find("cheapest fixed fleet: 3 "), std::string::npos) << plain.out;
+  Result r = RunTide(base + " --robust 2 --json " + Path("robust.json") + " -o " + Path("h.yaml"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("robust: a candidate meets the SLO only if it also meets it on 2 copies of "
+                       "the in-sample part: [x0.8 rate, seed 2] [x1.2 rate, seed 3]; cost is on "
+                       "the original"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("cheapest fixed fleet: 4 "), std::string::npos) << r.out;
+  nlohmann::json j = nlohmann::json::parse(Slurp(Path("robust.json")));
+  EXPECT_EQ(j["robust"], nlohmann::json({"x0.8 rate, seed 2", "x1.2 rate, seed 3"}));
+  const nlohmann::json& rec = j["rows"][0];
+  EXPECT_EQ(rec["in_sample"]["replica_seconds"], 960.0);  // 4 x 240 s
+  EXPECT_EQ(rec["held_out"]["replica_seconds"], 240.0);   // 4 x 60 s
+  EXPECT_EQ(rec["held_out"]["slo_attainment"], 1.0);
+  for (const nlohmann::json& c : j["candidates"]) {
+    if (c.value("fixed_replicas", 0) == 3) {
+      EXPECT_EQ(c["slo_attainment"], 1.0);  // on the trace
+      EXPECT_FALSE(c["meets_slo"].get<bool>()) << c.dump();
+      EXPECT_EQ(c["robust_attainment"][0], 1.0);
+      EXPECT_LT(c["robust_attainment"][1].get<double>(), 0.999);
+    }
+  }
+  std::string yaml = Slurp(Path("h.yaml"));
+  EXPECT_NE(yaml.find("  minReplicas: 4\n"), std::string::npos) << yaml;
+  EXPECT_NE(
+      yaml.find("# Robust: it also meets the SLO on [x0.8 rate, seed 2] [x1.2 rate, seed 3]."),
+      std::string::npos)
+      << yaml;
+}
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// --report: pareto.svg has one point per HPA candidate, one per fixed fleet
+// tried, the reference rows and the recommendation labelled with its
+// in-sample figures; timeline.svg has the held-out part shaded.
+TEST_F(TideTuneCli, ReportDrawsEveryCandidateAndTheRecommendation) {
+  Result r = RunTide(kConstant + " --json " + Path("t.json") + " --report " + Path("report"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  nlohmann::json j = nlohmann::json::parse(Slurp(Path("t.json")));
+  size_t hpas = 0, fixed = 0;
+  for (const nlohmann::json& c : j["candidates"]) (c["stage"] == "fixed" ? fixed : hpas)++;
+  std::string pareto = Slurp(Path("report/pareto.svg"));
+  ASSERT_FALSE(pareto.empty());
+  EXPECT_EQ(Count(pareto, "class=\"candidate\""), hpas);
+  EXPECT_EQ(Count(pareto, "class=\"fixed\""), fixed);
+  EXPECT_EQ(Count(pareto, "class=\"reference\""), 3u);  // seed CPU HPA, Knative, fixed 3
+  EXPECT_EQ(Count(pareto, "class=\"recommended\""), 1u);
+  EXPECT_NE(pareto.find(">recommended: 720 replica-s, 1.0000</text>"), std::string::npos);
+  EXPECT_NE(pareto.find(">HPA candidates (" + std::to_string(hpas) + ")</text>"), std::string::npos)
+      << pareto;
+  EXPECT_NE(pareto.find(">cheapest fixed fleet: 3</text>"), std::string::npos);
+  EXPECT_NE(pareto.find(">SLO: attainment 0.999</text>"), std::string::npos);
+  std::string timeline = Slurp(Path("report/timeline.svg"));
+  EXPECT_EQ(Count(timeline, "class=\"held-out\""), 2u);  // both panels
+  EXPECT_NE(timeline.find(">cheapest fixed fleet (3)</text>"), std::string::npos);
+  EXPECT_NE(timeline.find(">time (s)</text>"), std::string::npos);
+  EXPECT_NE(timeline.find(">request rate (requests/s)</text>"), std::string::npos);
+}
+
 TEST_F(TideTuneCli, BadInputIsNamed) {
   struct Case {
     std::string args;
@@ -109,6 +186,9 @@ TEST_F(TideTuneCli, BadInputIsNamed) {
            {" --slo-attainment 0 --max-replicas 8", "--slo-attainment must be in (0, 1]"},
            {" --jobs 0", "--jobs must be >= 1"},
            {" --cpu-targets 55.5", "utilization is a whole percentage"},
+           {" --robust 11", "--robust must be in [0, 10]"},
+           {" --measure-resources", "--measure-resources needs --model-repository and --model"},
+           {" --memory-limit lots", "--memory-limit 'lots': not a positive Kubernetes quantity"},
        }) {
     std::string args = c.args.find("--slo-attainment") == std::string::npos ? kConstant : kBase;
     Result r = RunTide(args + c.args);

@@ -644,6 +644,10 @@ int main(int argc, char** argv) {
     tune->add_option("--jobs", o.jobs, "Simulations at once (threads)")
         ->capture_default_str()
         ->group("Search");
+    tune->add_option("--robust", o.robust,
+                     "K re-seeded copies at x0.8..x1.2 the rate a candidate must also meet "
+                     "the SLO on")
+        ->group("Search");
     tune->add_option("--holdout", o.holdout, "Share of the trace (its end) held out of the search")
         ->capture_default_str()
         ->group("Search");
@@ -655,6 +659,27 @@ int main(int argc, char** argv) {
         ->group("Output");
     tune->add_option("--json", o.json_path, "Write every candidate evaluated as JSON")
         ->group("Output");
+    tune->add_option("--report", o.report_dir,
+                     "Write pareto.svg and timeline.svg (the recommendation) into this directory")
+        ->group("Output");
+    tune->add_flag("--measure-resources", o.measure_resources,
+                   "Run tide serve on --model-repository and write resources-patch.yaml "
+                   "(requests and limits from measured memory and CPU) beside -o")
+        ->group("Resources");
+    tune->add_option("--resources-patch", o.resources_patch_path,
+                     "Where to write the resources patch (implies --measure-resources)")
+        ->group("Resources");
+    tune->add_option("--memory-limit", o.memory_limit,
+                     "The memory limit a pod may have (e.g. 512Mi): exit 4 if a model needs more")
+        ->group("Resources");
+    tune->add_option("--memory-headroom", o.memory_headroom,
+                     "Memory limit above the measured peak (share)")
+        ->capture_default_str()
+        ->group("Resources");
+    tune->add_option("--measure-seconds", o.measure_seconds,
+                     "Seconds of load at the per-replica peak rate")
+        ->capture_default_str()
+        ->group("Resources");
     tune->add_option("--seed", s.seed, "Seed (the same arrivals for every candidate)")
         ->capture_default_str()
         ->group("Output");

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -11,11 +12,14 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "autoscaler/hpa_spec.h"
+#include "autoscaler/quantity.h"
 #include "nlohmann/json.hpp"
 #include "sim/report.h"
 #include "sim/simulation.h"
 #include "tune/hpa_yaml.h"
 #include "tune/tune.h"
+#include "tune/tune_svg.h"
+#include "tune_resources.h"
 
 namespace tide::apps {
 namespace {
@@ -28,12 +32,14 @@ struct Row {
 };
 
 // Runs `policy` on the in-sample part, then on the held-out part starting
-// from the replicas it had at the end of the in-sample part.
-absl::StatusOr<Row> Evaluate(sim::PolicySpec policy, const SimSetup& in, const SimSetup* held) {
+// from the replicas it had at the end of the in-sample part. With
+// `keep_timeline`, both results keep their per-second timelines.
+absl::StatusOr<Row> Evaluate(sim::PolicySpec policy, const SimSetup& in, const SimSetup* held,
+                             bool keep_timeline = false) {
   Row row;
   row.name = policy.name;
   sim::SimOptions so = in.options;
-  so.timeline = held != nullptr;
+  so.timeline = held != nullptr || keep_timeline;
   auto r = tune::Run(so, policy, *in.arrivals);
   if (!r.ok()) return r.status();
   row.in = std::move(*r);
@@ -41,9 +47,9 @@ absl::StatusOr<Row> Evaluate(sim::PolicySpec policy, const SimSetup& in, const S
     if (!row.in.timeline.empty()) {
       policy.initial_replicas = std::max(1, row.in.timeline.back().ready);
     }
-    row.in.timeline.clear();
+    if (!keep_timeline) row.in.timeline.clear();
     sim::SimOptions ho = held->options;
-    ho.timeline = false;
+    ho.timeline = keep_timeline;
     auto h = tune::Run(ho, policy, *held->arrivals);
     if (!h.ok()) return h.status();
     row.held = std::move(*h);
@@ -82,6 +88,76 @@ void Override(const std::vector<T>& from, std::vector<U>* to) {
   if (!from.empty()) to->assign(from.begin(), from.end());
 }
 
+// The highest request rate one ready replica gets, over 10-second windows of
+// a timeline (what --measure-resources loads one server with).
+double PerReplicaPeakRate(const std::vector<sim::TimelineRow>& timeline) {
+  double peak = 0;
+  for (size_t i = 0; i < timeline.size(); i += 10) {
+    double arrivals = 0, ready = 0;
+    for (size_t j = i; j < std::min(timeline.size(), i + 10); ++j) {
+      arrivals += static_cast<double>(timeline[j].arrivals);
+      ready += std::max(1, timeline[j].ready);
+    }
+    peak = std::max(peak, arrivals / ready);
+  }
+  return peak;
+}
+
+// --measure-resources: runs tide serve, checks --memory-limit, writes the
+// patch. 0, or the exit code.
+int MeasureAndWritePatch(const TuneCommandOptions& o, const tune::Evaluation& best, double rate,
+                         std::optional<int64_t> memory_limit, std::ostream& out,
+                         std::ostream& err) {
+  MeasureOptions mo;
+  mo.model_repository = o.sim.model_repository;
+  mo.model = o.sim.model;
+  mo.rate = std::max(rate, 0.1);
+  mo.seconds = o.measure_seconds;
+  mo.seed = o.sim.seed;
+  out << absl::StrFormat(
+      "\nResources: tide serve on %s, each model alone, then all with %s at %.2f req/s (the "
+      "recommendation's per-replica peak) for %s s:\n",
+      o.sim.model_repository, o.sim.model, mo.rate, sim::FormatNumber(o.measure_seconds));
+  out.flush();
+  auto m = MeasureResources(mo, out);
+  if (!m.ok()) {
+    err << "tide tune: --measure-resources: " << m.status().message() << "\n";
+    return 4;
+  }
+  ResourceOptions ro;
+  ro.memory_headroom = o.memory_headroom;
+  ro.memory_limit_bytes = memory_limit;
+  ro.memory_limit_text = o.memory_limit;
+  ro.cpu_request_cores = o.sim.cpu_request;
+  if (!best.is_fixed && best.candidate.metric == tune::Metric::kCpu) {
+    ro.cpu_target = absl::StrCat(tune::TargetQuantity(best.candidate), " %");
+  }
+  ResourceRecommendation rec = RecommendResources(ro, *m);
+  for (const std::string& w : rec.warnings) out << "  warning: " << w << "\n";
+  if (!rec.problems.empty()) {
+    for (const std::string& p : rec.problems) err << "tide tune: --memory-limit: " << p << "\n";
+    err << "tide tune: no resources patch written: raise --memory-limit or serve fewer or "
+           "smaller models per pod\n";
+    return 4;
+  }
+  out << absl::StrFormat("  requests: cpu %s, memory %s; limits: cpu %s, memory %s\n",
+                         rec.cpu_request, MemoryQuantity(rec.memory_request_bytes), rec.cpu_limit,
+                         MemoryQuantity(rec.memory_limit_bytes));
+  std::string path = o.resources_patch_path;
+  if (path.empty()) {
+    std::filesystem::path dir = std::filesystem::path(o.output_path).parent_path();
+    path =
+        (dir.empty() ? std::filesystem::path("resources-patch.yaml") : dir / "resources-patch.yaml")
+            .string();
+  }
+  std::string command = absl::StrCat(
+      "tide tune --model-repository ", o.sim.model_repository, " --model ", o.sim.model,
+      " --measure-resources", o.memory_limit.empty() ? "" : " --memory-limit " + o.memory_limit);
+  if (!WriteFile(path, ResourcesPatchYaml(ro, *m, rec, command), err)) return 2;
+  out << "  written to " << path << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int RunTuneCommand(const TuneCommandOptions& o, std::ostream& out, std::ostream& err) {
@@ -92,6 +168,37 @@ int RunTuneCommand(const TuneCommandOptions& o, std::ostream& out, std::ostream&
   if (o.jobs < 1) {
     err << "tide tune: --jobs must be >= 1\n";
     return 1;
+  }
+  const bool measure = o.measure_resources || !o.resources_patch_path.empty();
+  std::optional<int64_t> memory_limit;
+  if (measure) {
+    if (o.sim.model_repository.empty() || o.sim.model.empty()) {
+      err << "tide tune: --measure-resources needs --model-repository and --model (the server "
+             "to measure)\n";
+      return 1;
+    }
+    if (!(o.memory_headroom >= 0 && o.memory_headroom <= 10)) {
+      err << "tide tune: --memory-headroom must be in [0, 10] (a share above the peak)\n";
+      return 1;
+    }
+    if (!(o.measure_seconds > 0 && o.measure_seconds <= 3600)) {
+      err << "tide tune: --measure-seconds must be in (0, 3600]\n";
+      return 1;
+    }
+  }
+  if (!o.memory_limit.empty()) {
+    auto q = autoscaler::Quantity::Parse(o.memory_limit);
+    if (!q.ok() || q->MilliValue() <= 0) {
+      err << "tide tune: --memory-limit '" << o.memory_limit
+          << "': not a positive Kubernetes quantity (e.g. 512Mi, 1Gi)\n";
+      return 1;
+    }
+    if (!measure) {
+      err << "tide tune: --memory-limit needs --measure-resources (the figures it is checked "
+             "against)\n";
+      return 1;
+    }
+    memory_limit = q->Value();
   }
   auto full = PrepareSimSetup(o.sim);
   if (!full.ok()) {
@@ -145,6 +252,33 @@ int RunTuneCommand(const TuneCommandOptions& o, std::ostream& out, std::ostream&
   Override(o.down_percents, &to.down_percents);
   to.keep = o.keep;
   to.jobs = o.jobs;
+  if (o.robust < 0 || o.robust > 10) {
+    err << "tide tune: --robust must be in [0, 10] (copies of the trace)\n";
+    return 1;
+  }
+  std::vector<double> factors = tune::RobustRateFactors(o.robust);
+  for (int k = 0; k < o.robust; ++k) {
+    // The same flags, the rate scaled and the seed changed: the same code
+    // (PrepareSimSetup) makes the copy as it makes the original.
+    SimCommandOptions c = in_o;
+    c.seed = tune::RobustSeed(o.sim.seed, k);
+    if (!c.trace.empty()) {
+      c.rate_scale *= factors[k];
+    } else {
+      c.rate *= factors[k];
+      if (c.peak_rate > 0) c.peak_rate *= factors[k];
+    }
+    auto copy = PrepareSimSetup(c);
+    if (!copy.ok()) {
+      err << "tide tune: --robust copy " << k + 1 << ": " << copy.status().message() << "\n";
+      return 1;
+    }
+    tune::Scenario sc;
+    sc.name = absl::StrFormat("x%s rate, seed %d", sim::FormatNumber(factors[k]), c.seed);
+    sc.sim = copy->options;
+    sc.arrivals = std::move(copy->arrivals);
+    to.robust.push_back(std::move(sc));
+  }
 
   // The seed's CPU HPA, read before the search so a bad file fails fast.
   std::optional<autoscaler::HpaSpec> seed;
@@ -210,10 +344,12 @@ int RunTuneCommand(const TuneCommandOptions& o, std::ostream& out, std::ostream&
     p.kind = sim::PolicySpec::Kind::kHpa;
     p.name = "recommended: " + best.name;
     p.hpa = tune::ToHpaSpec(best.candidate, to.model);
-    if (absl::Status s = add(p); !s.ok()) {
-      err << "tide tune: " << s.message() << "\n";
+    auto row = Evaluate(std::move(p), *in, held_ptr, /*keep_timeline=*/true);
+    if (!row.ok()) {
+      err << "tide tune: " << row.status().message() << "\n";
       return 1;
     }
+    rows.push_back(std::move(*row));
   }
   if (seed) {
     sim::PolicySpec p;
@@ -260,16 +396,24 @@ int RunTuneCommand(const TuneCommandOptions& o, std::ostream& out, std::ostream&
         100 * (1 - o.holdout), split * o.sim.time_scale, 100 * o.holdout,
         (span - split) * o.sim.time_scale);
   }
+  if (!to.robust.empty()) {
+    out << "robust: a candidate meets the SLO only if it also meets it on " << to.robust.size()
+        << " copies of the in-sample part:";
+    for (const tune::Scenario& c : to.robust) out << " [" << c.name << "]";
+    out << "; cost is on the original\n";
+  }
   out << absl::StrFormat("%zu configurations simulated in %.1f s\n\n", r.evaluations.size(), wall);
   out << "Pareto front of the HPA candidates (in-sample; replica-seconds vs SLO attainment):\n";
-  out << absl::StrFormat("  %12s  %10s  %6s  %s\n", "replica-s", "attainment", "events",
-                         "configuration");
+  const bool robust = !to.robust.empty();
+  out << absl::StrFormat("  %12s  %10s  %6s  %s%s\n", "replica-s", "attainment", "events",
+                         robust ? "worst copy  " : "", "configuration");
   for (int i : tune::ParetoFront(r.evaluations)) {
     const tune::Evaluation& e = r.evaluations[i];
-    out << absl::StrFormat("  %12.0f  %10s  %6d  %s%s\n", e.result.replica_seconds,
-                           Attainment(e.result.slo_attainment),
-                           e.result.scale_ups + e.result.scale_downs, e.name,
-                           i == r.best ? "  <- recommended" : "");
+    out << absl::StrFormat(
+        "  %12.0f  %10s  %6d  %s%s%s\n", e.result.replica_seconds,
+        Attainment(e.result.slo_attainment), e.result.scale_ups + e.result.scale_downs,
+        robust ? absl::StrFormat("%10s  ", Attainment(tune::WorstAttainment(e))) : "", e.name,
+        i == r.best ? "  <- recommended" : "");
   }
   out << "\n";
   size_t width = 6;
@@ -316,6 +460,11 @@ int RunTuneCommand(const TuneCommandOptions& o, std::ostream& out, std::ostream&
           "Held out (last %.0f %%): %s attainment, %.0f replica-s.", 100 * o.holdout,
           Attainment(rec.held->slo_attainment), rec.held->replica_seconds));
     }
+    if (!to.robust.empty()) {
+      std::string copies;
+      for (const tune::Scenario& c : to.robust) absl::StrAppend(&copies, " [", c.name, "]");
+      why.header.push_back(absl::StrCat("Robust: it also meets the SLO on", copies, "."));
+    }
     why.header.push_back(absl::StrCat(r.evaluations.size(), " configurations simulated."));
     if (!WriteFile(o.output_path, tune::HpaYaml(best.candidate, to.model, why), err)) return 2;
   }
@@ -324,6 +473,8 @@ int RunTuneCommand(const TuneCommandOptions& o, std::ostream& out, std::ostream&
     j["slo"] = {{"latency_s", slo_s}, {"attainment", o.slo_attainment}};
     j["max_replicas"] = o.max_replicas;
     j["holdout"] = o.holdout;
+    j["robust"] = nlohmann::json::array();
+    for (const tune::Scenario& c : to.robust) j["robust"].push_back(c.name);
     j["traffic"] = full->traffic;
     j["pod"] = full->pod;
     j["met"] = r.met;
@@ -334,6 +485,12 @@ int RunTuneCommand(const TuneCommandOptions& o, std::ostream& out, std::ostream&
       nlohmann::json c = ResultJson(e.result, o.slo_attainment);
       c["name"] = e.name;
       c["stage"] = e.stage;
+      if (robust) {
+        nlohmann::json copies = nlohmann::json::array();
+        for (const sim::PolicyResult& x : e.robust) copies.push_back(x.slo_attainment);
+        c["robust_attainment"] = std::move(copies);
+        c["meets_slo"] = e.meets;  // on the original and every copy
+      }
       if (e.is_fixed) {
         c["fixed_replicas"] = e.fixed_replicas;
       } else {
@@ -357,6 +514,35 @@ int RunTuneCommand(const TuneCommandOptions& o, std::ostream& out, std::ostream&
     }
     j["rows"] = std::move(refs);
     if (!WriteFile(o.json_path, j.dump(2) + "\n", err)) return 2;
+  }
+  if (!o.report_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.report_dir, ec);
+    std::vector<tune::ReferencePoint> refs;
+    for (size_t k = 1; k < rows.size(); ++k) {
+      std::string label =
+          rows[k].name.rfind("seed CPU HPA", 0) == 0 ? "seed CPU HPA" : rows[k].name;
+      refs.push_back({label, rows[k].in.replica_seconds, rows[k].in.slo_attainment});
+    }
+    std::string title = absl::StrFormat(
+        "tide tune: %zu configurations, SLO %s s for %s of requests", r.evaluations.size(),
+        sim::FormatNumber(slo_s), sim::FormatNumber(o.slo_attainment));
+    tune::TimelineSvgInput t;
+    t.title = "tide tune: the recommendation's replicas against the trace's request rate";
+    t.policy = rows[0].name;
+    t.in_sample = rows[0].in.timeline;
+    if (rows[0].held) t.held_out = rows[0].held->timeline;
+    if (r.cheapest_fixed >= 0) t.fixed_replicas = r.evaluations[r.cheapest_fixed].fixed_replicas;
+    if (!WriteFile(o.report_dir + "/pareto.svg", tune::ParetoSvg(r, refs, o.slo_attainment, title),
+                   err) ||
+        !WriteFile(o.report_dir + "/timeline.svg", tune::TimelineSvg(t), err)) {
+      return 2;
+    }
+  }
+  if (measure) {
+    int code = MeasureAndWritePatch(o, best, PerReplicaPeakRate(rows[0].in.timeline), memory_limit,
+                                    out, err);
+    if (code != 0) return code;
   }
   return r.met ? 0 : 3;
 }

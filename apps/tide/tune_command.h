@@ -30,9 +30,20 @@ struct TuneCommandOptions {
   std::vector<int> down_windows;
   std::vector<int> down_percents;
   int keep = 3;
+  // --robust K: K re-seeded, rate-scaled copies of the in-sample part that a
+  // candidate must also meet the SLO on (tune::RobustRateFactors).
+  int robust = 0;
   double holdout = 0.2;  // the last share of the trace, held out of the search
   std::string output_path;
   std::string json_path;
+  std::string report_dir;  // --report DIR: pareto.svg and timeline.svg
+  // Resource requests from measurement (tune_resources.h): run `tide serve`
+  // on the repository and write a kustomize patch.
+  bool measure_resources = false;
+  std::string resources_patch_path;  // default: resources-patch.yaml beside -o (or in .)
+  std::string memory_limit;          // a Kubernetes quantity; empty: peak x (1 + headroom)
+  double memory_headroom = 0.25;     // above the measured peak
+  double measure_seconds = 10;       // of load at the per-replica peak rate
   std::string reference_hpa = "deploy/k8s/overlays/hpa-cpu/hpa.yaml";
   bool knative = true;
   int jobs = 2;
@@ -42,7 +53,8 @@ struct TuneCommandOptions {
 
 // Returns 0 when a configuration meets the SLO, 3 when none does (the best
 // found is still written), 1 for bad input (the message names the flag or
-// file), 2 when an output file cannot be written.
+// file), 2 when an output file cannot be written, 4 when a measured model
+// needs more memory than --memory-limit (or `tide serve` cannot be measured).
 int RunTuneCommand(const TuneCommandOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace tide::apps

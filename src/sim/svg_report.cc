@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "sim/svg_plot.h"
 
 namespace tide::sim {
 namespace {
@@ -13,41 +14,11 @@ constexpr const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "
                                    "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"};
 constexpr double kLeft = 80, kRight = 230, kWidth = 1100, kPanel = 200, kGap = 60, kTop = 50;
 
-std::string Escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '<')
-      out += "&lt;";
-    else if (c == '>')
-      out += "&gt;";
-    else if (c == '&')
-      out += "&amp;";
-    else if (c == '"')
-      out += "&quot;";
-    else
-      out += c;
-  }
-  return out;
-}
-
-// A "nice" step for about `n` ticks over [0, max].
-double NiceStep(double max, int n) {
-  if (max <= 0) return 1;
-  double raw = max / n;
-  double mag = std::pow(10, std::floor(std::log10(raw)));
-  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0}) {
-    if (m * mag >= raw) return m * mag;
-  }
-  return 10 * mag;
-}
+using svg::Escape;
+using svg::NiceStep;
+using svg::TickLabel;
 
 std::string Num(double v) { return absl::StrFormat("%.1f", v); }
-
-std::string TickLabel(double v) {
-  if (v == 0) return "0";
-  if (std::fabs(v) >= 1000) return absl::StrFormat("%.0f", v);
-  return absl::StrFormat("%g", v);
-}
 
 struct Panel {
   double y0;  // top

@@ -116,6 +116,23 @@ autoscaler::HpaSpec ToHpaSpec(const Candidate& c, const std::string& model,
   return spec;
 }
 
+std::vector<double> RobustRateFactors(int k) {
+  if (k <= 0) return {};
+  if (k == 1) return {1.0};
+  std::vector<double> f;
+  // Rounded to 1e-6 so that K = 2 gives exactly 0.8 and 1.2.
+  for (int i = 0; i < k; ++i) f.push_back(std::round((0.8 + 0.4 * i / (k - 1)) * 1e6) / 1e6);
+  return f;
+}
+
+uint64_t RobustSeed(uint64_t seed, int k) { return seed + 1 + static_cast<uint64_t>(k); }
+
+double WorstAttainment(const Evaluation& e) {
+  double worst = e.result.slo_attainment;
+  for (const sim::PolicyResult& r : e.robust) worst = std::min(worst, r.slo_attainment);
+  return worst;
+}
+
 bool Better(const Evaluation& a, const Evaluation& b) {
   if (a.meets != b.meets) return a.meets;
   if (a.meets) {
@@ -123,8 +140,8 @@ bool Better(const Evaluation& a, const Evaluation& b) {
       return a.result.replica_seconds < b.result.replica_seconds;
     return a.result.scale_ups + a.result.scale_downs < b.result.scale_ups + b.result.scale_downs;
   }
-  if (a.result.slo_attainment != b.result.slo_attainment)
-    return a.result.slo_attainment > b.result.slo_attainment;
+  double wa = WorstAttainment(a), wb = WorstAttainment(b);
+  if (wa != wb) return wa > wb;
   return a.result.replica_seconds < b.result.replica_seconds;
 }
 
@@ -167,6 +184,10 @@ class Search {
       : o_(o), arrivals_(arrivals), progress_(progress) {
     sim_ = o.sim;
     sim_.timeline = false;
+    for (const Scenario& c : o.robust) {
+      robust_sim_.push_back(c.sim);
+      robust_sim_.back().timeline = false;
+    }
   }
 
   // Evaluates the candidates not seen before (in parallel), in order.
@@ -179,39 +200,19 @@ class Search {
       todo.push_back(c);
     }
     std::vector<sim::PolicySpec> policies;
-    std::vector<std::unique_ptr<workload::ArrivalProcess>> copies;
     for (const Candidate& c : todo) {
       sim::PolicySpec p;
       p.kind = sim::PolicySpec::Kind::kHpa;
       p.name = Describe(c);
       p.hpa = ToHpaSpec(c, o_.model);
       policies.push_back(std::move(p));
-      copies.push_back(arrivals_.Clone());
     }
-    std::vector<absl::StatusOr<sim::PolicyResult>> results(todo.size(),
-                                                           absl::UnknownError("not run"));
-    std::atomic<size_t> next{0};
-    auto work = [&] {
-      for (size_t i = next++; i < todo.size(); i = next++) {
-        results[i] = sim::Simulate(sim_, policies[i], copies[i].get());
-      }
-    };
-    size_t threads = std::min<size_t>(std::max(1, o_.jobs), todo.size());
-    std::vector<std::thread> pool;
-    for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
-    if (!todo.empty()) work();
-    for (std::thread& t : pool) t.join();
+    std::vector<Evaluation> done;
+    if (absl::Status s = RunAll(policies, &done); !s.ok()) return s;
     for (size_t i = 0; i < todo.size(); ++i) {
-      if (!results[i].ok()) {
-        return absl::Status(results[i].status().code(),
-                            absl::StrCat(policies[i].name, ": ", results[i].status().message()));
-      }
-      Evaluation e;
-      e.name = policies[i].name;
+      Evaluation e = std::move(done[i]);
       e.stage = stage;
       e.candidate = todo[i];
-      e.result = std::move(*results[i]);
-      e.meets = e.result.slo_attainment >= o_.slo_attainment;
       index_[e.name] = static_cast<int>(out_.evaluations.size());
       out_.evaluations.push_back(std::move(e));
       int idx = static_cast<int>(out_.evaluations.size()) - 1;
@@ -233,15 +234,12 @@ class Search {
     p.kind = sim::PolicySpec::Kind::kFixed;
     p.name = absl::StrCat("fixed-", n);
     p.fixed_replicas = n;
-    auto r = Run(sim_, p, arrivals_);
-    if (!r.ok()) return r.status();
-    Evaluation e;
-    e.name = p.name;
+    std::vector<Evaluation> done;
+    if (absl::Status s = RunAll({p}, &done); !s.ok()) return s;
+    Evaluation e = std::move(done[0]);
     e.stage = "fixed";
     e.is_fixed = true;
     e.fixed_replicas = n;
-    e.result = std::move(*r);
-    e.meets = e.result.slo_attainment >= o_.slo_attainment;
     out_.evaluations.push_back(std::move(e));
     int idx = static_cast<int>(out_.evaluations.size()) - 1;
     fixed_[n] = idx;
@@ -333,6 +331,55 @@ class Search {
   }
 
  private:
+  // Runs each policy on the original arrivals and on every robust copy
+  // (`jobs` simulations at once), in order; `out` gets one Evaluation per
+  // policy with name, result, robust and meets set.
+  absl::Status RunAll(const std::vector<sim::PolicySpec>& policies, std::vector<Evaluation>* out) {
+    const size_t per = 1 + o_.robust.size();
+    const size_t n = policies.size() * per;
+    std::vector<absl::StatusOr<sim::PolicyResult>> results(n, absl::UnknownError("not run"));
+    std::vector<std::unique_ptr<workload::ArrivalProcess>> copies;
+    for (size_t j = 0; j < n; ++j) {
+      size_t s = j % per;
+      copies.push_back(s == 0 ? arrivals_.Clone() : o_.robust[s - 1].arrivals->Clone());
+    }
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t j = next++; j < n; j = next++) {
+        size_t s = j % per;
+        results[j] =
+            sim::Simulate(s == 0 ? sim_ : robust_sim_[s - 1], policies[j / per], copies[j].get());
+      }
+    };
+    size_t threads = std::min<size_t>(std::max(1, o_.jobs), n);
+    std::vector<std::thread> pool;
+    for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+    if (n > 0) work();
+    for (std::thread& t : pool) t.join();
+    out->clear();
+    for (size_t i = 0; i < policies.size(); ++i) {
+      Evaluation e;
+      e.name = policies[i].name;
+      for (size_t s = 0; s < per; ++s) {
+        absl::StatusOr<sim::PolicyResult>& r = results[i * per + s];
+        if (!r.ok()) {
+          return absl::Status(
+              r.status().code(),
+              absl::StrCat(policies[i].name, s == 0 ? "" : " on " + o_.robust[s - 1].name, ": ",
+                           r.status().message()));
+        }
+        if (s == 0) {
+          e.result = std::move(*r);
+        } else {
+          e.robust.push_back(std::move(*r));
+        }
+      }
+      e.meets = WorstAttainment(e) >= o_.slo_attainment;
+      out->push_back(std::move(e));
+    }
+    return absl::OkStatus();
+  }
+
   std::vector<double> Targets(Metric m) const {
     if (m == Metric::kCpu) return o_.cpu_targets;
     if (m == Metric::kQueueDepth) return o_.queue_targets;
@@ -384,6 +431,7 @@ class Search {
   const workload::ArrivalProcess& arrivals_;
   const TuneProgress& progress_;
   sim::SimOptions sim_;
+  std::vector<sim::SimOptions> robust_sim_;
   TuneResult out_;
   std::map<std::string, int> index_;
   std::map<int32_t, int> fixed_;
@@ -401,6 +449,11 @@ absl::StatusOr<TuneResult> Tune(const TuneOptions& options,
   if (options.max_replicas < 1) return absl::InvalidArgumentError("--max-replicas must be >= 1");
   if (options.metrics.empty()) return absl::InvalidArgumentError("--metrics: give at least one");
   if (options.keep < 1) return absl::InvalidArgumentError("--keep must be >= 1");
+  for (const Scenario& c : options.robust) {
+    if (c.arrivals == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("--robust copy ", c.name, ": no arrivals"));
+    }
+  }
   auto positive = [](const auto& values) {
     if (values.empty()) return false;
     for (auto v : values) {

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,8 +58,28 @@ autoscaler::HpaSpec ToHpaSpec(const Candidate& c, const std::string& model,
 // The target as the YAML writes it: "50" (%), "2", "500m", "150m" (seconds).
 std::string TargetQuantity(const Candidate& c);
 
+// --robust K: K more arrival sequences every candidate must also meet the SLO
+// on, so the choice does not overfit one sequence. Copy k (0-based) has the
+// rate scaled by RobustRateFactors(K)[k] and the seed RobustSeed(seed, k).
+struct Scenario {
+  std::string name;     // "x0.8, seed 2"
+  sim::SimOptions sim;  // its seed (and horizon); timeline is ignored
+  std::shared_ptr<const workload::ArrivalProcess> arrivals;  // cloned per run
+};
+
+// The rate factors of K copies, spread evenly over +-20 %: K = 1: {1.0} (only
+// re-seeded); K >= 2: 0.8 + 0.4 k / (K - 1), k = 0..K-1 (K = 2: {0.8, 1.2};
+// K = 3: {0.8, 1.0, 1.2}). Empty for K <= 0.
+std::vector<double> RobustRateFactors(int k);
+// Copy k's seed: seed + 1 + k (never the original's).
+uint64_t RobustSeed(uint64_t seed, int k);
+
 struct TuneOptions {
   sim::SimOptions sim;  // the pod, cluster, metrics, SLO latency; timeline is ignored
+  // --robust: a candidate meets the SLO only if it meets it on `sim` with the
+  // arrivals given to Tune AND on each of these; its cost is still the
+  // replica-seconds on the original arrivals.
+  std::vector<Scenario> robust;
   double slo_attainment = 0.99;
   int32_t max_replicas = 10;  // the user's cap
   std::string model = "simulated";
@@ -80,14 +101,19 @@ struct Evaluation {
   std::string stage;  // "fixed", "grid", "refine", "reference"
   bool is_fixed = false;
   int32_t fixed_replicas = 0;
-  Candidate candidate;  // when !is_fixed
-  sim::PolicyResult result;
-  bool meets = false;
+  Candidate candidate;                    // when !is_fixed
+  sim::PolicyResult result;               // on the original arrivals
+  std::vector<sim::PolicyResult> robust;  // one per TuneOptions::robust copy
+  bool meets = false;                     // on the original and every copy
 };
 
+// The lowest attainment over the original arrivals and the robust copies.
+double WorstAttainment(const Evaluation& e);
+
 // The objective: a meets the SLO and b does not; both meet: fewer
-// replica-seconds, then fewer scaling events; neither: higher attainment, then
-// fewer replica-seconds.
+// replica-seconds (on the original arrivals), then fewer scaling events;
+// neither: higher worst attainment (WorstAttainment), then fewer
+// replica-seconds.
 bool Better(const Evaluation& a, const Evaluation& b);
 
 struct TuneResult {

@@ -63,6 +63,69 @@ TEST(TuneTest, ConstantRateFindsExactlyTheReplicasThatMeetTheSlo) {
   EXPECT_TRUE(saw_two);
 }
 
+TEST(TuneTest, RobustRateFactorsSpreadEvenlyOverTwentyPercent) {
+  EXPECT_EQ(RobustRateFactors(0), std::vector<double>{});
+  EXPECT_EQ(RobustRateFactors(1), std::vector<double>{1.0});
+  EXPECT_EQ(RobustRateFactors(2), (std::vector<double>{0.8, 1.2}));
+  std::vector<double> three = RobustRateFactors(3);
+  ASSERT_EQ(three.size(), 3u);
+  EXPECT_DOUBLE_EQ(three[0], 0.8);
+  EXPECT_DOUBLE_EQ(three[1], 1.0);
+  EXPECT_DOUBLE_EQ(three[2], 1.2);
+  EXPECT_EQ(RobustSeed(1, 0), 2u);
+  EXPECT_EQ(RobustSeed(1, 2), 4u);
+}
+
+// 27 req/s: 3 replicas get one request every 111 ms each and meet the SLO;
+// the x1.2 copy (32.4 req/s) overloads 3 (one every 93 ms for 100 ms of
+// work) and needs 4. With --robust 2 the recommendation must hold 4 replicas
+// although 3 meet the SLO on the original arrivals; its cost is still counted
+// on the original arrivals (4 x 300 s).
+TEST(TuneTest, RobustCopiesMustAllMeetTheSloAndCostIsOnTheOriginal) {
+  workload::ConstantArrivals arrivals(27);
+  TuneOptions plain = ConstantRateOptions();
+  auto p = Tune(plain, arrivals);
+  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_TRUE(p->met);
+  EXPECT_EQ(p->evaluations[p->cheapest_fixed].fixed_replicas, 3);
+  EXPECT_DOUBLE_EQ(p->evaluations[p->best].result.replica_seconds, 900.0);
+
+  TuneOptions robust = ConstantRateOptions();
+  std::vector<double> factors = RobustRateFactors(2);
+  for (int k = 0; k < 2; ++k) {
+    Scenario c;
+    c.name = "x" + std::to_string(factors[k]);
+    c.sim = robust.sim;
+    c.sim.seed = RobustSeed(robust.sim.seed, k);
+    c.arrivals = std::make_shared<workload::ConstantArrivals>(27 * factors[k]);
+    robust.robust.push_back(std::move(c));
+  }
+  auto r = Tune(robust, arrivals);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->met);
+  EXPECT_EQ(r->evaluations[r->cheapest_fixed].fixed_replicas, 4);
+  const Evaluation& best = r->evaluations[r->best];
+  ASSERT_EQ(best.robust.size(), 2u);
+  EXPECT_EQ(best.candidate.min_replicas, 4);
+  EXPECT_DOUBLE_EQ(best.result.replica_seconds, 1200.0);  // 4 x 300 s, original arrivals
+  EXPECT_EQ(best.result.slo_attainment, 1.0);
+  EXPECT_EQ(best.robust[0].slo_attainment, 1.0);
+  EXPECT_EQ(best.robust[1].slo_attainment, 1.0);
+  EXPECT_EQ(best.robust[1].requests, 9720u);  // 32.4 req/s x 300 s
+  // Fixed 3 meets on the original arrivals, misses on the x1.2 copy.
+  bool saw_three = false;
+  for (const Evaluation& e : r->evaluations) {
+    if (e.is_fixed && e.fixed_replicas == 3) {
+      saw_three = true;
+      EXPECT_EQ(e.result.slo_attainment, 1.0);
+      EXPECT_LT(e.robust[1].slo_attainment, 0.999);
+      EXPECT_FALSE(e.meets);
+      EXPECT_EQ(WorstAttainment(e), e.robust[1].slo_attainment);
+    }
+  }
+  EXPECT_TRUE(saw_three);
+}
+
 TEST(TuneTest, DeterministicWhateverTheThreads) {
   workload::ConstantArrivals arrivals(25);
   TuneOptions one = ConstantRateOptions();
