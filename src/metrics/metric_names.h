@@ -56,6 +56,7 @@ inline constexpr char kModelControlRequestsTotal[] = "tide_model_control_request
 inline constexpr char kHttpResponsesTotal[] = "tide_http_responses_total";
 // Connections closed by a deadline (label kind: idle, read, write).
 inline constexpr char kHttpTimeoutsTotal[] = "tide_http_timeouts_total";
+inline constexpr char kHttpAcceptErrorsTotal[] = "tide_http_accept_errors_total";
 // Open connections (no labels).
 inline constexpr char kHttpConnections[] = "tide_http_connections";
 
@@ -134,6 +135,7 @@ inline constexpr NameAndType kAll[] = {
     {kModelControlRequestsTotal, "counter"},
     {kHttpResponsesTotal, "counter"},
     {kHttpTimeoutsTotal, "counter"},
+    {kHttpAcceptErrorsTotal, "counter"},
     {kHttpConnections, "gauge"},
     {kProcessCpuSecondsTotal, "counter"},
     {kProcessResidentMemoryBytes, "gauge"},

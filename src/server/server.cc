@@ -173,6 +173,7 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
            sm.http_timeouts->WithLabels({"write"})}](http::HttpServer::Options::Timeout t) {
         timeouts[static_cast<int>(t)]->Increment();
       };
+  ho.on_accept_error = [c = sm.http_accept_errors->NoLabels()] { c->Increment(); };
   ho.handler = [&v2, count_response](http::HttpRequest req, http::Responder respond) {
     v2.Handle(std::move(req), [respond = std::move(respond), count_response](http::HttpResponse r) {
       count_response(r.status);

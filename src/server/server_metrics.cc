@@ -67,6 +67,11 @@ ServerMetrics ServerMetrics::Register(metrics::Registry* r) {
       "begun), read (a request began but did not arrive within --read-timeout), write (a "
       "response made no progress for --read-timeout: a client that stopped reading).",
       {"kind"});
+  m.http_accept_errors = r->AddCounter(
+      metrics::names::kHttpAcceptErrorsTotal,
+      "Failed accepts on the inference port for want of descriptors or memory (EMFILE, ENFILE, "
+      "ENOBUFS, ENOMEM); new connections wait in the listen backlog meanwhile.",
+      {});
   return m;
 }
 

@@ -37,6 +37,7 @@ struct ServerMetrics {
       model_control;  // tide_model_control_requests_total{action,result}
   metrics::Family<metrics::Counter>* http_responses;      // tide_http_responses_total{code}
   metrics::Family<metrics::Counter>* http_timeouts;       // tide_http_timeouts_total{kind}
+  metrics::Family<metrics::Counter>* http_accept_errors;  // tide_http_accept_errors_total
 
   static ServerMetrics Register(metrics::Registry* registry);
 };

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -187,6 +188,45 @@ TEST(ServeLimits, HealthStaysReachableUnderAConnectionFlood) {
   HttpResult infer = Http(server->http_port(), "POST", "/v2/models/m/infer", kOneInput);
   EXPECT_EQ(infer.status, 503) << infer.body;
   EXPECT_NE(infer.body.find("too many connections"), std::string::npos) << infer.body;
+}
+
+// Out of descriptors, accept() fails (EMFILE): tide stops watching the
+// listener until the next sweep instead of spinning, counts each failed
+// accept in tide_http_accept_errors_total, keeps serving the connections it
+// has, and accepts again once descriptors are free.
+TEST(ServeLimits, DescriptorExhaustionIsCountedAndRecoveredFrom) {
+  TempDir repo;
+  repo.Write("m/config.pbtxt", SimulatedModel("m", 1, 1, 16, "sleep", "-1"));
+  repo.MakeDir("m/1");
+  auto server = Serve(repo.path());
+  ASSERT_TRUE(server->started()) << server->Log();
+  const std::string fd_dir = "/proc/" + std::to_string(server->pid()) + "/fd";
+  auto open_fds = [&] {
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(fd_dir)) n += e.exists() ? 1 : 0;
+    return n;
+  };
+  Conn kept(server->http_port());  // opened before the exhaustion
+  ASSERT_TRUE(kept.Send("GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_EQ(kept.Read().status, 200);
+  const int limit = open_fds() + 8;
+  rlimit nofile{static_cast<rlim_t>(limit), static_cast<rlim_t>(limit)};
+  ASSERT_EQ(prlimit(server->pid(), RLIMIT_NOFILE, &nofile, nullptr), 0);
+  std::vector<std::unique_ptr<Conn>> flood;
+  for (int i = 0; i < 32; ++i) flood.push_back(std::make_unique<Conn>(server->http_port()));
+  for (int i = 0; i < 500 && open_fds() < limit; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  // A connection it already has is still served.
+  ASSERT_TRUE(kept.Send("GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_EQ(kept.Read().status, 200);
+  flood.clear();
+  // Descriptors free again: new connections are accepted and served.
+  HttpResult infer = Http(server->http_port(), "POST", "/v2/models/m/infer", kOneInput);
+  EXPECT_EQ(infer.status, 200) << infer.body;
+  const double accept_errors = MetricValue(Http(server->metrics_port(), "GET", "/metrics").body,
+                                           "tide_http_accept_errors_total");
+  EXPECT_GE(accept_errors, 1) << server->Log();
 }
 
 TEST(ServeLimits, OneLargeBodyDoesNotKeepItsMemory) {

@@ -104,6 +104,9 @@ struct Shared {
   void CountTimeout(HttpServer::Options::Timeout t) const {
     if (options.on_timeout) options.on_timeout(t);
   }
+  void CountAcceptError() const {
+    if (options.on_accept_error) options.on_accept_error();
+  }
 };
 
 // An I/O thread: its epoll set, a wake-up eventfd and a queue of tasks that

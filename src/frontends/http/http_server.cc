@@ -219,6 +219,7 @@ class Transport {
         if (s.listener_closed.load()) return;
         // Out of descriptors or memory: the listening socket stays readable,
         // so stop watching it until the next sweep instead of spinning.
+        s.CountAcceptError();
         int64_t now = MonotonicNanos();
         if (now - loop->last_accept_warning > 1'000'000'000) {
           loop->last_accept_warning = now;

@@ -56,6 +56,9 @@ class HttpServer {
     // a client that stopped reading).
     enum class Timeout { kIdle, kRead, kWrite };
     std::function<void(Timeout)> on_timeout;
+    // accept() failed for want of descriptors or memory (EMFILE, ENFILE,
+    // ENOBUFS, ENOMEM): the listener is left alone until the next sweep.
+    std::function<void()> on_accept_error;
   };
 
   static absl::StatusOr<std::unique_ptr<HttpServer>> Create(Options options);
