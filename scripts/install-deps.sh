@@ -5,13 +5,21 @@
 #
 #   scripts/install-deps.sh            # build, run and test dependencies
 #   scripts/install-deps.sh --no-npm   # skip the npm packages (deploy checks)
+#   scripts/install-deps.sh --build-only [--no-torch]
+#       # only what building tide needs (no test, benchmark, fuzzing or
+#       # formatting tools, Prometheus or npm): deploy/Dockerfile's build stage;
+#       # --no-torch also skips libtorch (for -DTIDE_WITH_TORCH=OFF)
 set -euo pipefail
 
 want_npm=1
+build_only=0
+want_torch=1
 for arg in "$@"; do
   case "$arg" in
     --no-npm) want_npm=0 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --build-only) build_only=1; want_npm=0 ;;
+    --no-torch) want_torch=0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "install-deps.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -26,13 +34,20 @@ packages=(
   libsimdjson-dev nlohmann-json3-dev            # request parsing / config & reports
   zlib1g-dev                                    # gzip/deflate request bodies
   libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
+)
+torch_packages=(
   libtorch-dev libopenblas0-openmp              # TorchScript backend + an optimised BLAS
+)
+# Tests, benchmarks, fuzzing, formatting: not needed to build tide itself.
+test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev    # tests and benchmarks
   clang libclang-rt-14-dev clang-format         # fuzzing (libFuzzer, ASan/UBSan), formatting
   wrk nginx-light                               # benchmarks: reference client and server
   chromium                                      # dashboard tests (headless, loopback only)
   python3-grpcio python3-protobuf               # protocol tests with clients tide did not write
 )
+[ $want_torch = 0 ] || packages+=("${torch_packages[@]}")
+[ $build_only = 1 ] || packages+=("${test_packages[@]}")
 # Node.js runs the Kubernetes manifest schema checks; any node >= 18 will do,
 # so an existing one (e.g. from NodeSource) is kept.
 if [ $want_npm = 1 ]; then
@@ -46,7 +61,8 @@ done
 # Prometheus is used by integration tests of the Prometheus metric source and
 # the adapter rules; its recommends (node exporter etc.) are not wanted.
 prom_missing=0
-dpkg-query -W -f='${Status}' prometheus 2>/dev/null | grep -q 'install ok installed' || prom_missing=1
+[ $build_only = 1 ] ||
+  dpkg-query -W -f='${Status}' prometheus 2>/dev/null | grep -q 'install ok installed' || prom_missing=1
 
 if [ ${#missing[@]} -gt 0 ] || [ $prom_missing = 1 ]; then
   sudo=""

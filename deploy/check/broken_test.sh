@@ -90,8 +90,11 @@ cases=(
   'seldon/models/models.yaml|s/    - pytorch/    - onnx/|seldon-models: Model/mlp: requirement onnx is not a capability of Server tide'
   # The Dockerfile against the scripts and the build.
   'Dockerfile|s/USER 10001:10001/USER root/|Dockerfile: USER must be 10001 (numeric, non-root), is root'
-  'Dockerfile|s/install-deps.sh --no-npm &&/install-deps.sh \&\&/|Dockerfile: the build stage must run scripts/install-deps.sh --no-npm'
-  'Dockerfile|s/COPY examples\/models/COPY examples\/model/|Dockerfile: COPY examples/model: no such path in the repository'
+  'Dockerfile|s/RUN scripts\/install-deps.sh --build-only/RUN scripts\/install-deps.sh --no-npm/|Dockerfile: the build stage must run scripts/install-deps.sh --build-only'
+  'Dockerfile|s/ -DTIDE_BUILD_TESTS=OFF//|Dockerfile: the build stage must configure with -DTIDE_BUILD_TESTS=OFF'
+  'Dockerfile|s/FROM build AS models/FROM models-\$\{TIDE_MODELS\} AS models/|Dockerfile: FROM models-${TIDE_MODELS}: a stage chosen by a build arg breaks podman build'
+  'Dockerfile|s/for m in examples\/models\/\*\//for m in examples\/model\/*\//|Dockerfile: a models stage must copy examples/models into /models when TIDE_MODELS=examples'
+  'Dockerfile|s/COPY --from=models \/models/COPY --from=build \/models/|Dockerfile: the runtime stage must COPY --from=models /models'
   'Dockerfile|s/--from=build \/src\/build\/apps\/tide\/tide/--from=build \/src\/build\/tide/|Dockerfile: COPY --from=build /src/build/tide: the build puts tide at /src/build/apps/tide/tide'
   'Dockerfile|s/--no-install-recommends \\/--no-install-recommends libgrpc++-dev \\/|Dockerfile: the runtime stage installs build tools or -dev packages'
   'Dockerfile|s/EXPOSE 8000 8001 8002/EXPOSE 8000 8001/|Dockerfile: EXPOSE 8000 8001, tide listens on 8000 8001 8002'

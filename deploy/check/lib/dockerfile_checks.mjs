@@ -53,11 +53,12 @@ function parseCopy(rest) {
   return { from: opts.from, sources: words.slice(0, -1), dest: words.at(-1) };
 }
 
-// The names installed by scripts/install-deps.sh's packages=( ... ) list.
+// The names installed by scripts/install-deps.sh's packages=( ... ) lists
+// (packages, torch_packages, test_packages).
 export function installDepsPackages(text) {
-  const m = /\npackages=\(([\s\S]*?)\n\)/.exec(text);
-  if (!m) return [];
-  return m[1].split("\n").map((l) => l.replace(/#.*/, "")).join(" ").split(/\s+/).filter(Boolean);
+  return [...text.matchAll(/\n\w*packages=\(([\s\S]*?)\n\)/g)]
+    .flatMap((m) => m[1].split("\n").map((l) => l.replace(/#.*/, "")).join(" ").split(/\s+/))
+    .filter(Boolean);
 }
 
 // Package -> the packages it depends on (Depends and Pre-Depends, every
@@ -92,21 +93,16 @@ export function dependencyClosure(roots) {
 export function checkDockerfile({ root, dockerfile, contract, runtimePackages }) {
   const problems = [];
   const rel = path.relative(root, dockerfile).startsWith("..") ? dockerfile : path.relative(root, dockerfile);
-  const { globalArgs, stages } = parseDockerfile(readFileSync(dockerfile, "utf8"));
+  const { stages } = parseDockerfile(readFileSync(dockerfile, "utf8"));
   const byName = new Map();
   const say = (s) => problems.push(`${rel}: ${s}`);
 
-  // Base images: bookworm-slim or an earlier stage; ${ARG} bases expanded for
-  // every value the build arg may take (the models-<value> stages).
+  // Base images: bookworm-slim or an earlier stage, never one named by a build
+  // arg: podman's buildah prunes the stages it sees no use of before expanding
+  // the arg, then fails ("models-none: image not known").
   for (const stage of stages) {
-    const arg = /\$\{?(\w+)\}?/.exec(stage.from)?.[1];
-    if (arg) {
-      if (!globalArgs.has(arg)) say(`FROM ${stage.from}: ${arg} is not a global ARG (declare it before the first FROM)`);
-      const prefix = stage.from.slice(0, stage.from.indexOf("$"));
-      const options = [...byName.keys()].filter((n) => n.startsWith(prefix));
-      const def = stage.from.replace(/\$\{?\w+\}?/, globalArgs.get(arg) ?? "");
-      if (!byName.has(def)) say(`FROM ${stage.from}: default ${def} is not a stage`);
-      if (options.length < 2) say(`FROM ${stage.from}: expected stages ${prefix}<value> for each value of ${arg}`);
+    if (/\$/.test(stage.from)) {
+      say(`FROM ${stage.from}: a stage chosen by a build arg breaks podman build (buildah prunes the stage); choose in a RUN`);
     } else if (stage.from !== kBase && !byName.has(stage.from)) {
       say(`FROM ${stage.from}: every stage starts from ${kBase} or an earlier stage`);
     }
@@ -119,8 +115,11 @@ export function checkDockerfile({ root, dockerfile, contract, runtimePackages })
 
   const runs = (stage) => stage.instructions.filter((i) => i.op === "RUN").map((i) => i.rest).join("\n");
   const workdir = build.instructions.filter((i) => i.op === "WORKDIR").at(-1)?.rest ?? "/";
-  if (!/scripts\/install-deps\.sh --no-npm\b/.test(runs(build))) say("the build stage must run scripts/install-deps.sh --no-npm");
+  if (!/scripts\/install-deps\.sh --build-only\b/.test(runs(build))) say("the build stage must run scripts/install-deps.sh --build-only");
   if (!/scripts\/build\.sh\b/.test(runs(build))) say("the build stage must run scripts/build.sh");
+  for (const flag of ["-DTIDE_BUILD_TESTS=OFF", "-DTIDE_BUILD_BENCH=OFF"]) {
+    if (!runs(build).includes(flag)) say(`the build stage must configure with ${flag} (the image needs no test tools)`);
+  }
   if (!runs(build).includes(`deploy/runtime-packages.sh ${contract.image.binary}`)) {
     say(`the build stage must list runtime packages with deploy/runtime-packages.sh ${contract.image.binary}`);
   }
@@ -158,10 +157,15 @@ export function checkDockerfile({ root, dockerfile, contract, runtimePackages })
                                   parseCopy(i.rest).sources.includes(path.posix.join(workdir, contract.image.binary)))) {
     say(`the runtime stage must copy ${path.posix.join(workdir, contract.image.binary)} from the build stage`);
   }
-  const models = byName.get("models-examples");
-  const modelCopy = models?.instructions.find((i) => i.op === "COPY");
-  if (!modelCopy || parseCopy(modelCopy.rest).sources[0] !== contract.image.modelsDir) {
-    say(`a models-examples stage must COPY ${contract.image.modelsDir}`);
+  // /models: one `models` stage fills it according to TIDE_MODELS (a RUN, so
+  // that every builder keeps the stage), the runtime stage copies it.
+  const models = byName.get("models");
+  if (!models || !/\bTIDE_MODELS\b/.test(runs(models)) || !runs(models).includes(`${contract.image.modelsDir}/`)) {
+    say(`a models stage must copy ${contract.image.modelsDir} into /models when TIDE_MODELS=examples`);
+  }
+  if (!runtime.instructions.some((i) => i.op === "COPY" && parseCopy(i.rest).from === "models" &&
+                                  parseCopy(i.rest).dest === "/models")) {
+    say("the runtime stage must COPY --from=models /models");
   }
   const modelsDir = path.join(root, contract.image.modelsDir);
   if (!existsSync(modelsDir) || !readdirSync(modelsDir).some((m) => existsSync(path.join(modelsDir, m, "config.pbtxt")))) {
