@@ -19,13 +19,16 @@
 #  5. reports each image's size and the build times.
 # One CHECK line per check (ok or FAIL); exits 1 if any failed.
 #
-#   deploy/check/image.sh [--jobs N] [--no-sim] [--keep]
+#   deploy/check/image.sh [--jobs N] [--no-sim] [--keep] [--context DIR]
 #
 # --jobs N: the compile's parallelism inside the build (default 2).
+# --context DIR: build DIR (a tide checkout or export, e.g. `git archive HEAD`
+#   unpacked) instead of this checkout.
 # --keep: leave the containers (stopped) for inspection.
 # Environment: TIDE_IMAGE_WORK (default /var/tmp/tide-image) holds the base
 # root filesystem and build logs; PODMAN_STORAGE_DRIVER, e.g. vfs where
-# overlay does not work. Needs root (or sudo) for apt, debootstrap and podman.
+# overlay does not work; TIDE_IMAGE_ULIMITS, podman run's --ulimit flags
+# (default: nofile 16384, nproc 8192). Needs root (or sudo) for apt, debootstrap and podman.
 # Takes long: the build compiles tide inside the container.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -38,6 +41,7 @@ while [ $# -gt 0 ]; do
     --jobs) jobs="${2:?--jobs needs a number}"; shift 2 ;;
     --no-sim) sim=0; shift ;;
     --keep) keep=1; shift ;;
+    --context) root="$(cd "${2:?--context needs a folder}" && pwd)"; shift 2 ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "image.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
@@ -269,8 +273,11 @@ run_case() {
   say "$name: $image${repo:+ with $repo mounted at /models}, ports $http/$grpc/$met"
   # The Deployment's securityContext; host network, so the ports are chosen
   # free here (the image's defaults are 8000/8001/8002).
+  # Explicit ulimits: podman's defaults (nofile/nproc 1048576) are refused
+  # where root cannot raise its limits (runc: "error setting rlimit").
   c="$(pm run -d --name "tide-image-check-$name" --replace --network host --read-only \
-       --cap-drop=ALL --security-opt=no-new-privileges "${mount[@]}" "$image" \
+       --cap-drop=ALL --security-opt=no-new-privileges ${TIDE_IMAGE_ULIMITS:---ulimit nofile=16384:16384 --ulimit nproc=8192:8192} \
+       "${mount[@]}" "$image" \
        --model-repository=/models --http-port="$http" --grpc-port="$grpc" --metrics-port="$met" \
        --drain-delay=1 --shutdown-timeout=30 --log-format=json)"
   containers+=("$c")
