@@ -98,7 +98,9 @@ Page Load(const TempDir& dir, const std::string& url, int budget_ms,
     if (!p.ok()) return;
     auto exit = (*p)->Wait(absl::Seconds(90));
     EXPECT_TRUE(exit.has_value()) << "chromium did not finish within 90 s: " << cmd;
-    if (exit) EXPECT_EQ(*exit, fleet::ExitStatus::Exited(0)) << cmd;
+    if (exit) {
+      EXPECT_EQ(*exit, fleet::ExitStatus::Exited(0)) << cmd;
+    }
   };
   run({"--dump-dom"}, " > '" + out + "'");
   Page page;
