@@ -32,6 +32,11 @@ test("a server that honours the contract passes", async () => {
   assert.deepEqual(await check(() => {}), []);
 });
 
+test("a server without a GPU passes: device metrics may be absent", async () => {
+  const noGpu = (p) => { p.metrics = p.metrics.replace(/^.*tide_gpu_.*$/gm, ""); };
+  assert.deepEqual(await check(noGpu), []);
+});
+
 const cases = [
   ["readiness probe fails", (p) => { p.ready = 503; },
    ["ready probe GET /v2/health/ready on the HTTP port: HTTP 503", "ready probe GET /v2/health/ready on the metrics port: HTTP 503"]],
@@ -46,6 +51,12 @@ const cases = [
    "/metrics: tide_model_memory_bytes is a counter, the contract says gauge"],
   ["a sample lacks the version label", (p) => { p.metrics = p.metrics.replace('tide_inference_in_flight{model="simulated",version="1"}', 'tide_inference_in_flight{model="simulated"}'); },
    "/metrics: tide_inference_in_flight sample without label version"],
+  ["a GPU metric has the wrong type", (p) => { p.metrics = p.metrics.replace("# TYPE tide_gpu_utilization_ratio gauge", "# TYPE tide_gpu_utilization_ratio counter"); },
+   "/metrics: tide_gpu_utilization_ratio is a counter, the contract says gauge"],
+  ["a per-model metric without model, next to the server-wide model control counter",
+   (p) => { p.metrics += '# TYPE tide_model_control_requests_total counter\ntide_model_control_requests_total{action="load",result="ok"} 0\n'
+                        + 'tide_model_ready{version="1"} 1\n'; },
+   "/metrics: tide_model_ready sample without label model"],
   ["the inference is not counted", (p) => { p.metrics = p.metrics.replace(/(tide_inference_requests_total\{[^}]*outcome="success"\}) 1/, "$1 0"); },
    '/metrics: tide_inference_requests_total{model="simulated",outcome="success"} did not count the inference'],
 ];

@@ -69,13 +69,18 @@ export async function checkServer({ http, metrics, model, contract }) {
     return problems;
   }
   const { types, samples } = parseExposition(r.text);
+  // Device metrics (tide_gpu_*) exist only where NVML or a simulated GPU model
+  // is there to read: absent is fine, a wrong type is not.
+  const deviceMetrics = new Set(contract.deviceMetrics ?? []);
   for (const [name, type] of Object.entries(contract.metrics)) {
-    if (!types.has(name)) problems.push(`/metrics has no ${name} (# TYPE line)`);
-    else if (types.get(name) !== type) problems.push(`/metrics: ${name} is a ${types.get(name)}, the contract says ${type}`);
+    if (!types.has(name)) {
+      if (!deviceMetrics.has(name)) problems.push(`/metrics has no ${name} (# TYPE line)`);
+    } else if (types.get(name) !== type) problems.push(`/metrics: ${name} is a ${types.get(name)}, the contract says ${type}`);
   }
   // Labels: every sample of a per-model metric (tide_inference_*, tide_model_*)
-  // carries model and version; server-wide ones (tide_http_*) carry neither.
-  for (const s of samples.filter((x) => /^tide_(inference|model)_/.test(x.name))) {
+  // carries model and version; server-wide ones (tide_http_*, and
+  // tide_model_control_*: the repository API, not one model) carry neither.
+  for (const s of samples.filter((x) => /^tide_(inference|model)_/.test(x.name) && !x.name.startsWith("tide_model_control_"))) {
     for (const label of contract.metricLabels) {
       if (!(label in s.labels)) { problems.push(`/metrics: ${s.name} sample without label ${label}`); break; }
     }
