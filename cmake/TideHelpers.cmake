@@ -3,6 +3,18 @@ set(TIDE_WARNINGS -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initial
 if(TIDE_SANITIZE)
   add_compile_options(-fsanitize=${TIDE_SANITIZE} -fno-omit-frame-pointer)
   add_link_options(-fsanitize=${TIDE_SANITIZE})
+  if(TIDE_SANITIZE MATCHES "thread")
+    # Debian's protobuf is not built with TSan, and protobuf's headers give
+    # MapFieldBase two more members when __SANITIZE_THREAD__ is defined: code
+    # compiled with it reads the library's objects with the wrong layout
+    # (a SEGV in core_test). The headers must see what the library was built with.
+    add_compile_options(-U__SANITIZE_THREAD__)
+    # Debian's Abseil is not built with TSan: tell TSan what absl::Mutex,
+    # CondVar and Notification do (cmake/sanitize/absl_tsan_annotations.cc).
+    add_library(tide_absl_tsan OBJECT ${PROJECT_SOURCE_DIR}/cmake/sanitize/absl_tsan_annotations.cc)
+    target_link_libraries(tide_absl_tsan PUBLIC absl::synchronization ${CMAKE_DL_LIBS})
+    link_libraries(tide_absl_tsan)
+  endif()
 endif()
 
 # Fuzzing builds instrument all of tide's code for coverage and sanitizers,

@@ -9,5 +9,5 @@ build="${BUILD_DIR:-$root/build}"
 (cd "$build" && ctest -j2 --output-on-failure --timeout 600 "$@")
 # A short fuzzing pass over the untrusted-input parsers (FUZZ_SECONDS=0 skips).
 if [ "${FUZZ_SECONDS:-15}" != 0 ]; then
-  "$root/scripts/fuzz.sh" "${FUZZ_SECONDS:-15}"
+  "$root/scripts/fuzz.sh" --seconds "${FUZZ_SECONDS:-15}"
 fi

@@ -195,7 +195,16 @@ json ScalarToJson(const YAML::Node& node) {
   return json(s);
 }
 
-json NodeToJson(const YAML::Node& node) {
+// The most nodes a YAML stream may hold once its aliases are expanded: an
+// alias copies its anchor's whole tree into the JSON, so a few hundred bytes
+// of nested aliases would otherwise expand to billions of nodes.
+constexpr size_t kMaxYamlNodes = 100000;
+
+struct TooManyNodes {};
+
+json NodeToJson(const YAML::Node& node, size_t* budget) {
+  if (*budget == 0) throw TooManyNodes{};
+  --*budget;
   switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -204,12 +213,12 @@ json NodeToJson(const YAML::Node& node) {
       return ScalarToJson(node);
     case YAML::NodeType::Sequence: {
       json arr = json::array();
-      for (const auto& child : node) arr.push_back(NodeToJson(child));
+      for (const auto& child : node) arr.push_back(NodeToJson(child, budget));
       return arr;
     }
     case YAML::NodeType::Map: {
       json obj = json::object();
-      for (const auto& kv : node) obj[kv.first.as<std::string>()] = NodeToJson(kv.second);
+      for (const auto& kv : node) obj[kv.first.as<std::string>()] = NodeToJson(kv.second, budget);
       return obj;
     }
   }
@@ -298,13 +307,17 @@ absl::StatusOr<HpaSpec> HpaSpecFromJson(const json& j) {
 
 absl::StatusOr<std::vector<json>> YamlToJson(const std::string& text) {
   std::vector<json> docs;
+  size_t budget = kMaxYamlNodes;
   try {
     for (const YAML::Node& node : YAML::LoadAll(text)) {
       if (node.IsNull()) continue;
-      docs.push_back(NodeToJson(node));
+      docs.push_back(NodeToJson(node, &budget));
     }
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("invalid YAML: ", e.what()));
+  } catch (const TooManyNodes&) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid YAML: more than ", kMaxYamlNodes,
+                                                   " nodes once aliases are expanded"));
   }
   return docs;
 }

@@ -138,6 +138,30 @@ spec: {maxReplicas: 0, scaleTargetRef: {kind: Deployment, name: x}}
   EXPECT_EQ((*specs)[1].name, "second");
 }
 
+// Found with fuzz/hpa_yaml_fuzz.cc: YAML aliases ("billion laughs") expanded
+// without a bound: 467 bytes of nested aliases became 10^8 JSON nodes, and
+// `tide hpa` ran out of time and memory. The limit counts nodes after
+// expansion.
+TEST(HpaSpecTest, AliasExpansionIsBounded) {
+  std::string text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 5; ++i) {  // 10^6 nodes once expanded
+    text += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k) text += (k ? ", *a" : "*a") + std::to_string(i - 1);
+    text += "]\n";
+  }
+  text += "maxReplicas: 3\n";
+  auto specs = HpaSpecsFromYaml(text);
+  ASSERT_FALSE(specs.ok());
+  EXPECT_EQ(specs.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(specs.status().message(),
+            "invalid YAML: more than 100000 nodes once aliases are expanded");
+  // The same aliases a few times over are fine.
+  auto small = HpaSpecsFromYaml("a: &a {x: 1}\nb: [*a, *a, *a]\nmaxReplicas: 3\n");
+  ASSERT_TRUE(small.ok()) << small.status();
+  ASSERT_EQ(small->size(), 1u);
+  EXPECT_EQ((*small)[0].max_replicas, 3);
+}
+
 TEST(HpaSpecTest, WrongJsonTypeNamesTheField) {
   auto spec = HpaSpecFromJson(nlohmann::json::parse(R"({"maxReplicas": "ten"})"));
   ASSERT_FALSE(spec.ok());

@@ -62,6 +62,11 @@ absl::Status CheckOrder(double t, size_t line_no, std::string_view column, doubl
   return absl::OkStatus();
 }
 
+// Interval traces: the largest count (2^53, the last of the consecutive
+// integers a double holds) and start (about 31.7 million years).
+constexpr double kMaxCount = 9007199254740992.0;
+constexpr double kMaxStartSeconds = 1e15;
+
 absl::StatusOr<Trace> ParseCsv(const std::vector<std::string_view>& lines, TraceFormat format,
                                uint64_t seed, bool require_sorted, bool spread_intervals) {
   double previous = 0;
@@ -126,6 +131,11 @@ absl::StatusOr<Trace> ParseCsv(const std::vector<std::string_view>& lines, Trace
       if (!ParseDouble(field(start_col), &row.start_s) || !std::isfinite(row.start_s)) {
         return LineError(i + 1, Cat("bad start_s '", field(start_col), "'"));
       }
+      // Bounded so that widths and the arrivals spread over them stay finite.
+      if (std::abs(row.start_s) > kMaxStartSeconds) {
+        return LineError(
+            i + 1, Cat("start_s '", field(start_col), "' is out of range (-1e15 to 1e15 seconds)"));
+      }
       if (require_sorted) {
         if (absl::Status st = CheckOrder(row.start_s, i + 1, "start_s", &previous); !st.ok()) {
           return st;
@@ -133,6 +143,10 @@ absl::StatusOr<Trace> ParseCsv(const std::vector<std::string_view>& lines, Trace
       }
       if (!ParseDouble(field(count_col), &count) || !(count >= 0) || count != std::floor(count)) {
         return LineError(i + 1, Cat("bad count '", field(count_col), "'"));
+      }
+      if (count > kMaxCount) {  // also infinity; beyond it the cast is undefined
+        return LineError(i + 1, Cat("bad count '", field(count_col),
+                                    "' (a whole number from 0 to 9007199254740992)"));
       }
       row.count = static_cast<int64_t>(count);
       if (!trace.intervals.empty() && row.start_s <= trace.intervals.back().start_s) {

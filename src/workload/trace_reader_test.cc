@@ -100,6 +100,39 @@ TEST(ParseTrace, ErrorsNameTheLine) {
   }
 }
 
+// Found while writing fuzz/trace_fuzz.cc (whose finite-arrivals check covers it): a
+// count too large for int64 was cast anyway (undefined behaviour), and starts
+// far apart gave interval widths, and so arrivals, of infinity or NaN.
+TEST(ParseTrace, IntervalCountsAndStartsOutOfRangeAreRefused) {
+  struct Case {
+    const char* text;
+    const char* want;
+  };
+  const Case cases[] = {
+      {"start_s,count\n0,1e300\n",
+       "trace line 2: bad count '1e300' (a whole number from 0 to 9007199254740992)"},
+      {"start_s,count\n0,inf\n",
+       "trace line 2: bad count 'inf' (a whole number from 0 to 9007199254740992)"},
+      {"start_s,count\n-1e308,1\n1e308,1\n",
+       "trace line 2: start_s '-1e308' is out of range (-1e15 to 1e15 seconds)"},
+      {"start_s,count\n0,1\n1e16,1\n",
+       "trace line 3: start_s '1e16' is out of range (-1e15 to 1e15 seconds)"},
+  };
+  for (const Case& c : cases) {
+    auto t = ParseTrace(c.text, {});
+    ASSERT_FALSE(t.ok()) << c.text;
+    EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(t.status().message(), c.want);
+  }
+  TraceParseOptions rows_only;
+  rows_only.spread_intervals = false;
+  auto edge = ParseTrace("start_s,count\n-1e15,0\n1e15,9007199254740992\n", rows_only);
+  ASSERT_TRUE(edge.ok()) << edge.status();
+  ASSERT_EQ(edge->intervals.size(), 2u);
+  EXPECT_EQ(edge->intervals[1].count, int64_t{9007199254740992});
+  EXPECT_EQ(edge->intervals[1].width_s, 2e15);
+}
+
 TEST(ParseTrace, ExplicitFormatMustMatchHeader) {
   EXPECT_FALSE(ParseTrace("timestamp_s\n1\n", {TraceFormat::kIntervals, 1}).ok());
   EXPECT_TRUE(ParseTrace("timestamp_s\n1\n", {TraceFormat::kRequests, 1}).ok());
