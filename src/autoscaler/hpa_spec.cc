@@ -3,11 +3,13 @@
 #include <cerrno>
 #include <cstdlib>
 #include <regex>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "autoscaler/json_util.h"
 #include "common/status_macros.h"
 #include "nlohmann/json.hpp"
+#include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/yaml.h"
 
 namespace tide::autoscaler {
@@ -305,10 +307,52 @@ absl::StatusOr<HpaSpec> HpaSpecFromJson(const json& j) {
   return ParseSpec(j, "spec");
 }
 
+namespace {
+
+// Counts documents and nothing else: the pre-pass below.
+class DocumentCounter final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// yaml-cpp 0.7 (Debian 12) never returns from YAML::LoadAll on a stray flow
+// indicator at the top level (",", "]", "}"): each document it yields is empty
+// and leaves the token unconsumed. Every document after the first starts with
+// "---" or "...", so a text cannot hold more than size/3 + 1 of them; past
+// that the parser is making no progress.
+absl::Status CheckDocumentsEnd(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  const size_t most = text.size() / 3 + 1;
+  for (size_t docs = 0; parser.HandleNextDocument(counter);) {
+    if (++docs > most) {
+      return absl::InvalidArgumentError(
+          "invalid YAML: the parser makes no progress (a stray ',', ']' or '}' outside a "
+          "[...] or {...} list?)");
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<json>> YamlToJson(const std::string& text) {
   std::vector<json> docs;
   size_t budget = kMaxYamlNodes;
   try {
+    RETURN_IF_ERROR(CheckDocumentsEnd(text));
     for (const YAML::Node& node : YAML::LoadAll(text)) {
       if (node.IsNull()) continue;
       docs.push_back(NodeToJson(node, &budget));

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -160,6 +161,26 @@ TEST(HpaSpecTest, AliasExpansionIsBounded) {
   ASSERT_TRUE(small.ok()) << small.status();
   ASSERT_EQ(small->size(), 1u);
   EXPECT_EQ((*small)[0].max_replicas, 3);
+}
+
+// Found with fuzz/hpa_yaml_fuzz.cc: Debian's yaml-cpp 0.7 never returns from
+// YAML::LoadAll on a stray flow indicator at the top level (a file that is
+// just ","): each call yields another empty document without consuming the
+// token, so `tide hpa validate` spun, growing memory, on a one-byte typo.
+TEST(HpaSpecTest, StrayFlowIndicatorIsAnErrorNotAHang) {
+  for (const char* text : {",", "maxReplicas: 3\n,\n", "]", "}"}) {
+    auto specs = HpaSpecsFromYaml(text);
+    ASSERT_FALSE(specs.ok()) << text;
+    EXPECT_EQ(specs.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_TRUE(absl::StartsWith(specs.status().message(), "invalid YAML: ")) << specs.status();
+  }
+  // Several real documents are still read.
+  auto two = HpaSpecsFromYaml(
+      "kind: HorizontalPodAutoscaler\nspec: {maxReplicas: 3}\n---\n"
+      "kind: HorizontalPodAutoscaler\nspec: {maxReplicas: 4}\n");
+  ASSERT_TRUE(two.ok()) << two.status();
+  ASSERT_EQ(two->size(), 2u);
+  EXPECT_EQ((*two)[1].max_replicas, 4);
 }
 
 TEST(HpaSpecTest, WrongJsonTypeNamesTheField) {
