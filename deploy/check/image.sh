@@ -144,7 +144,7 @@ build() {  # build TAG BUILD-ARGS...
   local t="$1"; shift
   local log="$work/build-${t//[:\/]/_}.log" start
   start=$(date +%s)
-  say "podman build $* -t $t (log: $log)"
+  say "podman build${*:+ $*} -t $t (log: $log)"
   if ! nice -n 19 $sudo podman --cgroup-manager=cgroupfs --runtime=runc \
        ${PODMAN_STORAGE_DRIVER:+--storage-driver="$PODMAN_STORAGE_DRIVER"} \
        build --network host -f "$root/deploy/Dockerfile" --build-arg JOBS="$jobs" "$@" -t "$t" "$root" \
@@ -154,7 +154,7 @@ build() {  # build TAG BUILD-ARGS...
     exit 1
   fi
   built_s[$t]=$(( $(date +%s) - start ))
-  echo "CHECK ok    podman build $* -t $t: $(grep -c '^STEP' "$log") steps in ${built_s[$t]} s"
+  echo "CHECK ok    podman build${*:+ $*} -t $t: $(grep -c '] STEP ' "$log") steps ($(grep -c '^--> Using cache' "$log") cached) in ${built_s[$t]} s"
 }
 $sudo mkdir -p "$work"
 build "$tag"
