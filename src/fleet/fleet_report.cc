@@ -195,19 +195,8 @@ absl::Status FleetRecorder::WriteReport(const std::string& dir, double slo_secon
     std::ofstream jl(dir + "/events.jsonl");
     if (!jl) return absl::InternalError(absl::StrCat(dir, "/events.jsonl: cannot write"));
     const absl::Time origin = events.empty() ? absl::UnixEpoch() : events.front().time;
-    for (const FleetEvent& e : events) {
-      nlohmann::json j;
-      j["t_s"] = absl::ToDoubleSeconds(e.time - origin);
-      j["kind"] = e.kind;
-      if (e.kind == "decision") {
-        j["from"] = e.from;
-        j["to"] = e.to;
-        j["reason"] = e.reason;
-      } else {
-        j["replica"] = e.replica;
-      }
-      j["message"] = e.message;
-      jl << j.dump() << "\n";
+    for (size_t i = 0; i < events.size(); ++i) {
+      jl << EventJson(events[i], i, origin).dump() << "\n";  // as /api/events serves it
     }
   }
   std::ofstream svg(dir + "/report.svg");

@@ -9,7 +9,7 @@ import { metricNames, isTideSeries } from "./promql.mjs";
 const id = (o) => `${o.kind}/${o.metadata?.name}`;
 
 // "--flag=value" or "--flag value" -> Map(flag -> value|true).
-function parseFlags(args) {
+export function parseFlags(args) {
   const flags = new Map();
   for (let i = 0; i < args.length; i++) {
     const a = String(args[i]);

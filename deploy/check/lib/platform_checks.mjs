@@ -6,6 +6,7 @@
 // makes. Each function returns a list of problem strings; empty means fine.
 
 import { isDeepStrictEqual } from "node:util";
+import { parseFlags } from "./manifest_checks.mjs";
 
 const id = (o) => `${o.kind}/${o.metadata?.name}`;
 
@@ -28,20 +29,6 @@ export const kSeldon = { container: "tide", modelRepository: "/mnt/agent/models"
 
 export function platformOf(renderName) {
   return /^(kserve|seldon)-/.exec(renderName)?.[1] ?? null;
-}
-
-// "--flag=value" or "--flag value" -> Map(flag -> value|true).
-function parseFlags(args) {
-  const flags = new Map();
-  for (let i = 0; i < args.length; i++) {
-    const a = String(args[i]);
-    if (!a.startsWith("--")) continue;
-    const eq = a.indexOf("=");
-    if (eq > 0) flags.set(a.slice(0, eq), a.slice(eq + 1));
-    else if (i + 1 < args.length && !String(args[i + 1]).startsWith("--")) flags.set(a, String(args[++i]));
-    else flags.set(a, true);
-  }
-  return flags;
 }
 
 // tide's container anywhere: flags known to tide serve, the model path and
