@@ -356,7 +356,12 @@ absl::StatusOr<std::vector<json>> YamlToJson(const std::string& text) {
     for (const YAML::Node& node : YAML::LoadAll(text)) {
       if (node.IsNull()) continue;
       docs.push_back(NodeToJson(node, &budget));
+      // YAML text is Unicode; a string that is not UTF-8 would make every
+      // later json::dump() throw. dump() checks each string once, here.
+      (void)docs.back().dump();
     }
+  } catch (const json::type_error&) {
+    return absl::InvalidArgumentError("invalid YAML: a string is not valid UTF-8");
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("invalid YAML: ", e.what()));
   } catch (const TooManyNodes&) {

@@ -183,6 +183,21 @@ TEST(HpaSpecTest, StrayFlowIndicatorIsAnErrorNotAHang) {
   EXPECT_EQ((*two)[1].max_replicas, 4);
 }
 
+// Found by CI's short fuzz pass (fuzz/hpa_yaml_fuzz.cc): a selector value
+// that is not UTF-8 reached nlohmann::json::dump(), which throws, and `tide hpa
+// validate` ended in std::terminate. YAML text must be Unicode: the file is
+// refused, naming why.
+TEST(HpaSpecTest, TextThatIsNotUtf8IsAnErrorNotACrash) {
+  const std::string text =
+      "kind: HorizontalPodAutoscaler\nspec:\n  maxReplicas: 3\n  metrics:\n  - type: Pods\n"
+      "    pods:\n      metric: {name: q, selector: {matchLabels: {app: \"\xff\xfe\"}}}\n"
+      "      target: {type: AverageValue, averageValue: \"4\"}\n";
+  auto specs = HpaSpecsFromYaml(text);
+  ASSERT_FALSE(specs.ok());
+  EXPECT_EQ(specs.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(specs.status().message(), "invalid YAML: a string is not valid UTF-8");
+}
+
 TEST(HpaSpecTest, WrongJsonTypeNamesTheField) {
   auto spec = HpaSpecFromJson(nlohmann::json::parse(R"({"maxReplicas": "ten"})"));
   ASSERT_FALSE(spec.ok());
