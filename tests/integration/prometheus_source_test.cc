@@ -4,7 +4,7 @@
 // the PrometheusMetricsSource's CPU per pod, queue depth per pod and p99
 // (PromQL from deploy/'s adapter rules) against the embedded
 // ScrapeMetricsSource (`--metrics-source scrape`) over the same fleet and
-// window, within 5 %, as docs say one HPA YAML means the same in both places;
+// window (queue depth exactly, p99 within 5 %, CPU within 10 %), as docs say one HPA YAML means the same in both places;
 // and both against the same quantities computed from the replicas' own
 // /metrics. Skipped when no `prometheus` binary is installed.
 
@@ -356,8 +356,18 @@ metrics:
               << cpu_own << "; queue depth: prometheus " << queue_prom << ", embedded "
               << queue_embedded << ", own /metrics " << queue_own << "\n";
     EXPECT_GT(cpu_own, 0.05) << "the load did not move CPU";
-    EXPECT_LT(RelDiff(cpu_prom, cpu_embedded), 0.05) << name;
-    EXPECT_LT(RelDiff(cpu_prom, cpu_own), 0.05) << name;
+    // CPU is a rate over 20 s read at three sets of instants: Prometheus
+    // scrapes on its own clock, the embedded source and the test's reads on
+    // the test's. Moving each end of a window by up to one scrape interval
+    // (1 s) on a busy 2-core machine, where the paced load runs in bursts,
+    // moves the rate by several percent (5.4 % seen once in CI), so CPU gets
+    // 10 %. The mistakes this catches are far larger: cores against
+    // millicores (1000x), utilisation against cores (2x at a 500m request),
+    // a counter read from one replica for another.
+    constexpr double kCpuTolerance = 0.10;
+    EXPECT_LT(RelDiff(cpu_prom, cpu_embedded), kCpuTolerance) << name;
+    EXPECT_LT(RelDiff(cpu_prom, cpu_own), kCpuTolerance) << name;
+    EXPECT_LT(RelDiff(cpu_embedded, cpu_own), kCpuTolerance) << name;
     EXPECT_EQ(queue_own, kHeld[r] - 1);
     EXPECT_EQ(queue_prom, queue_own) << name;
     EXPECT_EQ(queue_embedded, queue_own) << name;
