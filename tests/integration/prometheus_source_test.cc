@@ -4,8 +4,8 @@
 // the PrometheusMetricsSource's CPU per pod, queue depth per pod and p99
 // (PromQL from deploy/'s adapter rules) against the embedded
 // ScrapeMetricsSource (`--metrics-source scrape`) over the same fleet and
-// window (queue depth exactly, p99 within 5 %, CPU within 10 %), as docs say one HPA YAML means the same in both places;
-// and both against the same quantities computed from the replicas' own
+// window (queue depth exactly, p99 within 5 %, CPU within 10 %), as docs say one HPA YAML means the
+// same in both places; and both against the same quantities computed from the replicas' own
 // /metrics. Skipped when no `prometheus` binary is installed.
 
 #include <fcntl.h>
