@@ -1,7 +1,6 @@
 #include "core/request_validator.h"
 
-#include <set>
-
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 
 namespace tide::core {
@@ -10,7 +9,10 @@ absl::StatusOr<ValidatedShape> ValidateRequest(const ModelSpec& spec, const Infe
   ValidatedShape out;
   const bool batching = spec.max_batch_size > 0;
   int64_t batch = -1;
-  std::set<std::string> seen;
+  // Which of the model's inputs (by index) the request gave: an input is
+  // matched to its spec before it is counted, so "given twice" is a spec
+  // input seen twice.
+  absl::InlinedVector<bool, 16> seen(spec.inputs.size(), false);
   for (const Tensor& t : request.inputs) {
     const TensorSpec* ts = spec.FindInput(t.name);
     if (!ts) {
@@ -20,19 +22,22 @@ absl::StatusOr<ValidatedShape> ValidateRequest(const ModelSpec& spec, const Infe
       return absl::InvalidArgumentError(absl::StrCat("unknown input '", t.name, "' for model '",
                                                      spec.name, "' (inputs: ", known, ")"));
     }
-    if (!seen.insert(t.name).second) {
+    bool& given = seen[static_cast<size_t>(ts - spec.inputs.data())];
+    if (given) {
       return absl::InvalidArgumentError(absl::StrCat("input '", t.name, "' is given twice"));
     }
+    given = true;
     if (t.datatype != ts->datatype) {
       return absl::InvalidArgumentError(
           absl::StrCat("input '", t.name, "': datatype ", V2Name(t.datatype),
                        " does not match the model's ", V2Name(ts->datatype)));
     }
-    std::vector<int64_t> expected = ts->dims;
-    if (batching) expected.insert(expected.begin(), -1);
-    bool ok = t.shape.size() == expected.size();
-    for (size_t i = 0; ok && i < expected.size(); ++i) {
-      if (t.shape[i] < 0 || (expected[i] != -1 && t.shape[i] != expected[i])) ok = false;
+    // The expected shape is the spec's dims after a -1 batch dim when batching.
+    const size_t lead = batching ? 1 : 0;
+    bool ok = t.shape.size() == ts->dims.size() + lead;
+    for (size_t i = 0; ok && i < t.shape.size(); ++i) {
+      const int64_t want = i < lead ? -1 : ts->dims[i - lead];
+      if (t.shape[i] < 0 || (want != -1 && t.shape[i] != want)) ok = false;
     }
     if (!ok) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -54,8 +59,9 @@ absl::StatusOr<ValidatedShape> ValidateRequest(const ModelSpec& spec, const Infe
     }
     if (absl::Status s = ValidateTensorData(t); !s.ok()) return s;
   }
-  for (const TensorSpec& ts : spec.inputs) {
-    if (!ts.optional && !seen.count(ts.name)) {
+  for (size_t i = 0; i < spec.inputs.size(); ++i) {
+    const TensorSpec& ts = spec.inputs[i];
+    if (!ts.optional && !seen[i]) {
       return absl::InvalidArgumentError(
           absl::StrCat("missing input '", ts.name, "' for model '", spec.name, "'"));
     }
@@ -71,15 +77,18 @@ absl::StatusOr<ValidatedShape> ValidateRequest(const ModelSpec& spec, const Infe
       absl::StrAppend(&out.shape_key, ";");
     }
   }
-  std::set<std::string> requested;
+  absl::InlinedVector<bool, 16> requested(spec.outputs.size(), false);
   for (const RequestedOutput& o : request.outputs) {
-    if (!spec.FindOutput(o.name)) {
+    const TensorSpec* os = spec.FindOutput(o.name);
+    if (!os) {
       return absl::InvalidArgumentError(
           absl::StrCat("unknown requested output '", o.name, "' for model '", spec.name, "'"));
     }
-    if (!requested.insert(o.name).second) {
+    bool& asked = requested[static_cast<size_t>(os - spec.outputs.data())];
+    if (asked) {
       return absl::InvalidArgumentError(absl::StrCat("output '", o.name, "' is requested twice"));
     }
+    asked = true;
   }
   out.batch_size = batching ? batch : 1;
   return out;

@@ -69,6 +69,19 @@ TEST(ValidateRequest, RejectsWithMessagesNamingTheProblem) {
        {{"NOPE", false}},
        "unknown requested output 'NOPE' for model 'simple'"},
       {{Int32("INPUT0", {1, 16}), Int32("INPUT0", {1, 16})}, {}, "input 'INPUT0' is given twice"},
+      {{Int32("INPUT0", {1, 16}), Int32("INPUT1", {1, 2})},
+       {{"OUTPUT0", false}, {"OUTPUT0", true}},
+       "output 'OUTPUT0' is requested twice"},
+      // A -1 dim takes any size but not a negative one; extra dims are refused.
+      {{Int32("INPUT0", {1, 16}), Tensor{"INPUT1", DataType::kInt32, {1, -2}, {}}},
+       {},
+       "input 'INPUT1': shape [1,-2] does not match the model's [-1(batch),-1]"},
+      {{Int32("INPUT0", {1, 16}), Int32("INPUT1", {1, 2, 1})},
+       {},
+       "input 'INPUT1': shape [1,2,1] does not match the model's [-1(batch),-1]"},
+      {{Int32("INPUT0", {1, 16, 1}), Int32("INPUT1", {1, 2})},
+       {},
+       "input 'INPUT0': shape [1,16,1] does not match the model's [-1(batch),16]"},
   };
   ModelSpec spec = Simple();
   for (const Bad& c : cases) {

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <limits>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace tide::http {
@@ -154,6 +155,65 @@ TEST(DecodeInferRequest, ErrorsNameTheProblem) {
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_EQ(std::string(r.status().message()), c.error);
   }
+}
+
+// Integer arrays take a fast path; a bare scalar `data` takes the general
+// one. Both must accept the same values, store the same bytes and name the
+// same errors, for every integer type at and beyond its limits.
+TEST(DecodeInferRequest, IntegerFastPathEqualsTheGeneralPath) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> types = {
+      {"INT8", {"-128", "127", "-129", "128"}},
+      {"INT16", {"-32768", "32767", "-32769", "32768"}},
+      {"INT32", {"-2147483648", "2147483647", "-2147483649", "2147483648"}},
+      {"INT64",
+       {"-9223372036854775808", "9223372036854775807", "-9223372036854775809",
+        "9223372036854775808"}},
+      {"UINT8", {"0", "255", "-1", "256"}},
+      {"UINT16", {"0", "65535", "-1", "65536"}},
+      {"UINT32", {"0", "4294967295", "-1", "4294967296"}},
+      {"UINT64", {"0", "18446744073709551615", "-1", "18446744073709551616"}},
+  };
+  const std::vector<std::string> common = {"-0",   "0.0",  "1.5",   "1e2",
+                                           "true", "null", "\"7\"", "{}"};
+  int accepted = 0, refused = 0;
+  for (const auto& [type, edge] : types) {
+    std::vector<std::string> values = edge;
+    values.insert(values.end(), common.begin(), common.end());
+    for (const std::string& v : values) {
+      SCOPED_TRACE(type + " " + v);
+      auto body = [&](const std::string& data) {
+        return R"({"inputs":[{"name":"A","datatype":")" + type + R"(","shape":[1],"data":)" + data +
+               "}]}";
+      };
+      auto general = DecodeInferRequest(body(v), std::nullopt);
+      auto fast = DecodeInferRequest(body("[" + v + "]"), std::nullopt);
+      ASSERT_EQ(general.ok(), fast.ok()) << general.status() << " / " << fast.status();
+      if (general.ok()) {
+        ++accepted;
+        EXPECT_EQ(general->inputs[0].data, fast->inputs[0].data);
+      } else {
+        ++refused;
+        EXPECT_EQ(general.status(), fast.status());
+      }
+    }
+  }
+  // Every type's two limits are accepted, and -0 (an integer zero).
+  EXPECT_EQ(accepted, 8 * 3);
+  EXPECT_EQ(refused, 8 * 2 + 8 * 7);
+  // The fast path's stored values, exactly.
+  auto r = DecodeInferRequest(
+      R"({"inputs":[{"name":"A","datatype":"INT16","shape":[2,2],"data":[[-32768,32767],[0,-1]]},)"
+      R"({"name":"B","datatype":"UINT64","shape":[2],"data":[18446744073709551615,9223372036854775808]}]})",
+      std::nullopt);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(As<int16_t>(r->inputs[0]), (std::vector<int16_t>{-32768, 32767, 0, -1}));
+  EXPECT_EQ(As<uint64_t>(r->inputs[1]),
+            (std::vector<uint64_t>{18446744073709551615ull, 9223372036854775808ull}));
+  // The first bad element is named, after good ones, whatever follows.
+  auto bad = DecodeInferRequest(
+      R"({"inputs":[{"name":"A","datatype":"INT8","shape":[4],"data":[1,2,-200,"x"]}]})",
+      std::nullopt);
+  EXPECT_EQ(std::string(bad.status().message()), "input 'A': -200 is out of range for INT8");
 }
 
 TEST(DecodeInferRequest, LargestFiniteValuesAreAccepted) {
@@ -343,6 +403,68 @@ TEST(EncodeInferResponse, NonFiniteValuesAreJsonStrings) {
       R"({"name":"F","datatype":"FP32","shape":[4],"data":["NaN","Infinity","-Infinity",1.5]},)"
       R"({"name":"D","datatype":"FP64","shape":[2],"data":["-Infinity",0.25]},)"
       R"({"name":"H","datatype":"FP16","shape":[3],"data":["Infinity","NaN",1]}]})");
+}
+
+// Names are written as they are when nothing needs escaping, else escaped;
+// shapes as ShapeToString writes them; binary outputs' data in output order.
+TEST(EncodeInferResponse, NamesShapesAndBinaryOrder) {
+  core::InferResponse r;
+  r.model_name = "m\"1\\";
+  r.model_version = "v\x01\xc3\xa9\xff";
+  r.id = "id\n";
+  int32_t a[1] = {5};
+  int8_t b[2] = {-1, 2};
+  r.outputs.push_back(
+      {"O\t", core::DataType::kInt32, {}, std::string(reinterpret_cast<char*>(a), 4)});
+  r.outputs.push_back({"P",
+                       core::DataType::kInt8,
+                       {1, 9223372036854775807LL, -1},
+                       std::string(reinterpret_cast<char*>(b), 2)});
+  r.outputs.push_back(
+      {"Q", core::DataType::kInt32, {1}, std::string(reinterpret_cast<char*>(a), 4)});
+  r.binary = {true, false, true};
+  EncodedResponse e = EncodeInferResponse(r);
+  const std::string json =
+      R"({"model_name":"m\"1\\","model_version":"v\u0001)"
+      "\xc3\xa9"
+      R"(\\xff","id":"id\n","outputs":[)"
+      R"({"name":"O\t","datatype":"INT32","shape":[],"parameters":{"binary_data_size":4}},)"
+      R"({"name":"P","datatype":"INT8","shape":[1,9223372036854775807,-1],"data":[-1,2]},)"
+      R"({"name":"Q","datatype":"INT32","shape":[1],"parameters":{"binary_data_size":4}}]})";
+  ASSERT_TRUE(e.header_length.has_value());
+  EXPECT_EQ(e.body.substr(0, *e.header_length), json);
+  EXPECT_EQ(e.body.substr(*e.header_length), std::string(reinterpret_cast<char*>(a), 4) +
+                                                 std::string(reinterpret_cast<char*>(a), 4));
+  EXPECT_EQ(e.body.size(), json.size() + 8);
+}
+
+// Long data (many buffer flushes, the longest numbers) is written in full.
+TEST(EncodeInferResponse, LongDataOfLongestNumbers) {
+  core::InferResponse r;
+  r.model_name = "m";
+  r.model_version = "1";
+  std::vector<int64_t> ints(1000);
+  std::string want_ints;
+  for (size_t i = 0; i < ints.size(); ++i) {
+    ints[i] = i % 2 ? std::numeric_limits<int64_t>::min() : static_cast<int64_t>(i);
+    absl::StrAppend(&want_ints, i ? "," : "", ints[i]);
+  }
+  std::vector<double> dbl(1000, -2.2250738585072014e-308);  // 24 characters each
+  std::string want_dbl;
+  for (size_t i = 0; i < dbl.size(); ++i)
+    absl::StrAppend(&want_dbl, i ? "," : "", "-2.2250738585072014e-308");
+  r.outputs.push_back({"I",
+                       core::DataType::kInt64,
+                       {1000},
+                       std::string(reinterpret_cast<char*>(ints.data()), 8000)});
+  r.outputs.push_back(
+      {"D", core::DataType::kFp64, {1000}, std::string(reinterpret_cast<char*>(dbl.data()), 8000)});
+  r.binary = {false, false};
+  EXPECT_EQ(EncodeInferResponse(r).body,
+            R"({"model_name":"m","model_version":"1","outputs":[{"name":"I","datatype":"INT64",)"
+            R"("shape":[1000],"data":[)" +
+                want_ints + R"(]},{"name":"D","datatype":"FP64","shape":[1000],"data":[)" +
+                want_dbl + "]}]}");
 }
 
 TEST(EncodeInferResponse, JsonAndBinaryOutputs) {

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -84,8 +85,40 @@ class DataDecoder {
     if (json_depth >= kMaxJsonDepth) return simdjson::DEPTH_ERROR;
     od::array a;
     if (error_code e = v.get_array().get(a)) return e;
-    if (type_ == DataType::kFp32) return AppendFloats<float>(a, depth, json_depth);
-    if (type_ == DataType::kFp64) return AppendFloats<double>(a, depth, json_depth);
+    switch (type_) {
+      case DataType::kFp32:
+        return AppendFloats<float>(a, depth, json_depth);
+      case DataType::kFp64:
+        return AppendFloats<double>(a, depth, json_depth);
+      // Integers: only where the elements' own depth check passes (they are
+      // at depth + 1), so the general path's errors are kept.
+      case DataType::kInt8:
+        if (depth < 32) return AppendIntegers<int8_t>(a, depth, json_depth);
+        break;
+      case DataType::kInt16:
+        if (depth < 32) return AppendIntegers<int16_t>(a, depth, json_depth);
+        break;
+      case DataType::kInt32:
+        if (depth < 32) return AppendIntegers<int32_t>(a, depth, json_depth);
+        break;
+      case DataType::kInt64:
+        if (depth < 32) return AppendIntegers<int64_t>(a, depth, json_depth);
+        break;
+      case DataType::kUint8:
+        if (depth < 32) return AppendIntegers<uint8_t>(a, depth, json_depth);
+        break;
+      case DataType::kUint16:
+        if (depth < 32) return AppendIntegers<uint16_t>(a, depth, json_depth);
+        break;
+      case DataType::kUint32:
+        if (depth < 32) return AppendIntegers<uint32_t>(a, depth, json_depth);
+        break;
+      case DataType::kUint64:
+        if (depth < 32) return AppendIntegers<uint64_t>(a, depth, json_depth);
+        break;
+      default:
+        break;
+    }
     return ForEachElement(a, [&](od::value c) { return Append(c, depth + 1, json_depth + 1); });
   }
 
@@ -126,6 +159,52 @@ class DataDecoder {
         return SUCCESS;
       }
       PutValue<T>(f);
+      return SUCCESS;
+    });
+  }
+
+  // The same for an integer input: in-range integers are stored at once; any
+  // other number goes through Element(), which names the error as the
+  // general path does; anything but a number takes the general path.
+  template <typename T>
+  error_code AppendIntegers(od::array a, int depth, int json_depth) {
+    return ForEachElement(a, [&](od::value c) -> error_code {
+      od::json_type t;
+      if (error_code e = c.type().get(t)) return e;
+      if (t != od::json_type::number || !status_.ok()) return Append(c, depth + 1, json_depth + 1);
+      od::number n;
+      if (error_code e = c.get_number().get(n)) return e;
+      ++count_;
+      Scalar s;
+      switch (n.get_number_type()) {
+        case od::number_type::signed_integer: {
+          const int64_t v = n.get_int64();
+          if (v >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+              (v <= 0 ||
+               static_cast<uint64_t>(v) <= static_cast<uint64_t>(std::numeric_limits<T>::max()))) {
+            PutValue<T>(static_cast<T>(v));
+            return SUCCESS;
+          }
+          s.kind = Scalar::kInt64;
+          s.i = v;
+          break;
+        }
+        case od::number_type::unsigned_integer: {
+          const uint64_t v = n.get_uint64();
+          if (v <= static_cast<uint64_t>(std::numeric_limits<T>::max())) {
+            PutValue<T>(static_cast<T>(v));
+            return SUCCESS;
+          }
+          s.kind = Scalar::kUint64;
+          s.u = v;
+          break;
+        }
+        default:
+          s.kind = Scalar::kDouble;
+          s.d = FloatValue(c, n);
+          break;
+      }
+      status_ = Element(s);
       return SUCCESS;
     });
   }
@@ -339,6 +418,7 @@ error_code ReadInput(od::value v, size_t json_len, InputFields* in) {
       return ReadString(f, d, &in->datatype, &in->datatype_value);
     }
     if (key == "shape" && in->shape == Seen::kAbsent) {
+      in->dims.reserve(4);  // one allocation for the usual shapes, not one per dim
       return IfArray(f, d, &in->shape, [&](od::value dim) -> error_code {
         Scalar s;
         if (error_code e = Read(dim, d + 1, &s)) return e;
@@ -575,13 +655,13 @@ absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string body,
   if (fields.timeout == Seen::kOk) req.timeout = absl::Microseconds(fields.timeout_value);
   if (fields.inputs != Seen::kOk) return Bad("request needs an 'inputs' array");
   size_t offset = 0;
+  req.inputs.reserve(fields.input_list.size());
   for (size_t index = 0; index < fields.input_list.size(); ++index) {
     InputFields& in = fields.input_list[index];
-    std::string where = absl::StrCat("inputs[", index, "]");
-    if (!in.is_object) return Bad(absl::StrCat(where, " must be an object"));
+    if (!in.is_object) return Bad(absl::StrCat("inputs[", index, "] must be an object"));
     core::Tensor t;
-    if (in.name != Seen::kOk) return Bad(absl::StrCat(where, " needs a string 'name'"));
-    t.name = in.name_value;
+    if (in.name != Seen::kOk) return Bad(absl::StrCat("inputs[", index, "] needs a string 'name'"));
+    t.name = std::move(in.name_value);
     if (in.datatype != Seen::kOk) {
       return Bad(absl::StrCat("input '", t.name, "' needs a string 'datatype'"));
     }
@@ -597,7 +677,7 @@ absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string body,
       return Bad(absl::StrCat("input '", t.name, "': shape must hold non-negative integers"));
     }
     if (in.dims.size() > 16) return Bad(absl::StrCat("input '", t.name, "': more than 16 dims"));
-    t.shape = in.dims;
+    t.shape = std::move(in.dims);
     int64_t expected = t.ElementCount();
     if (expected < 0) {
       return Bad(absl::StrCat("input '", t.name, "': shape ", core::ShapeToString(t.shape),
@@ -660,17 +740,17 @@ absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string body,
                             "input's binary_data_size"));
   }
   if (fields.outputs == Seen::kWrongType) return Bad("'outputs' must be an array");
+  req.outputs.reserve(fields.output_list.size());
   for (size_t index = 0; index < fields.output_list.size(); ++index) {
-    const OutputFields& o = fields.output_list[index];
-    std::string where = absl::StrCat("outputs[", index, "]");
+    OutputFields& o = fields.output_list[index];
     if (!o.is_object || o.name != Seen::kOk) {
-      return Bad(absl::StrCat(where, " needs a string 'name'"));
+      return Bad(absl::StrCat("outputs[", index, "] needs a string 'name'"));
     }
     // An output's own binary_data parameter wins over the request's
     // binary_data_output, either way.
-    core::RequestedOutput ro{o.name_value, req.binary_outputs};
+    core::RequestedOutput ro{std::move(o.name_value), req.binary_outputs};
     if (o.parameters == Seen::kWrongType) {
-      return Bad(absl::StrCat(where, ": 'parameters' must be an object"));
+      return Bad(absl::StrCat("outputs[", index, "]: 'parameters' must be an object"));
     }
     if (o.binary_data == Seen::kWrongType) {
       return Bad(

@@ -5,7 +5,9 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/half.h"
@@ -22,29 +24,35 @@ void Put(std::string* out, T v) {
   out->append(reinterpret_cast<const char*>(&v), sizeof(T));
 }
 
+// Writes the numbers into a stack buffer, appended to `out` whenever it
+// fills up: one append per few hundred numbers instead of two per number.
 template <typename T>
 void AppendNumbers(const std::string& data, std::string* out) {
-  char buf[64];
+  constexpr size_t kMaxNumber = 32;  // the longest to_chars of T, a comma, and room to spare
+  char buf[2048];
+  char* p = buf;
   size_t n = data.size() / sizeof(T);
   for (size_t i = 0; i < n; ++i) {
+    if (p > buf + sizeof(buf) - kMaxNumber) {
+      out->append(buf, p);
+      p = buf;
+    }
     T v;
     std::memcpy(&v, data.data() + i * sizeof(T), sizeof(T));
-    if (i) out->push_back(',');
+    if (i) *p++ = ',';
     if constexpr (std::is_floating_point_v<T>) {
       // JSON has no NaN or infinity: they are the strings of proto3's JSON
       // mapping.
-      if (std::isnan(v)) {
-        out->append("\"NaN\"");
-        continue;
-      }
-      if (std::isinf(v)) {
-        out->append(v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+      if (std::isnan(v) || std::isinf(v)) {
+        std::string_view s = std::isnan(v) ? "\"NaN\"" : v > 0 ? "\"Infinity\"" : "\"-Infinity\"";
+        std::memcpy(p, s.data(), s.size());
+        p += s.size();
         continue;
       }
     }
-    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-    out->append(buf, end);
+    p = std::to_chars(p, buf + sizeof(buf), v).ptr;
   }
+  out->append(buf, p);
 }
 
 void AppendJsonData(const core::Tensor& t, std::string* out) {
@@ -103,25 +111,74 @@ void AppendJsonData(const core::Tensor& t, std::string* out) {
   }
 }
 
+// Appends `s` as the inside of a JSON string: as it is when no byte needs
+// escaping (printable ASCII other than '"' and '\\', the usual names and
+// ids), else as common::JsonEscape writes it.
+void AppendEscaped(std::string_view s, std::string* out) {
+  for (char ch : s) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+      out->append(common::JsonEscape(s));
+      return;
+    }
+  }
+  out->append(s);
+}
+
+// Appends a shape as core::ShapeToString writes it: [d0,d1,...].
+void AppendShape(const std::vector<int64_t>& shape, std::string* out) {
+  char buf[24];
+  out->push_back('[');
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) out->push_back(',');
+    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), shape[i]);
+    out->append(buf, end);
+  }
+  out->push_back(']');
+}
+
+// A first guess of the encoded size (the body grows past it if need be):
+// names and punctuation, and up to 4 characters of JSON per byte of data.
+size_t SizeHint(const core::InferResponse& r) {
+  size_t n = 64 + r.model_name.size() + r.model_version.size() + r.id.size();
+  for (size_t i = 0; i < r.outputs.size(); ++i) {
+    const core::Tensor& t = r.outputs[i];
+    const bool as_binary = i < r.binary.size() && r.binary[i];
+    n += 96 + t.name.size() + 21 * t.shape.size() + (as_binary ? 1 : 4) * t.data.size();
+  }
+  return n;
+}
+
 }  // namespace
 
 EncodedResponse EncodeInferResponse(const core::InferResponse& r) {
   EncodedResponse enc;
   std::string& out = enc.body;
-  std::string binary;
-  absl::StrAppend(&out, "{\"model_name\":\"", common::JsonEscape(r.model_name),
-                  "\",\"model_version\":\"", common::JsonEscape(r.model_version), "\"");
-  if (!r.id.empty()) absl::StrAppend(&out, ",\"id\":\"", common::JsonEscape(r.id), "\"");
+  out.reserve(SizeHint(r));
+  out.append("{\"model_name\":\"");
+  AppendEscaped(r.model_name, &out);
+  out.append("\",\"model_version\":\"");
+  AppendEscaped(r.model_version, &out);
+  out.push_back('"');
+  if (!r.id.empty()) {
+    out.append(",\"id\":\"");
+    AppendEscaped(r.id, &out);
+    out.push_back('"');
+  }
   out.append(",\"outputs\":[");
+  bool any_binary = false;
   for (size_t i = 0; i < r.outputs.size(); ++i) {
     const core::Tensor& t = r.outputs[i];
     if (i) out.push_back(',');
-    absl::StrAppend(&out, "{\"name\":\"", common::JsonEscape(t.name), "\",\"datatype\":\"",
-                    core::V2Name(t.datatype), "\",\"shape\":", core::ShapeToString(t.shape));
+    out.append("{\"name\":\"");
+    AppendEscaped(t.name, &out);
+    out.append("\",\"datatype\":\"");
+    out.append(core::V2Name(t.datatype));
+    out.append("\",\"shape\":");
+    AppendShape(t.shape, &out);
     bool as_binary = i < r.binary.size() && r.binary[i];
     if (as_binary) {
       absl::StrAppend(&out, ",\"parameters\":{\"binary_data_size\":", t.data.size(), "}}");
-      binary.append(t.data);
     } else {
       out.append(",\"data\":[");
       AppendJsonData(t, &out);
@@ -129,11 +186,13 @@ EncodedResponse EncodeInferResponse(const core::InferResponse& r) {
     }
   }
   out.append("]}");
-  bool any_binary = false;
   for (bool b : r.binary) any_binary |= b;
   if (any_binary) {
     enc.header_length = out.size();
-    out.append(binary);
+    // The binary outputs' data, in the order of the outputs.
+    for (size_t i = 0; i < r.outputs.size() && i < r.binary.size(); ++i) {
+      if (r.binary[i]) out.append(r.outputs[i].data);
+    }
   }
   return enc;
 }
