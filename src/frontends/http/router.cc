@@ -2,14 +2,18 @@
 
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
+
 namespace tide::http {
 
 namespace {
 
+// V2 paths have at most 7 segments: these stay on the stack.
+using Segments = absl::InlinedVector<std::string_view, 8>;
+
 // Splits on `sep` (std::string_view; Debian's Abseil has its own string_view).
-std::vector<std::string_view> Split(std::string_view s, std::string_view sep) {
-  std::vector<std::string_view> out;
-  out.reserve(8);  // V2 paths have at most 7 segments: one allocation
+Segments Split(std::string_view s, std::string_view sep) {
+  Segments out;
   for (size_t start = 0;;) {
     size_t end = s.find(sep, start);
     out.push_back(
@@ -51,15 +55,21 @@ bool Route::Allows(std::string_view method) const {
 Route MatchRoute(std::string_view path) {
   Route r;
   while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
-  std::vector<std::string_view> raw = Split(path, "/");
-  std::vector<std::string> decoded(raw.size());
-  for (size_t i = 0; i < raw.size(); ++i) {
-    if (!PercentDecode(raw[i], &decoded[i])) {
+  Segments p = Split(path, "/");
+  // Only segments with an escape are decoded (into strings that outlive `p`).
+  size_t escaped = 0;
+  for (std::string_view segment : p) escaped += segment.find('%') != std::string_view::npos;
+  absl::InlinedVector<std::string, 2> decoded;
+  decoded.reserve(escaped);  // never reallocated: `p` points into it
+  for (std::string_view& segment : p) {
+    if (segment.find('%') == std::string_view::npos) continue;
+    decoded.emplace_back();
+    if (!PercentDecode(segment, &decoded.back())) {
       r.kind = RouteKind::kBadRequest;
       return r;
     }
+    segment = decoded.back();
   }
-  std::vector<std::string_view> p(decoded.begin(), decoded.end());
   // p[0] is "" (leading slash).
   if (p.size() < 2 || !p[0].empty() || p[1] != "v2") return r;
   auto get = [&](RouteKind k) {

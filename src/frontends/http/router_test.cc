@@ -40,6 +40,11 @@ TEST(MatchRoute, Table) {
       {"/v2/models/a%2Fb/infer", RouteKind::kModelInfer, "a/b", ""},
       {"/v2/models/my%20model", RouteKind::kModelMetadata, "my model", ""},
       {"/v2/models/x%zz", RouteKind::kBadRequest, "", ""},
+      // Several escaped segments, decoded longer than a short string holds.
+      {"/%76%32/models/abcdefghijklmnopqrstuvwxyz%41/versions/%31%32/infer", RouteKind::kModelInfer,
+       "abcdefghijklmnopqrstuvwxyzA", "12"},
+      {"/v2/models/%61/versions/%33/ready", RouteKind::kModelReady, "a", "3"},
+      {"/v2/models/a/versions/1/%zz", RouteKind::kBadRequest, "", ""},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.path);
