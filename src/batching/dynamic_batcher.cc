@@ -55,6 +55,7 @@ absl::Status DynamicBatcher::Enqueue(std::unique_ptr<core::PendingRequest> reque
                                                     " requests waiting); retry later"));
     } else {
       earliest_pushed_deadline_ = std::min(earliest_pushed_deadline_, request->deadline);
+      if (request->deadline != absl::InfiniteFuture()) ++with_deadline_;
       queue_.push_back(std::move(request));
       // Counted under the lock that makes the request visible to the
       // workers, so the queue-depth gauge never reads below 0 (a worker's
@@ -91,8 +92,10 @@ void DynamicBatcher::Shutdown() {
 absl::Time DynamicBatcher::TakeExpired(
     absl::Time now, std::vector<std::unique_ptr<core::PendingRequest>>* expired) {
   absl::Time next_deadline = absl::InfiniteFuture();
+  if (with_deadline_ == 0) return next_deadline;
   for (auto it = queue_.begin(); it != queue_.end();) {
     if ((*it)->deadline <= now) {
+      if ((*it)->deadline != absl::InfiniteFuture()) --with_deadline_;
       expired->push_back(std::move(*it));
       it = queue_.erase(it);
       if (options_.observer) options_.observer->OnDequeued();  // under mu_, as the pop
@@ -109,6 +112,7 @@ void DynamicBatcher::TakeCancelled(size_t head,
   for (size_t i = 0; i < queue_.size() && i < head;) {
     const std::function<bool()>& gone = queue_[i]->request.cancelled;
     if (gone && gone()) {
+      if (queue_[i]->deadline != absl::InfiniteFuture()) --with_deadline_;
       cancelled->push_back(std::move(queue_[i]));
       queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(i));
       if (options_.observer) options_.observer->OnDequeued();
@@ -242,6 +246,7 @@ void DynamicBatcher::WorkerLoop(core::ModelInstance* instance) {
         BatchDecision d = DecideBatch(policy_, head, now, stopping_);
         if (d.kind == BatchDecision::Kind::kDispatch) {
           for (size_t i = 0; i < d.count; ++i) {
+            if (queue_.front()->deadline != absl::InfiniteFuture()) --with_deadline_;
             batch.push_back(std::move(queue_.front()));
             queue_.pop_front();
             if (options_.observer) options_.observer->OnDequeued();

@@ -95,6 +95,9 @@ class DynamicBatcher final : public core::Scheduler {
   // the reaper sleeps until a push would make it wake earlier, so pushes
   // without a deadline (most of them) never wake it.
   absl::Time earliest_pushed_deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  // How many queued requests have a deadline: while none do (the usual
+  // case), TakeExpired does not walk the queue on every dispatch.
+  size_t with_deadline_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<bool> stopping_flag_{false};  // stopping_, readable without mu_
   std::vector<std::thread> workers_;

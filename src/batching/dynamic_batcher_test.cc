@@ -145,6 +145,41 @@ TEST(DynamicBatcher, ExpiredRequestsAreAnsweredWithoutRunning) {
   EXPECT_EQ(fake->batches, (std::vector<int>{1}));
 }
 
+// The queue is only walked for deadlines while some queued request has one:
+// requests with and without deadlines, dispatched and expired, keep that
+// count right, so a deadline that passes behind others is still answered.
+TEST(DynamicBatcher, DeadlinesAmongRequestsWithoutThemStillExpire) {
+  auto inst = std::make_unique<FakeInstance>();
+  FakeInstance* fake = inst.get();
+  absl::Notification gate;
+  fake->gate = &gate;
+  DynamicBatcher::Options o{Spec(""), 8, {}, nullptr};
+  o.instances.push_back(std::move(inst));
+  auto b = DynamicBatcher::Create(std::move(o));
+  std::promise<absl::StatusOr<core::InferResponse>> p[4];
+  auto a = Request(1, 1, &p[0]);
+  a->deadline = a->arrival + absl::Seconds(10);
+  ASSERT_TRUE((*b)->Enqueue(std::move(a)).ok());  // dispatched, then held on the gate
+  while (fake->started.load() != 1) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_TRUE((*b)->Enqueue(Request(2, 1, &p[1])).ok());  // no deadline
+  auto c = Request(3, 1, &p[2]);
+  c->deadline = c->arrival + absl::Milliseconds(20);
+  ASSERT_TRUE((*b)->Enqueue(std::move(c)).ok());
+  auto d = Request(4, 1, &p[3]);
+  d->deadline = d->arrival + absl::Seconds(10);
+  ASSERT_TRUE((*b)->Enqueue(std::move(d)).ok());
+  auto expired = p[2].get_future();
+  ASSERT_EQ(expired.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_EQ(expired.get().status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ((*b)->QueueDepth(), 2);
+  gate.Notify();
+  EXPECT_EQ(First(p[0].get_future().get()), 2);
+  EXPECT_EQ(First(p[1].get_future().get()), 4);
+  EXPECT_EQ(First(p[3].get_future().get()), 8);
+  (*b)->Shutdown();
+  EXPECT_EQ(fake->batches, (std::vector<int>{1, 1, 1}));
+}
+
 TEST(DynamicBatcher, ShutdownFinishesEverythingQueued) {
   auto inst = std::make_unique<FakeInstance>();
   DynamicBatcher::Options o{
