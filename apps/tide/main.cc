@@ -167,6 +167,12 @@ int main(int argc, char** argv) {
                         "File whose first line is the admin token that the model control API "
                         "requires (Authorization: Bearer <token>); it wins over the environment "
                         "variable TIDE_ADMIN_TOKEN");
+  serve_cmd->add_flag("--model-control-trust-loopback", serve.model_control_trust_loopback,
+                      "With --model-control-mode explicit: gRPC load/unload/index requests "
+                      "without a token are accepted from 127.0.0.1 and ::1 only (Seldon Core "
+                      "2's agent in the same pod); HTTP and other addresses still need the "
+                      "token, which becomes optional. Not with a proxy that forwards outside "
+                      "gRPC from 127.0.0.1 (docs/model-control.md)");
   AddLogFlags(serve_cmd, &log);
   serve_cmd->callback([&] {
     serve.drain_delay = absl::Seconds(drain_delay_s);

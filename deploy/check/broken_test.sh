@@ -88,6 +88,8 @@ cases=(
   'seldon/server/server.yaml|s/replicas: 1/replicas: "1"/|seldon-server: Server/tide: schema: data/spec/replicas must be integer'
   'seldon/server/serverconfig.yaml|s/--http-port=9000/--http-port=8000/|seldon-server: ServerConfig/tide container tide: --http-port is 8000, the platform uses 9000'
   'seldon/models/models.yaml|s/    - pytorch/    - onnx/|seldon-models: Model/mlp: requirement onnx is not a capability of Server tide'
+  'seldon/server/serverconfig.yaml|s/ *- --model-control-trust-loopback\n//|seldon-server: ServerConfig/tide container tide: --model-control-trust-loopback is missing'
+  'seldon/server/serverconfig.yaml|s/- --model-control-mode=explicit/- --model-control-mode=none/|seldon-server: ServerConfig/tide container tide: --model-control-mode is none, must be explicit'
   # The Dockerfile against the scripts and the build.
   'Dockerfile|s/USER 10001:10001/USER root/|Dockerfile: USER must be 10001 (numeric, non-root), is root'
   'Dockerfile|s/RUN scripts\/install-deps.sh --build-only/RUN scripts\/install-deps.sh --no-npm/|Dockerfile: the build stage must run scripts/install-deps.sh --build-only'
@@ -168,7 +170,8 @@ case "$*" in
   "--help") printf 'Usage: tide SUBCOMMAND\nSubcommands:\n  serve  Serve models\n  hpa  HPA tools\n' ;;
   "serve --help") printf 'Usage: tide serve [OPTIONS]\nOptions:\n'
     for f in --model-repository --host --http-port --grpc-port --metrics-port --http-threads --drain-delay \
-             --shutdown-timeout --max-queue-size --strict-readiness --exit-on-error --log-format --log-level; do
+             --shutdown-timeout --max-queue-size --strict-readiness --exit-on-error --log-format --log-level \
+             --model-control-mode --model-control-trust-loopback; do
       printf '  %s X   flag\n' "$f"
     done ;;
   "hpa --help") printf 'Usage: tide hpa SUBCOMMAND\nSubcommands:\n  validate  Validate an HPA\n' ;;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -18,9 +19,19 @@ namespace tide::core {
 
 using ControlCallback = std::function<void(absl::Status)>;
 
-// Thread-safe. `authorization` is the request's Authorization header (HTTP)
-// or `authorization` metadata (gRPC), "" when absent; it is expected to be
-// "Bearer <token>". Errors, the same over both protocols:
+// Who sent a control request, as the frontend saw it.
+struct ControlCaller {
+  // The request's Authorization header (HTTP) or `authorization` metadata
+  // (gRPC), "" when absent; expected to be "Bearer <token>".
+  std::string_view authorization;
+  // gRPC only: the TCP peer as grpc::ServerContext::peer() gives it (e.g.
+  // "ipv4:127.0.0.1:41234"); "" for HTTP. With --model-control-trust-loopback
+  // a tokenless gRPC request from exactly 127.0.0.1 or ::1 is admitted; HTTP
+  // requests never are (Seldon's agent proxies every HTTP path from loopback).
+  std::string_view grpc_peer;
+};
+
+// Thread-safe. Errors, the same over both protocols:
 //   FailedPrecondition  model control is off (--model-control-mode none)
 //   Unauthenticated     no bearer token (HTTP 401)
 //   PermissionDenied    a wrong token (HTTP 403)
@@ -34,17 +45,29 @@ class ModelControl {
 
   // The repository index. With model control off it needs no token (as
   // before); with it on, the token.
-  virtual absl::StatusOr<std::vector<ModelState>> Index(std::string_view authorization) = 0;
+  virtual absl::StatusOr<std::vector<ModelState>> Index(const ControlCaller& caller) = 0;
 
   // `done` is called exactly once: inline for a refusal, otherwise from the
   // control thread once the load (or reload) or unload has finished. Loads
   // and unloads run one at a time, in order. `with_parameters`: the request
   // carried load parameters (Triton's config override or files), which tide
   // does not support (InvalidArgument, never silently ignored).
-  virtual void Load(const std::string& name, std::string_view authorization, bool with_parameters,
+  virtual void Load(const std::string& name, const ControlCaller& caller, bool with_parameters,
                     ControlCallback done) = 0;
-  virtual void Unload(const std::string& name, std::string_view authorization,
+  virtual void Unload(const std::string& name, const ControlCaller& caller,
                       ControlCallback done) = 0;
+
+  // A caller known only by its Authorization (HTTP): never trusted by address.
+  absl::StatusOr<std::vector<ModelState>> Index(std::string_view authorization) {
+    return Index(ControlCaller{authorization, ""});
+  }
+  void Load(const std::string& name, std::string_view authorization, bool with_parameters,
+            ControlCallback done) {
+    Load(name, ControlCaller{authorization, ""}, with_parameters, std::move(done));
+  }
+  void Unload(const std::string& name, std::string_view authorization, ControlCallback done) {
+    Unload(name, ControlCaller{authorization, ""}, std::move(done));
+  }
 };
 
 }  // namespace tide::core

@@ -47,7 +47,9 @@ inline constexpr char kModelLoadDurationSeconds[] = "tide_model_load_duration_se
 
 // Model control (--model-control-mode explicit; labels action: index, load,
 // unload; result: ok or the refusal's reason: disabled, unauthenticated,
-// permission_denied, invalid_name, not_found, unsupported, failed).
+// permission_denied, invalid_name, not_found, unsupported, failed; and
+// loopback_trusted: admitted without a token from a loopback gRPC peer under
+// --model-control-trust-loopback, its outcome counted as well).
 inline constexpr char kModelControlRequestsTotal[] = "tide_model_control_requests_total";
 
 // HTTP (the inference port).

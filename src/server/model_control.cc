@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "common/text.h"
 #include "core/model_repository.h"
+#include "server/loopback_peer.h"
 #include "spdlog/spdlog.h"
 
 namespace tide::server {
@@ -19,8 +20,8 @@ namespace {
 
 constexpr const char* kActions[] = {"index", "load", "unload"};
 constexpr const char* kResults[] = {
-    "ok",           "disabled",  "unauthenticated", "permission_denied",
-    "invalid_name", "not_found", "unsupported",     "failed"};
+    "ok",        "disabled",    "unauthenticated", "permission_denied", "invalid_name",
+    "not_found", "unsupported", "failed",          "loopback_trusted"};
 
 const char* ResultFor(const absl::Status& s) {
   switch (s.code()) {
@@ -118,7 +119,11 @@ absl::StatusOr<std::unique_ptr<ModelControlService>> ModelControlService::Create
   if (o.service == nullptr || o.load.backends == nullptr || o.load.metrics == nullptr) {
     return absl::InvalidArgumentError("ModelControlService needs a service, backends and metrics");
   }
-  if (o.enabled && o.token.empty()) {
+  if (o.trust_loopback && !o.enabled) {
+    return absl::InvalidArgumentError(
+        "--model-control-trust-loopback needs --model-control-mode explicit");
+  }
+  if (o.enabled && o.token.empty() && !o.trust_loopback) {
     return absl::InvalidArgumentError("explicit model control needs an admin token");
   }
   auto c = std::unique_ptr<ModelControlService>(new ModelControlService(std::move(o)));
@@ -148,7 +153,8 @@ void ModelControlService::Count(const char* action, const char* result) {
   if (options_.requests) options_.requests->WithLabels({action, result})->Increment();
 }
 
-absl::Status ModelControlService::Admit(const char* action, std::string_view authorization) {
+absl::Status ModelControlService::Admit(const char* action, const core::ControlCaller& caller,
+                                        std::string_view name) {
   absl::Status s;
   if (!options_.enabled) {
     s = absl::FailedPreconditionError(
@@ -159,19 +165,41 @@ absl::Status ModelControlService::Admit(const char* action, std::string_view aut
     Count(action, "disabled");
     return s;
   }
-  s = CheckBearer(authorization, options_.token);
+  // A request that brings a token is judged by it, wherever it comes from.
+  if (options_.trust_loopback && common::Trim(caller.authorization).empty() &&
+      IsLoopbackGrpcPeer(caller.grpc_peer)) {
+    Count(action, "loopback_trusted");
+    // The name is not checked yet: keep control characters out of the log.
+    bool printable = std::all_of(name.begin(), name.end(), [](char c) {
+      return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+    });
+    if (!printable) name = "(a name with control characters)";
+    if (name.size() > 128) name = "(a name longer than 128 characters)";
+    spdlog::info(
+        "model control: {}{}{} admitted without a token from gRPC peer {} "
+        "(--model-control-trust-loopback)",
+        action, name.empty() ? "" : " ", name, caller.grpc_peer);
+    return absl::OkStatus();
+  }
+  if (options_.token.empty()) {
+    s = absl::UnauthenticatedError(
+        "model control is open only to gRPC callers on this host's loopback address (127.0.0.1, "
+        "::1; --model-control-trust-loopback) because tide serve was given no admin token");
+  } else {
+    s = CheckBearer(caller.authorization, options_.token);
+  }
   if (!s.ok()) Count(action, ResultFor(s));
   return s;
 }
 
 absl::StatusOr<std::vector<core::ModelState>> ModelControlService::Index(
-    std::string_view authorization) {
+    const core::ControlCaller& caller) {
   std::vector<core::ModelState> index = options_.service->Index();
   if (!options_.enabled) {  // open, as without model control
     Count("index", "ok");
     return index;
   }
-  if (absl::Status s = Admit("index", authorization); !s.ok()) return s;
+  if (absl::Status s = Admit("index", caller); !s.ok()) return s;
   // Repository folders the server has not seen yet (added after startup).
   std::set<std::string> known;
   for (const core::ModelState& m : index) known.insert(m.name);
@@ -188,9 +216,9 @@ absl::StatusOr<std::vector<core::ModelState>> ModelControlService::Index(
   return index;
 }
 
-void ModelControlService::Load(const std::string& name, std::string_view authorization,
+void ModelControlService::Load(const std::string& name, const core::ControlCaller& caller,
                                bool with_parameters, core::ControlCallback done) {
-  if (absl::Status s = Admit("load", authorization); !s.ok()) return done(s);
+  if (absl::Status s = Admit("load", caller, name); !s.ok()) return done(s);
   if (with_parameters) {
     Count("load", "unsupported");
     return done(absl::InvalidArgumentError(
@@ -209,9 +237,9 @@ void ModelControlService::Load(const std::string& name, std::string_view authori
   if (!posted) done(absl::UnavailableError("tide serve is shutting down"));
 }
 
-void ModelControlService::Unload(const std::string& name, std::string_view authorization,
+void ModelControlService::Unload(const std::string& name, const core::ControlCaller& caller,
                                  core::ControlCallback done) {
-  if (absl::Status s = Admit("unload", authorization); !s.ok()) return done(s);
+  if (absl::Status s = Admit("unload", caller, name); !s.ok()) return done(s);
   if (absl::Status s = CheckControlName(options_.load.repository, name, false); !s.ok()) {
     Count("unload", ResultFor(s));
     return done(s);

@@ -4,7 +4,11 @@
 // token check, the model-name check, and loads, reloads and unloads run one
 // at a time on a control thread while requests keep flowing (the swap itself
 // is InferenceService::ReplaceModel / UnloadModel). Every request is counted
-// in tide_model_control_requests_total{action,result}.
+// in tide_model_control_requests_total{action,result}. With
+// `trust_loopback` (--model-control-trust-loopback), a gRPC request without
+// a token from exactly 127.0.0.1 or ::1 (IsLoopbackGrpcPeer) is admitted:
+// counted under result "loopback_trusted" (and then its outcome as usual)
+// and logged.
 
 #include <deque>
 #include <functional>
@@ -47,8 +51,11 @@ absl::StatusOr<std::string> ReadAdminToken(const std::string& token_file, const 
 class ModelControlService final : public core::ModelControl {
  public:
   struct Options {
-    bool enabled = false;                       // --model-control-mode explicit
-    std::string token;                          // required when enabled
+    bool enabled = false;  // --model-control-mode explicit
+    // Required when enabled, unless trust_loopback: then "" means only
+    // loopback gRPC callers may control models (others get Unauthenticated).
+    std::string token;
+    bool trust_loopback = false;                // --model-control-trust-loopback; needs enabled
     core::InferenceService* service = nullptr;  // not owned; outlives this
     LoadOptions load;                           // repository, backends, metrics
     // tide_model_control_requests_total{action,result}; not owned.
@@ -60,16 +67,21 @@ class ModelControlService final : public core::ModelControl {
   // Call before the frontends shut down, so that none waits on a load.
   void Stop();
 
-  absl::StatusOr<std::vector<core::ModelState>> Index(std::string_view authorization) override;
-  void Load(const std::string& name, std::string_view authorization, bool with_parameters,
+  using core::ModelControl::Index;  // the Authorization-only (HTTP) forms
+  using core::ModelControl::Load;
+  using core::ModelControl::Unload;
+  absl::StatusOr<std::vector<core::ModelState>> Index(const core::ControlCaller& caller) override;
+  void Load(const std::string& name, const core::ControlCaller& caller, bool with_parameters,
             core::ControlCallback done) override;
-  void Unload(const std::string& name, std::string_view authorization,
+  void Unload(const std::string& name, const core::ControlCaller& caller,
               core::ControlCallback done) override;
 
  private:
   explicit ModelControlService(Options options);
-  // Mode and token; counts a refusal under `action`.
-  absl::Status Admit(const char* action, std::string_view authorization);
+  // Mode, then token or trusted loopback peer; counts a refusal (or a
+  // loopback admission) under `action`.
+  absl::Status Admit(const char* action, const core::ControlCaller& caller,
+                     std::string_view name = "");
   void Count(const char* action, const char* result);
   bool Post(std::function<void()> work);  // false once stopping
   void Run();

@@ -40,10 +40,11 @@ class ModelControlTest : public ::testing::Test {
         << "instance_group { count: 2 }\n"
         << "parameters { key: \"compute_ms\" value { string_value: \"" << compute_ms << "\" } }\n";
   }
-  void StartControl(bool enabled) {
+  void StartControl(bool enabled, bool trust_loopback = false, std::string token = "s3cret") {
     ModelControlService::Options o;
     o.enabled = enabled;
-    o.token = "s3cret";
+    o.token = std::move(token);
+    o.trust_loopback = trust_loopback;
     o.service = &service_;
     o.load.repository = root_.string();
     o.load.backends = &backends_;
@@ -61,6 +62,20 @@ class ModelControlTest : public ::testing::Test {
   absl::Status Unload(const std::string& name, const std::string& auth = "Bearer s3cret") {
     std::promise<absl::Status> p;
     control_->Unload(name, auth, [&p](absl::Status s) { p.set_value(s); });
+    return p.get_future().get();
+  }
+  // A gRPC caller: `auth` metadata from `peer`.
+  absl::Status LoadFrom(const std::string& name, const std::string& auth, const std::string& peer) {
+    std::promise<absl::Status> p;
+    control_->Load(name, core::ControlCaller{auth, peer}, false,
+                   [&p](absl::Status s) { p.set_value(s); });
+    return p.get_future().get();
+  }
+  absl::Status UnloadFrom(const std::string& name, const std::string& auth,
+                          const std::string& peer) {
+    std::promise<absl::Status> p;
+    control_->Unload(name, core::ControlCaller{auth, peer},
+                     [&p](absl::Status s) { p.set_value(s); });
     return p.get_future().get();
   }
   // Sends one request; the future holds its answer.
@@ -297,6 +312,89 @@ TEST_F(ModelControlTest, ReloadUnderLoadDropsNothing) {
   EXPECT_GT(ok, 0);
   EXPECT_EQ(Count("load", "ok"), 5);
   EXPECT_EQ(service_.Models().size(), 1u);
+}
+
+TEST_F(ModelControlTest, TrustLoopbackAdmitsOnlyTokenlessGrpcFromLoopbackAndCountsIt) {
+  Model("m", 0);
+  StartControl(true, /*trust_loopback=*/true);
+  // The agent: gRPC from 127.0.0.1 or ::1, no token.
+  EXPECT_EQ(LoadFrom("m", "", "ipv4:127.0.0.1:40000"), absl::OkStatus());
+  EXPECT_EQ(Count("load", "loopback_trusted"), 1);
+  EXPECT_EQ(Count("load", "ok"), 1);
+  EXPECT_TRUE(service_.FindModel("m", "1").ok());
+  auto index = control_->Index(core::ControlCaller{"", "ipv6:%5B::1%5D:40001"});
+  ASSERT_TRUE(index.ok()) << index.status();
+  ASSERT_EQ(index->size(), 1u);
+  EXPECT_EQ((*index)[0].name, "m");
+  EXPECT_EQ((*index)[0].state, "READY");
+  EXPECT_EQ(Count("index", "loopback_trusted"), 1);
+  EXPECT_EQ(UnloadFrom("m", "", "ipv6:[::1]:40002"), absl::OkStatus());
+  EXPECT_EQ(Count("unload", "loopback_trusted"), 1);
+  EXPECT_EQ(Count("unload", "ok"), 1);
+  EXPECT_FALSE(service_.FindModel("m", "1").ok());
+
+  // Everyone else still needs the token: other addresses (Istio's 127.0.0.6
+  // included), and HTTP (no peer) even when it came over loopback.
+  for (const std::string peer :
+       {"ipv4:127.0.0.6:40003", "ipv4:10.0.0.7:40004", "ipv6:[fd00::2]:40005", "unix:/tmp/x", ""}) {
+    absl::Status s = LoadFrom("m", "", peer);
+    EXPECT_EQ(s.code(), absl::StatusCode::kUnauthenticated) << peer;
+  }
+  EXPECT_EQ(Load("m", "").code(), absl::StatusCode::kUnauthenticated);  // the HTTP form
+  EXPECT_EQ(Count("load", "unauthenticated"), 6);
+  EXPECT_EQ(LoadFrom("m", "Bearer nope", "ipv4:10.0.0.7:40006").code(),
+            absl::StatusCode::kPermissionDenied);
+  // A token sent from loopback is judged as a token: a wrong one is refused.
+  EXPECT_EQ(LoadFrom("m", "Bearer nope", "ipv4:127.0.0.1:40007").code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Count("load", "permission_denied"), 2);
+  EXPECT_EQ(LoadFrom("m", "Bearer s3cret", "ipv4:10.0.0.7:40008"), absl::OkStatus());
+  EXPECT_EQ(Count("load", "ok"), 2);
+  EXPECT_EQ(Count("load", "loopback_trusted"), 1);
+  // Admitted, then refused by the name check: counted both ways.
+  EXPECT_EQ(LoadFrom("../m", "", "ipv4:127.0.0.1:40009").code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Count("load", "loopback_trusted"), 2);
+  EXPECT_EQ(Count("load", "invalid_name"), 1);
+}
+
+TEST_F(ModelControlTest, WithoutTrustLoopbackLoopbackNeedsTheToken) {
+  Model("m", 0);
+  StartControl(true);
+  EXPECT_EQ(LoadFrom("m", "", "ipv4:127.0.0.1:40000").code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(Count("load", "unauthenticated"), 1);
+  EXPECT_EQ(Count("load", "loopback_trusted"), 0);
+  EXPECT_FALSE(service_.FindModel("m", "1").ok());
+}
+
+TEST_F(ModelControlTest, TrustLoopbackWithoutATokenRefusesEveryoneElse) {
+  Model("m", 0);
+  StartControl(true, /*trust_loopback=*/true, /*token=*/"");
+  absl::Status s = LoadFrom("m", "", "ipv4:192.0.2.2:40000");
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(s.message(),
+            "model control is open only to gRPC callers on this host's loopback address "
+            "(127.0.0.1, ::1; --model-control-trust-loopback) because tide serve was given no "
+            "admin token");
+  // No token configured: no bearer value matches (not even an empty one).
+  EXPECT_EQ(LoadFrom("m", "Bearer ", "ipv4:192.0.2.2:40001").code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(Count("load", "unauthenticated"), 2);
+  EXPECT_EQ(LoadFrom("m", "", "ipv4:127.0.0.1:40002"), absl::OkStatus());
+  EXPECT_TRUE(service_.FindModel("m", "1").ok());
+}
+
+TEST_F(ModelControlTest, TrustLoopbackNeedsExplicitMode) {
+  ModelControlService::Options o;
+  o.enabled = false;
+  o.trust_loopback = true;
+  o.service = &service_;
+  o.load.repository = root_.string();
+  o.load.backends = &backends_;
+  o.load.metrics = &metrics_;
+  auto c = ModelControlService::Create(std::move(o));
+  EXPECT_EQ(c.status(), absl::InvalidArgumentError(
+                            "--model-control-trust-loopback needs --model-control-mode explicit"));
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "backends/backend.h"
@@ -100,7 +101,16 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
     spdlog::info("{}", blas);
   }
   std::string admin_token;
-  if (o.model_control_explicit) {
+  if (o.model_control_trust_loopback && !o.model_control_explicit) {
+    return absl::InvalidArgumentError(
+        "--model-control-trust-loopback needs --model-control-mode explicit");
+  }
+  if (o.model_control_explicit && o.model_control_trust_loopback && o.admin_token_file.empty() &&
+      absl::StripAsciiWhitespace(o.admin_token_env).empty()) {
+    spdlog::info(
+        "model control: no admin token; only gRPC callers on 127.0.0.1 / ::1 may load and "
+        "unload (--model-control-trust-loopback)");
+  } else if (o.model_control_explicit) {
     auto t = ReadAdminToken(o.admin_token_file,
                             o.admin_token_env.empty() ? nullptr : o.admin_token_env.c_str());
     if (!t.ok()) return t.status();
@@ -136,6 +146,7 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
   ModelControlService::Options co;
   co.enabled = o.model_control_explicit;
   co.token = admin_token;
+  co.trust_loopback = o.model_control_trust_loopback;
   co.service = &service;
   co.load = lo;
   co.requests = sm.model_control;

@@ -52,6 +52,10 @@ struct ServeOptions {
   // the command line, passed here as `admin_token_env`).
   std::string admin_token_file;
   std::string admin_token_env;
+  // --model-control-trust-loopback (explicit mode only): gRPC control
+  // requests from exactly 127.0.0.1 or ::1 need no token (Seldon Core 2's
+  // agent sends none); the admin token becomes optional. HTTP never.
+  bool model_control_trust_loopback = false;
 };
 
 // Runs the server until a signal has drained it. Returns the exit code.

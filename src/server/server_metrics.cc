@@ -54,7 +54,8 @@ ServerMetrics ServerMetrics::Register(metrics::Registry* r) {
       metrics::names::kModelControlRequestsTotal,
       "Model control requests (repository index, load, unload) by action and result: ok, or "
       "why it was refused (disabled, unauthenticated, permission_denied, invalid_name, "
-      "not_found, unsupported, failed).",
+      "not_found, unsupported, failed); loopback_trusted counts the requests let in without a "
+      "token from 127.0.0.1/::1 (--model-control-trust-loopback), whose outcome is counted too.",
       {"action", "result"});
   m.http_responses =
       r->AddCounter(metrics::names::kHttpResponsesTotal,

@@ -125,6 +125,48 @@ TEST_F(ServeControl, ExplicitModeNeedsAToken) {
       << no_token.Log();
 }
 
+TEST_F(ServeControl, TrustLoopbackNeedsExplicitMode) {
+  TideProcess wrong({"serve", "--model-repository", repo_.path() + "/repo", "--http-port", "0",
+                     "--metrics-port", "0", "--grpc-port", "-1", "--model-control-trust-loopback"},
+                    false);
+  EXPECT_EQ(wrong.Wait(30), 1);
+  EXPECT_NE(wrong.Log().find("--model-control-trust-loopback needs --model-control-mode explicit"),
+            std::string::npos)
+      << wrong.Log();
+}
+
+// With a token as well: tokenless gRPC from 127.0.0.1 is let in (counted
+// loopback_trusted), tokenless HTTP from 127.0.0.1 is not (a proxy such as
+// Seldon's agent forwards outside HTTP from there), a token works as ever.
+TEST_F(ServeControl, TrustLoopbackLetsInTokenlessGrpcFromLoopbackOnly) {
+  Start({"--model-control-mode", "explicit", "--admin-token-file", repo_.path() + "/token",
+         "--model-control-trust-loopback"});
+  EXPECT_EQ(Post("/v2/repository/models/m/load", {}).status, 401);
+  EXPECT_EQ(Post("/v2/repository/models/m/load", {{"Authorization", "Bearer nope"}}).status, 403);
+  EXPECT_EQ(Http(server_->http_port(), "GET", "/v2/models/m/ready").status, 404);
+  auto stub = inference::GRPCInferenceService::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(server_->grpc_port()), grpc::InsecureChannelCredentials()));
+  auto load = [&](const std::string& auth, const std::string& name) {
+    grpc::ClientContext ctx;
+    if (!auth.empty()) ctx.AddMetadata("authorization", auth);
+    inference::RepositoryModelLoadRequest req;
+    req.set_model_name(name);
+    inference::RepositoryModelLoadResponse resp;
+    return stub->RepositoryModelLoad(&ctx, req, &resp);
+  };
+  EXPECT_EQ(load("Bearer nope", "m").error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(load("", "m").error_code(), grpc::StatusCode::OK);
+  EXPECT_EQ(Http(server_->http_port(), "GET", "/v2/models/m/ready").status, 200);
+  EXPECT_EQ(load("Bearer s3cret", "slow").error_code(), grpc::StatusCode::OK);
+  EXPECT_EQ(Post("/v2/repository/models/m/unload").status, 200);  // with the token
+  EXPECT_EQ(Control("load", "unauthenticated"), 1);
+  EXPECT_EQ(Control("load", "permission_denied"), 2);
+  EXPECT_EQ(Control("load", "loopback_trusted"), 1);
+  EXPECT_EQ(Control("load", "ok"), 2);
+  EXPECT_EQ(Control("unload", "loopback_trusted"), 0);
+  EXPECT_EQ(Control("unload", "ok"), 1);
+}
+
 TEST_F(ServeControl, TokenAndNameRefusalsAreCountedExactly) {
   StartExplicit();
   HttpResult r = Post("/v2/repository/models/m/load", {});

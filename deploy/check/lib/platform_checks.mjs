@@ -168,6 +168,19 @@ function checkServerConfig(sc, contract) {
   };
   const where = `${id(sc)} container ${c.name}`;
   const problems = checkTideContainer(c, where, want, contract, sc.spec.podSpec.terminationGracePeriodSeconds ?? 30);
+  // The agent starts tide on an empty folder and loads each Model with
+  // RepositoryModelLoad over gRPC from 127.0.0.1, without a token (Seldon's
+  // modelserver_controlplane/oip/v2.go); Triton's ServerConfig runs it with
+  // --model-control-mode=explicit.
+  const flags = parseFlags(c.args ?? []);
+  const mode = flags.get("--model-control-mode") ?? "none";
+  if (mode !== "explicit") {
+    problems.push(`${where}: --model-control-mode is ${mode}, must be explicit (Seldon's agent loads each Model into an empty server, as into Triton)`);
+  }
+  const trust = flags.get("--model-control-trust-loopback");
+  if (trust !== true && trust !== "true") {
+    problems.push(`${where}: --model-control-trust-loopback is missing (Seldon's agent loads over gRPC from 127.0.0.1 without a token; tide would refuse it UNAUTHENTICATED)`);
+  }
   if (env.get("SELDON_SERVER_TYPE") !== "triton") problems.push(`${id(sc)}: agent SELDON_SERVER_TYPE must be triton (tide reads Triton's repository layout)`);
   const mounts = (x) => new Map((x.volumeMounts ?? []).map((m) => [m.mountPath, m.name]));
   const agentVolume = mounts(agent).get("/mnt/agent");

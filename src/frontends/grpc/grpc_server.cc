@@ -192,7 +192,8 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
     }
     std::vector<core::ModelState> index;
     if (o_.control != nullptr) {
-      auto i = o_.control->Index(Authorization(ctx));
+      const std::string auth = Authorization(ctx), peer = ctx->peer();
+      auto i = o_.control->Index(core::ControlCaller{auth, peer});
       if (!i.ok()) return Done(ctx, i.status());
       index = *std::move(i);
     } else {
@@ -243,11 +244,12 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
     }
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     auto done = [reactor](absl::Status s) { reactor->Finish(ToGrpc(s)); };
-    const std::string auth = Authorization(ctx);
+    const std::string auth = Authorization(ctx), peer = ctx->peer();
+    const core::ControlCaller caller{auth, peer};  // the peer: --model-control-trust-loopback
     if (load) {
-      o_.control->Load(name, auth, with_parameters, done);
+      o_.control->Load(name, caller, with_parameters, done);
     } else {
-      o_.control->Unload(name, auth, done);
+      o_.control->Unload(name, caller, done);
     }
     return reactor;
   }
