@@ -7,6 +7,9 @@ namespace tide::core {
 absl::StatusOr<InferResponse> BuildResponse(const ModelSpec& spec, const InferRequest& request,
                                             std::vector<Tensor> outputs) {
   InferResponse r;
+  const size_t n = request.outputs.empty() ? spec.outputs.size() : request.outputs.size();
+  r.outputs.reserve(n);
+  r.binary.reserve(n);
   auto take = [&](const std::string& name, bool binary) -> absl::Status {
     for (Tensor& t : outputs) {
       if (t.name == name) {

@@ -524,6 +524,7 @@ error_code ReadRequest(od::document& doc, size_t json_len, RequestFields* req) {
         });
       }
       if (key == "inputs" && req->inputs == Seen::kAbsent) {
+        req->input_list.reserve(4);  // one allocation for up to 4 inputs
         return IfArray(f, d, &req->inputs, [&](od::value in) {
           req->input_list.emplace_back();
           return ReadInput(in, json_len, &req->input_list.back());
