@@ -18,7 +18,9 @@
 # QUEUE_DELAY_US (overrides the config's max_queue_delay_microseconds),
 # SPIN_US (overrides the config's TIDE_WORKER_SPIN_MICROSECONDS), SERVE_ARGS
 # (more `tide serve` flags), FIXED=0 (skip the fixed-response baseline),
-# WINDOWS_OUT (a file to append every window's line to).
+# WINDOWS_OUT (a file to append every window's line to), GEMV=false (the
+# model's TIDE_SINGLE_ROW_GEMV parameter, and the in-process limit likewise:
+# single-row products through the general GEMM path; default true).
 #
 # 3. The fixed-response limit: Debian's nginx answering every request with a
 #    fixed body of the size of tide's binary response, one worker process,
@@ -49,6 +51,12 @@ if [ -n "${SPIN_US:-}" ]; then
   sed -i "/TIDE_WORKER_SPIN_MICROSECONDS/s/string_value: \"[0-9]*\"/string_value: \"$SPIN_US\"/" \
     "$work/repo/mlp/config.pbtxt"
 fi
+gemv_flag=1
+if [ -n "${GEMV:-}" ]; then
+  sed -i "s/^parameters \[/parameters [\n  { key: \"TIDE_SINGLE_ROW_GEMV\" value { string_value: \"$GEMV\" } },/" \
+    "$work/repo/mlp/config.pbtxt"
+  if [ "$GEMV" = false ]; then gemv_flag=0; fi
+fi
 echo "mlp: $(grep -o 'max_queue_delay_microseconds: [0-9]*' "$work/repo/mlp/config.pbtxt"), worker spin $(sed -n 's/.*TIDE_WORKER_SPIN_MICROSECONDS.*string_value: "\([0-9]*\)".*/\1/p' "$work/repo/mlp/config.pbtxt") us, $(nproc) cores"
 
 ${PIN_SERVER:-} "$build/apps/tide/tide" serve --model-repository "$work/repo" --host 127.0.0.1 --http-port 0 \
@@ -64,11 +72,11 @@ coretype=$(sed -n 's/.*OPENBLAS_CORETYPE=\([A-Za-z0-9]*\).*/\1/p' "$work/serve.l
 [ -n "$coretype" ] && export OPENBLAS_CORETYPE="$coretype"
 echo "OpenBLAS kernels: ${OPENBLAS_CORETYPE:-as OpenBLAS detects them}"
 echo "== in-process: libtorch forward() of mlp, 1 intra-op thread (${PIN_SERVER:-unpinned})"
-${PIN_SERVER:-} "$build/bench/torch_forward_bench" "$work/repo/mlp/1/model.pt" --shape 784 --threads 1 \
+${PIN_SERVER:-} "$build/bench/torch_forward_bench" "$work/repo/mlp/1/model.pt" --shape 784 --threads 1 --gemv "$gemv_flag" \
   --max-batch 32 --out "$work/forward.tsv" --model-dir "$work/repo/mlp" |
   awk 'NR<=2 || $1==1 || $1==8 || $1==16 || $1==32'
 echo "== in-process, batch 1 after 300 us asleep between calls (what a lone request meets when the worker sleeps)"
-${PIN_SERVER:-} "$build/bench/torch_forward_bench" "$work/repo/mlp/1/model.pt" --shape 784 --threads 1 \
+${PIN_SERVER:-} "$build/bench/torch_forward_bench" "$work/repo/mlp/1/model.pt" --shape 784 --threads 1 --gemv "$gemv_flag" \
   --max-batch 1 --gap-us 300 2>/dev/null | awk '$1==1'
 
 # Request bodies: the first row of the generator's fixture, as JSON (the
@@ -99,7 +107,7 @@ for mode in $modes; do
     [ "$mode" = binary ] && args=(--body "$work/body.bin" --header-length "${#header}")
     : > "$work/windows.jsonl"
     for r in $(seq "$repeat"); do
-      ${PIN_SERVER:-} "$build/bench/torch_forward_bench" "$work/repo/mlp/1/model.pt" --shape 784 --threads 1 \
+      ${PIN_SERVER:-} "$build/bench/torch_forward_bench" "$work/repo/mlp/1/model.pt" --shape 784 --threads 1 --gemv "$gemv_flag" \
         --batches 1,2,4,8,16,32 --min-time 0.15 --out "$work/forward_now.tsv" >/dev/null 2>&1
       ${PIN_LOAD:-} "$build/bench/http_load" --port "$http_port" --metrics-port "$metrics_port" --server-pid "$server" \
         --model mlp "${args[@]}" --concurrency "$c" --warmup 0.5 --duration "$duration" --repeat 1 \

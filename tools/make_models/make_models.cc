@@ -13,6 +13,10 @@
 // --build DIR (the build tree):
 //   test_models/raises/1/model.pt  forward(x) = 2x, failing an assert on any
 //                                  negative element (per-request error tests)
+//   test_models/products/1/model.pt  forward(x, w): the matrix products that
+//                                  survive freezing (linear by an input's
+//                                  weight, addmm, matmul used twice, linear
+//                                  without bias), for the single-row GEMV tests
 //   model_fixtures/<m>/input.bin, output.bin  a batch and forward()'s result
 //                                  from the unfrozen module (raw little-endian
 //                                  FP32), for the integration tests
@@ -110,6 +114,22 @@ def forward(self, x):
   return m;
 }
 
+torch::jit::Module Products() {
+  torch::jit::Module m("__torch__.tide.Products");
+  m.register_parameter("w", torch::randn({8, 16}), false);
+  m.register_parameter("wt", torch::randn({16, 8}), false);
+  m.register_parameter("b", torch::randn({8}), false);
+  m.define(R"(
+def forward(self, x, w):
+    a = torch.linear(x, w, self.b)
+    c = torch.addmm(self.b, x, self.wt)
+    d = torch.matmul(x, self.wt)
+    e = torch.linear(x, self.w)
+    return a + c + d * d + e
+)");
+  return m;
+}
+
 void Save(torch::jit::Module& m, const fs::path& file) {
   fs::create_directories(file.parent_path());
   m.save(file.string());
@@ -180,6 +200,9 @@ int main(int argc, char** argv) {
     torch::NoGradGuard no_grad;
     torch::jit::Module simple = Simple(), mlp = Mlp(), cnn = Cnn(), raises = Raises();
     for (auto* m : {&simple, &mlp, &cnn, &raises}) m->eval();
+    torch::jit::Module products = Products();  // after the others: their weights stay as they were
+    products.eval();
+    Save(products, build / "test_models" / "products" / "1" / "model.pt");
     Save(simple, examples / "simple" / "1" / "model.pt");
     Save(mlp, examples / "mlp" / "1" / "model.pt");
     Save(cnn, examples / "cnn" / "1" / "model.pt");

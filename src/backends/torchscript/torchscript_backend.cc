@@ -2,6 +2,9 @@
 
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
+#include <torch/csrc/jit/ir/constants.h>
+#include <torch/csrc/jit/ir/ir.h>
+#include <torch/library.h>
 #include <torch/script.h>
 
 #include <cstring>
@@ -104,6 +107,153 @@ absl::StatusOr<std::vector<at::Tensor>> RunForward(const Shared& s,
 }
 
 std::vector<int64_t> Dims(const at::Tensor& t) { return {t.sizes().begin(), t.sizes().end()}; }
+
+// ---- Single-row products at GEMV cost (torchscript_backend.h) ----
+// Each op below computes exactly the aten op it replaces; with one row of a
+// floating-point input on the CPU it calls a matrix-vector product instead.
+
+// One row: every dim but the last is 1 (a 1-D input is one row too).
+bool OneRow(const at::Tensor& x) {
+  if (x.dim() < 1 || !x.device().is_cpu()) return false;
+  for (int64_t d = 0; d + 1 < x.dim(); ++d) {
+    if (x.size(d) != 1) return false;
+  }
+  return x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble;
+}
+
+// x's shape with the last dim replaced by n.
+std::vector<int64_t> RowShape(const at::Tensor& x, int64_t n) {
+  std::vector<int64_t> shape = Dims(x);
+  shape.back() = n;
+  return shape;
+}
+
+// A bias that addmv can take for an n-wide row: [n] or [1, n], x's dtype.
+std::optional<at::Tensor> RowBias(const at::Tensor& b, const at::Tensor& x, int64_t n) {
+  if (!b.defined() || b.scalar_type() != x.scalar_type() || b.numel() != n || b.dim() < 1 ||
+      b.dim() > 2 || b.size(-1) != n)
+    return std::nullopt;
+  return b.reshape({n});
+}
+
+// aten::linear(input, weight [n, k], bias?).
+at::Tensor GemvLinear(const at::Tensor& x, const at::Tensor& w,
+                      const c10::optional<at::Tensor>& b) {
+  if (OneRow(x) && w.dim() == 2 && w.scalar_type() == x.scalar_type() && x.size(-1) == w.size(1)) {
+    const int64_t n = w.size(0);
+    at::Tensor row = x.reshape({x.size(-1)});
+    if (!b || !b->defined()) return at::mv(w, row).reshape(RowShape(x, n));
+    if (auto bias = RowBias(*b, x, n)) return at::addmv(*bias, w, row).reshape(RowShape(x, n));
+  }
+  return at::linear(x, w, b);
+}
+
+// aten::addmm(self, mat1 [1, k], mat2 [k, n], beta, alpha).
+at::Tensor GemvAddmm(const at::Tensor& self, const at::Tensor& m1, const at::Tensor& m2,
+                     const at::Scalar& beta, const at::Scalar& alpha) {
+  if (m1.dim() == 2 && OneRow(m1) && m2.dim() == 2 && m2.scalar_type() == m1.scalar_type() &&
+      m1.size(1) == m2.size(0)) {
+    if (auto bias = RowBias(self, m1, m2.size(1)))
+      return at::addmv(*bias, m2.t(), m1[0], beta, alpha).unsqueeze(0);
+  }
+  return at::addmm(self, m1, m2, beta, alpha);
+}
+
+// aten::matmul(self, other [k, n]): what freezing makes of a linear layer
+// (the weight pre-transposed).
+at::Tensor GemvMatmul(const at::Tensor& x, const at::Tensor& w) {
+  if (OneRow(x) && w.dim() == 2 && w.scalar_type() == x.scalar_type() && x.size(-1) == w.size(0))
+    return at::mv(w.t(), x.reshape({x.size(-1)})).reshape(RowShape(x, w.size(1)));
+  return at::matmul(x, w);
+}
+
+// aten::add(aten::matmul(self, other), bias, alpha=1), one op.
+at::Tensor GemvMatmulAdd(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
+  if (OneRow(x) && w.dim() == 2 && w.scalar_type() == x.scalar_type() && x.size(-1) == w.size(0)) {
+    if (auto bias = RowBias(b, x, w.size(1)))
+      return at::addmv(*bias, w.t(), x.reshape({x.size(-1)})).reshape(RowShape(x, w.size(1)));
+  }
+  return at::add(at::matmul(x, w), b);
+}
+
+TORCH_LIBRARY(tide, m) {
+  m.def("gemv_linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor", &GemvLinear);
+  m.def(
+      "gemv_addmm(Tensor self, Tensor mat1, Tensor mat2, Scalar beta=1, Scalar alpha=1) -> Tensor",
+      &GemvAddmm);
+  m.def("gemv_matmul(Tensor self, Tensor other) -> Tensor", &GemvMatmul);
+  m.def("gemv_matmul_add(Tensor self, Tensor other, Tensor bias) -> Tensor", &GemvMatmulAdd);
+}
+
+bool IsConstantOne(torch::jit::Value* v) {
+  auto iv = torch::jit::toIValue(v);
+  return iv && ((iv->isInt() && iv->toInt() == 1) || (iv->isDouble() && iv->toDouble() == 1.0));
+}
+
+void CollectProducts(torch::jit::Block* block, std::vector<torch::jit::Node*>* out) {
+  for (torch::jit::Node* n : block->nodes()) {
+    for (torch::jit::Block* b : n->blocks()) CollectProducts(b, out);
+    if (n->matches("aten::linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor") ||
+        n->matches("aten::addmm(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, "
+                   "Scalar alpha=1) -> Tensor") ||
+        n->matches("aten::matmul(Tensor self, Tensor other) -> Tensor"))
+      out->push_back(n);
+  }
+}
+
+// Replaces `old` (and `also`, whose output feeds only `old`, if any) by a
+// call to `op` with `inputs`; false (graph untouched) if no schema fits.
+bool Replace(torch::jit::Node* old, torch::jit::Node* also, const char* op,
+             std::vector<torch::jit::Value*> inputs) {
+  torch::jit::Graph* g = old->owningGraph();
+  torch::jit::Node* call = g->create(c10::Symbol::fromQualString(op), inputs, 1);
+  call->insertBefore(old);
+  if (!call->maybeSchema()) {
+    call->destroy();
+    return false;
+  }
+  call->output()->setType(old->output()->type());
+  old->output()->replaceAllUsesWith(call->output());
+  old->destroy();
+  if (also) also->destroy();
+  return true;
+}
+
+}  // namespace
+
+GemvRouting RouteSingleRowProductsToGemv(torch::jit::Module& module) {
+  std::shared_ptr<torch::jit::Graph> graph = module.get_method("forward").graph();
+  std::vector<torch::jit::Node*> products;
+  CollectProducts(graph->block(), &products);
+  GemvRouting r;
+  for (torch::jit::Node* n : products) {
+    if (n->kind() == c10::Symbol::fromQualString("aten::linear")) {
+      r.linear += Replace(n, nullptr, "tide::gemv_linear", n->inputs().vec());
+    } else if (n->kind() == c10::Symbol::fromQualString("aten::addmm")) {
+      r.addmm += Replace(n, nullptr, "tide::gemv_addmm", n->inputs().vec());
+    } else {
+      torch::jit::Value* out = n->output();
+      torch::jit::Node* add = out->uses().size() == 1 ? out->uses()[0].user : nullptr;
+      if (add &&
+          add->matches("aten::add(Tensor self, Tensor other, *, Scalar alpha=1) -> "
+                       "Tensor") &&
+          add->input(0) == out && add->input(1) != out && IsConstantOne(add->input(2)) &&
+          Replace(add, n, "tide::gemv_matmul_add", {n->input(0), n->input(1), add->input(1)})) {
+        ++r.matmul_add;
+      } else {
+        r.matmul += Replace(n, nullptr, "tide::gemv_matmul", n->inputs().vec());
+      }
+    }
+  }
+  return r;
+}
+
+std::string GemvRouting::ToString() const {
+  return absl::StrCat(linear + addmm + matmul + matmul_add, " ops rewritten (", matmul_add,
+                      " matmul+add, ", matmul, " matmul, ", linear, " linear, ", addmm, " addmm)");
+}
+
+namespace {
 
 class TorchScriptInstance final : public core::ModelInstance {
  public:
@@ -380,6 +530,16 @@ std::string DiagnoseInputTypes(const Shared& s, bool batched) {
   return "";
 }
 
+// Parameter TIDE_SINGLE_ROW_GEMV: "true" (the default) or "false".
+absl::StatusOr<bool> SingleRowGemv(const core::ModelSpec& spec) {
+  auto it = spec.parameters.find("TIDE_SINGLE_ROW_GEMV");
+  if (it == spec.parameters.end() || it->second == "true") return true;
+  if (it->second == "false") return false;
+  return absl::InvalidArgumentError(absl::StrCat(spec.path,
+                                                 ": parameters 'TIDE_SINGLE_ROW_GEMV' = '",
+                                                 it->second, "': must be true or false"));
+}
+
 absl::StatusOr<std::unique_ptr<Model>> Load(const LoadContext& ctx) {
   auto shared = std::make_shared<Shared>();
   Shared& s = *shared;
@@ -392,6 +552,8 @@ absl::StatusOr<std::unique_ptr<Model>> Load(const LoadContext& ctx) {
   }
   auto threads = torchscript::ResolveThreads(spec, ctx.cpu_count);
   if (!threads.ok()) return threads.status();
+  auto single_row_gemv = SingleRowGemv(spec);
+  if (!single_row_gemv.ok()) return single_row_gemv.status();
   s.threads = *threads;
   for (const auto* list : {&spec.inputs, &spec.outputs}) {
     for (const core::TensorSpec& ts : *list) {
@@ -436,6 +598,8 @@ absl::StatusOr<std::unique_ptr<Model>> Load(const LoadContext& ctx) {
   s.outputs = *out;
   torch::jit::Module frozen = torch::jit::freeze(loaded);
   s.module = torch::jit::optimize_for_inference(frozen);
+  std::string gemv = "off";
+  if (*single_row_gemv) gemv = RouteSingleRowProductsToGemv(s.module).ToString();
 
   // Probe: forward() on zeros of the config's dtypes and dims; then the same
   // through an instance, which checks the outputs against the config.
@@ -472,7 +636,7 @@ absl::StatusOr<std::unique_ptr<Model>> Load(const LoadContext& ctx) {
       torchscript::BindRuleName(s.inputs.rule), ", outputs ",
       torchscript::BindRuleName(s.outputs.rule), "; ", s.threads.intra_op,
       " intra-op thread(s) per instance, ", s.threads.inter_op, " inter-op; BLAS: ", BlasName(),
-      "; ",
+      "; single-row GEMV: ", gemv, "; ",
       at::get_parallel_info().find("OpenMP") != std::string::npos ? "OpenMP" : "native threads");
   return std::make_unique<TorchScriptModel>(std::move(shared), std::move(description));
 }
