@@ -41,7 +41,7 @@ std::string Gunzip(const std::string& in) {
   return rc == Z_STREAM_END ? out : "<corrupt gzip>";
 }
 
-// A repository with `m` (10 ms, 2 instances) and `slow` (200 ms, 4
+// A repository with `m` (10 ms, 2 instances) and `slow` (1 s, 4
 // instances), a token file, and a symlink `escape` to a model folder
 // outside the repository.
 class ServeControl : public ::testing::Test {
@@ -49,7 +49,7 @@ class ServeControl : public ::testing::Test {
   void SetUp() override {
     repo_.Write("repo/m/config.pbtxt", SimulatedModel("m", 10, 2, 64));
     repo_.MakeDir("repo/m/1");
-    repo_.Write("repo/slow/config.pbtxt", SimulatedModel("slow", 200, 4, 64));
+    repo_.Write("repo/slow/config.pbtxt", SimulatedModel("slow", 1000, 4, 64));
     repo_.MakeDir("repo/slow/1");
     repo_.Write("outside/config.pbtxt", SimulatedModel("escape", 0, 1, 8));
     repo_.MakeDir("outside/1");
@@ -239,10 +239,13 @@ TEST_F(ServeControl, UnloadUnderLoadLosesNoAcceptedRequest) {
       if (Post("/v2/models/slow/infer", {}, kOneInput).status == 200) ++executing_ok;
     });
   }
-  for (int i = 0; i < 500; ++i) {
-    if (Metric(R"(tide_inference_in_flight{model="slow",version="1"})") == 4) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // All four are executing (1 s each) before the unload starts.
+  double in_flight = 0;
+  for (int i = 0; i < 6000 && in_flight != 4; ++i) {
+    in_flight = Metric(R"(tide_inference_in_flight{model="slow",version="1"})");
+    if (in_flight != 4) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  EXPECT_EQ(in_flight, 4);
   std::atomic<bool> stop{false};
   std::map<int, int> answers;  // status → count, for the continuous client
   std::thread client([&] {
@@ -250,8 +253,10 @@ TEST_F(ServeControl, UnloadUnderLoadLosesNoAcceptedRequest) {
   });
   HttpResult unload = Post("/v2/repository/models/slow/unload");
   EXPECT_EQ(unload.status, 200) << unload.body;
-  // The unload answered after the four executing requests were answered.
-  EXPECT_EQ(executing_ok, 4);
+  // The unload answered only once nothing of `slow` was executing any more
+  // (read on the server: the four clients may not have read their answers
+  // yet), and each of the four was answered 200.
+  EXPECT_EQ(Metric(R"(tide_inference_in_flight{model="slow",version="1"})"), 0);
   HttpResult after = Post("/v2/models/slow/infer", {}, kOneInput);
   EXPECT_EQ(after.status, 404);
   EXPECT_EQ(after.body,
@@ -260,6 +265,7 @@ TEST_F(ServeControl, UnloadUnderLoadLosesNoAcceptedRequest) {
   stop = true;
   client.join();
   for (auto& t : slow) t.join();
+  EXPECT_EQ(executing_ok, 4);
   for (const auto& [status, n] : answers) {
     EXPECT_TRUE(status == 200 || status == 503 || status == 404) << status << " x" << n;
   }
