@@ -134,6 +134,12 @@ void LoadUnderAddressSpaceLimit(const core::ModelSpec& spec, const std::string& 
 // An allocation that fails (here: under an address-space limit, in a child
 // process) fails the load with a reason instead of throwing std::bad_alloc.
 TEST(SimulatedBackendDeathTest, FailedAllocationFailsTheLoad) {
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's operator new reports out-of-memory and aborts instead of throwing
+  // std::bad_alloc (even with allocator_may_return_null=1; gcc 12), so the
+  // failure this test makes cannot be observed there. The normal build runs it.
+  GTEST_SKIP() << "ASan's operator new aborts instead of throwing std::bad_alloc";
+#endif
   const core::ModelSpec spec = Spec(P("memory_mb", "4096"), kSimpleIo);
   EXPECT_EXIT(LoadUnderAddressSpaceLimit(spec,
                                          "m/config.pbtxt: parameters 'memory_mb' = '4096': cannot "
