@@ -45,6 +45,7 @@ test_packages=(
   wrk nginx-light                               # benchmarks: reference client and server
   chromium                                      # dashboard tests (headless, loopback only)
   python3-grpcio python3-protobuf               # protocol tests with clients tide did not write
+  python3-onnx                                  # bench/mlp_vs_node_onnx.sh: mlp's ONNX copy
 )
 [ $want_torch = 0 ] || packages+=("${torch_packages[@]}")
 [ $build_only = 1 ] || packages+=("${test_packages[@]}")
