@@ -2,16 +2,18 @@
 # tide load over HTTP and over gRPC (typed and raw contents) against the same
 # tide serve on `simple`, closed loop c=1 and c=64, 5 s each (1 s warm-up):
 # throughput, p50/p99, and the client's own CPU (is the client the bottleneck?).
-# Usage: bench/load_grpc_vs_http.sh [OUT_DIR]   (TIDE=path/to/tide to override)
+# Usage: bench/load_grpc_vs_http.sh [OUT_DIR]   (TIDE=path/to/tide to override;
+#   MODEL=mlp for another model, HTTP_ARGS=--binary for binary tensors over HTTP)
 T=${TIDE:-build/apps/tide/tide}
+MODEL=${MODEL:-simple}
 OUT=${1:-/tmp/grpc-vs-http}; mkdir -p $OUT
 $T serve --model-repository examples/models --host 127.0.0.1 --http-port 18000 --grpc-port 18001 --metrics-port 18002 2>$OUT/serve.log >/dev/null &
 S=$!
 for i in $(seq 1 100); do curl -sf http://127.0.0.1:18000/v2/health/ready >/dev/null && break; sleep 0.2; done
 for c in 1 64; do
-  $T load --url http://127.0.0.1:18000 --metrics-url http://127.0.0.1:18002 --model simple --concurrency $c --duration 5 --warmup 1 --json $OUT/http-c$c.json >/dev/null
+  $T load --url http://127.0.0.1:18000 --metrics-url http://127.0.0.1:18002 --model $MODEL $HTTP_ARGS --concurrency $c --duration 5 --warmup 1 --json $OUT/http-c$c.json >/dev/null
   for k in typed raw; do
-    $T load --protocol grpc --grpc-contents $k --url 127.0.0.1:18001 --metrics-url http://127.0.0.1:18002 --model simple --concurrency $c --duration 5 --warmup 1 --json $OUT/grpc-$k-c$c.json >/dev/null
+    $T load --protocol grpc --grpc-contents $k --url 127.0.0.1:18001 --metrics-url http://127.0.0.1:18002 --model $MODEL --concurrency $c --duration 5 --warmup 1 --json $OUT/grpc-$k-c$c.json >/dev/null
   done
 done
 kill $S; wait $S

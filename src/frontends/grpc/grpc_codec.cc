@@ -2,6 +2,8 @@
 
 #include <cstring>
 #include <limits>
+#include <type_traits>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
@@ -142,17 +144,38 @@ absl::StatusOr<core::InferRequest> FromProto(const inference::ModelInferRequest&
   return req;
 }
 
-void ToProto(const core::InferResponse& r, inference::ModelInferResponse* out) {
-  out->set_model_name(r.model_name);
-  out->set_model_version(r.model_version);
-  out->set_id(r.id);
-  for (const core::Tensor& t : r.outputs) {
+namespace {
+
+// R is `const core::InferResponse&` (copies) or `core::InferResponse&` (moves).
+template <typename R>
+void Encode(R& r, inference::ModelInferResponse* out) {
+  constexpr bool kMove = !std::is_const_v<R>;
+  auto take = [](auto& s) -> decltype(auto) {
+    if constexpr (kMove) {
+      return std::move(s);
+    } else {
+      return static_cast<const std::string&>(s);
+    }
+  };
+  out->set_model_name(take(r.model_name));
+  out->set_model_version(take(r.model_version));
+  out->set_id(take(r.id));
+  out->mutable_outputs()->Reserve(static_cast<int>(r.outputs.size()));
+  out->mutable_raw_output_contents()->Reserve(static_cast<int>(r.outputs.size()));
+  for (auto& t : r.outputs) {
     auto* o = out->add_outputs();
-    o->set_name(t.name);
+    o->set_name(take(t.name));
     o->set_datatype(core::V2Name(t.datatype));
+    o->mutable_shape()->Reserve(static_cast<int>(t.shape.size()));
     for (int64_t d : t.shape) o->add_shape(d);
-    out->add_raw_output_contents(t.data);
+    *out->add_raw_output_contents() = take(t.data);
   }
 }
+
+}  // namespace
+
+void ToProto(const core::InferResponse& r, inference::ModelInferResponse* out) { Encode(r, out); }
+
+void ToProto(core::InferResponse&& r, inference::ModelInferResponse* out) { Encode(r, out); }
 
 }  // namespace tide::grpcfe

@@ -14,5 +14,7 @@ absl::StatusOr<core::InferRequest> FromProto(const inference::ModelInferRequest&
 
 // Outputs as raw_output_contents (one entry per output, in order).
 void ToProto(const core::InferResponse& response, inference::ModelInferResponse* out);
+// The same message, the names and tensor bytes moved into it, not copied.
+void ToProto(core::InferResponse&& response, inference::ModelInferResponse* out);
 
 }  // namespace tide::grpcfe

@@ -122,5 +122,32 @@ TEST(GrpcCodec, ResponseIsRaw) {
   EXPECT_EQ(out.raw_output_contents(0), std::string("\x05\x00\x00\x00", 4));
 }
 
+// The moving encoder (the server's path) writes exactly the bytes the copying
+// one does, into a message on the heap or on an arena (the server's).
+TEST(GrpcCodec, MovedResponseEqualsCopiedResponse) {
+  core::InferResponse r;
+  r.model_name = "mlp";
+  r.model_version = "1";
+  r.id = "req-7";
+  r.outputs.push_back({"probs", core::DataType::kFp32, {1, 3}, std::string(12, '\x3f')});
+  r.outputs.push_back({"label", core::DataType::kInt64, {1}, std::string("\x02\0\0\0\0\0\0\0", 8)});
+  r.outputs.push_back(
+      {"text", core::DataType::kBytes, {2}, std::string("\x01\0\0\0a\x00\0\0\0", 9)});
+  inference::ModelInferResponse copied;
+  ToProto(r, &copied);
+  google::protobuf::Arena arena;
+  auto* moved = google::protobuf::Arena::CreateMessage<inference::ModelInferResponse>(&arena);
+  core::InferResponse consumed = r;
+  ToProto(std::move(consumed), moved);
+  EXPECT_EQ(moved->SerializeAsString(), copied.SerializeAsString());
+  ASSERT_EQ(moved->raw_output_contents_size(), 3);
+  EXPECT_EQ(moved->raw_output_contents(0), std::string(12, '\x3f'));
+  EXPECT_EQ(moved->raw_output_contents(2), std::string("\x01\0\0\0a\x00\0\0\0", 9));
+  EXPECT_EQ(moved->outputs(1).name(), "label");
+  EXPECT_EQ(moved->outputs(1).datatype(), "INT64");
+  EXPECT_EQ(moved->outputs(2).shape(0), 2);
+  EXPECT_EQ(copied.SerializeAsString().size(), 106u);  // 15 + 19 + 19 + 18 + 35
+}
+
 }  // namespace
 }  // namespace tide::grpcfe
