@@ -94,7 +94,7 @@ class GrpcLink final : public Link {
     shared->outstanding.Add();
     shared->stub->UnaryCall(
         &call->context, opt.grpc_method, grpc::StubOptions(), &shared->requests[request_index],
-        &call->response, [this, shared, call, gen, request_index](grpc::Status status) {
+        &call->response, [this, shared, call, gen, request_index](grpc::Status status) mutable {
           GrpcAnswer answer;
           answer.code = static_cast<int>(status.error_code());
           answer.message = status.error_message();
@@ -109,6 +109,12 @@ class GrpcLink final : public Link {
             current_.reset();
             events_->Answered(code, cause, keep_open);
           });
+          // This callback's hold on the call (its ClientContext) ends here, on
+          // gRPC's thread, before Done(): once Drain() returns, the worker
+          // destroys the links, the channel and, at the end, the process, and
+          // a context destroyed on a gRPC thread after that aborted the run
+          // now and then (gRPC 1.51: "assertion failed: prior > 0").
+          call.reset();
           shared->outstanding.Done();  // last: Drain() may return, and the loop go, right after
         });
   }
