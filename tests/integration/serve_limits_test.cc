@@ -373,7 +373,11 @@ TEST(ServeLimits, SigtermUnderKeepAliveLoadLosesNoRequest) {
       }
     });
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  // Load first (a fixed 800 ms was too short for 200 requests once, on a
+  // 2-core machine at load average 14): until 300 are sent, for up to 10 s.
+  for (int i = 0; i < 1000 && sent.load() < 300; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   const int before = sent.load();
   signalled.store(true);
   server->Signal(SIGTERM);
