@@ -17,6 +17,8 @@
 # ROUTER_THREADS (default 2: tide up's), NGINX_WORKERS is always 1.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=bench/lib/nginx.sh
+. "$root/bench/lib/nginx.sh"
 build="${BUILD_DIR:-$root/build}"
 duration="${DURATION:-5}"
 repeat="${REPEAT:-3}"
@@ -33,7 +35,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 wait_line() { for _ in $(seq 200); do grep -q listening "$1" 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 
 mkdir -p "$work/repo"
@@ -55,23 +56,7 @@ wait_line "$work/router.out"
 router_port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$work/router.out")
 
 nport=$(free_port)
-mkdir -p "$work/nginx/tmp"
-cat > "$work/nginx/nginx.conf" <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 100000000;
-  client_body_temp_path $work/nginx/tmp/body;
-  proxy_temp_path $work/nginx/tmp/proxy;
-  fastcgi_temp_path $work/nginx/tmp/fastcgi;
-  uwsgi_temp_path $work/nginx/tmp/uwsgi;
-  scgi_temp_path $work/nginx/tmp/scgi;
-  upstream replica {
+nginx_start "$work/nginx" "$nport" "  upstream replica {
     server 127.0.0.1:$replica;
     keepalive 128;
     keepalive_requests 100000000;
@@ -81,19 +66,12 @@ http {
     location / {
       proxy_pass http://replica;
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
+      proxy_set_header Connection \"\";
       proxy_buffering on;
     }
-  }
-}
-CONF
-/usr/sbin/nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" -e "$work/nginx/error.log" &
-nginx=$!
+  }" || exit 2
+nginx=$nginx_pid
 pids+=("$nginx")
-for _ in $(seq 100); do
-  python3 -c "import socket; socket.create_connection(('127.0.0.1',$nport),0.2)" 2>/dev/null && break
-  sleep 0.05
-done
 
 echo "simple (TorchScript) on tide serve :$replica; router :$router_port ($router_threads threads); nginx :$nport; c=$c; $(nproc) cores"
 load() {  # port pid label

@@ -29,6 +29,8 @@
 #    loopback TCP), measured in the same run.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=bench/lib/nginx.sh
+. "$root/bench/lib/nginx.sh"
 build="${BUILD_DIR:-$root/build}"
 duration="${DURATION:-5}"
 repeat="${REPEAT:-3}"
@@ -124,35 +126,13 @@ if [ "${FIXED:-1}" = 1 ] && [ -x /usr/sbin/nginx ]; then
   echo "== fixed-response limit: nginx, one worker, a fixed 200 of the binary response's size"
   # tide's binary mlp response: its JSON header plus 10 FP32 values.
   fixed_body=$(printf '{"model_name":"mlp","model_version":"1","outputs":[{"name":"OUTPUT__0","datatype":"FP32","shape":[1,10],"parameters":{"binary_data_size":40}}]}%040d' 0)
-  mkdir -p "$work/nginx/tmp"
-  nport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
-  cat > "$work/nginx/nginx.conf" <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 100000000;
-  client_body_temp_path $work/nginx/tmp/body;
-  proxy_temp_path $work/nginx/tmp/proxy;
-  fastcgi_temp_path $work/nginx/tmp/fastcgi;
-  uwsgi_temp_path $work/nginx/tmp/uwsgi;
-  scgi_temp_path $work/nginx/tmp/scgi;
-  server {
+  nport=$(free_port)
+  # shellcheck disable=SC2086  # PIN_SERVER is a command line, split on purpose
+  nginx_start "$work/nginx" "$nport" "  server {
     listen 127.0.0.1:$nport;
     location / { default_type application/octet-stream; return 200 '$fixed_body'; }
-  }
-}
-CONF
-  ${PIN_SERVER:-} /usr/sbin/nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" -e "$work/nginx/error.log" &
-  server=$!
-  for _ in $(seq 100); do
-    python3 -c "import socket; socket.create_connection(('127.0.0.1',$nport),0.2)" 2>/dev/null && break
-    sleep 0.05
-  done
+  }" ${PIN_SERVER:-} || exit 2
+  server=$nginx_pid
   for c in $concurrency; do
     ${PIN_LOAD:-} "$build/bench/http_load" --port "$nport" --metrics-port 0 --server-pid "$server" \
       --model mlp --body "$work/body.bin" --header-length "${#header}" --concurrency "$c" --warmup 1 \

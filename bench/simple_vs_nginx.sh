@@ -18,6 +18,8 @@
 # Exit status 0 whatever the ratio (a measurement); 2 if something could not run.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=bench/lib/nginx.sh
+. "$root/bench/lib/nginx.sh"
 build="${BUILD_DIR:-$root/build}"
 concurrency=64
 duration=3
@@ -68,36 +70,11 @@ curl -sf -o "$work/reply.json" -H 'Content-Type: application/json' --data-binary
 grep -q "'" "$work/reply.json" && { echo "reply holds a quote nginx's config cannot take" >&2; exit 2; }
 echo "tide's reply ($(wc -c <"$work/reply.json") bytes), nginx returns the same: $(cat "$work/reply.json")"
 
-nport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
-mkdir -p "$work/nginx/tmp"
-cat > "$work/nginx/nginx.conf" <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 100000000;
-  keepalive_timeout 300s;
-  client_body_temp_path $work/nginx/tmp/body;
-  proxy_temp_path $work/nginx/tmp/proxy;
-  fastcgi_temp_path $work/nginx/tmp/fastcgi;
-  uwsgi_temp_path $work/nginx/tmp/uwsgi;
-  scgi_temp_path $work/nginx/tmp/scgi;
-  server {
+nport=$(free_port)
+nginx_start "$work/nginx" "$nport" "  server {
     listen 127.0.0.1:$nport;
     location / { default_type application/json; return 200 '$(cat "$work/reply.json")'; }
-  }
-}
-CONF
-/usr/sbin/nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" -e "$work/nginx/error.log" &
-nginx_pid=$!
-for _ in $(seq 100); do
-  python3 -c "import socket; socket.create_connection(('127.0.0.1',$nport),0.2)" 2>/dev/null && break
-  sleep 0.05
-done
+  }" || exit 2
 curl -sf -X POST -H 'Content-Type: application/json' --data-binary @"$work/body.json" \
   "http://127.0.0.1:$nport/v2/models/simple/infer" | cmp -s - "$work/reply.json" ||
   { echo "nginx does not answer with tide's reply" >&2; exit 2; }
