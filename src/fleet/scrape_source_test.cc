@@ -445,6 +445,12 @@ TEST(ControlLoopCostTest, OneSyncOverFiftyReplicas) {
   }
   std::cerr << "one sync over 50 replicas (" << RealisticMetrics(1, 1).size()
             << " bytes of /metrics each): " << best << " ms CPU\n";
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // Instrumented code runs several times slower (66.7 ms measured under
+  // ASan): the syncs above still run and decide; only the time is not held
+  // to the normal build's bound.
+  GTEST_SKIP() << "time bound not checked in a sanitizer build: " << best << " ms";
+#endif
   EXPECT_LT(best, 25.0);  // a loose guard; the number above is what is reported
 }
 
