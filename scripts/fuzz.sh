@@ -6,6 +6,12 @@
 #   scripts/fuzz.sh --minutes N [--targets a,b]   long campaign: N minutes each
 #   scripts/fuzz.sh --seconds N [--targets a,b]   short pass (CI: 15 s each)
 #   scripts/fuzz.sh N                             same as --seconds N
+#   scripts/fuzz.sh --runs N [--targets a,b]      until N executions each
+#     (e.g. --runs 10000000: the 10 M executions per target of a campaign);
+#     with --seconds/--minutes too, whichever comes first
+#   --summary FILE                                the summary's file (default
+#     build-fuzz/fuzz-summary.txt), so that two campaigns on disjoint
+#     targets can run side by side
 # Targets are listed once, in fuzz/targets.txt. Prints the executions and the
 # crashes of each target (also written to build-fuzz/fuzz-summary.txt); a
 # crashing input is kept as build-fuzz/crashes/<name>/crash-*. Exits non-zero
@@ -13,16 +19,23 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds=20
+runs=0
 only=""
+summary=""
+time_given=0
 while [ $# -gt 0 ]; do
   case "$1" in
-    --minutes) seconds=$(($2 * 60)); shift 2 ;;
-    --seconds) seconds="$2"; shift 2 ;;
+    --minutes) seconds=$(($2 * 60)); time_given=1; shift 2 ;;
+    --seconds) seconds="$2"; time_given=1; shift 2 ;;
+    --runs) runs="$2"; shift 2 ;;
+    --summary) summary="$2"; shift 2 ;;
     --targets) only="$2"; shift 2 ;;
-    [0-9]*) seconds="$1"; shift ;;
-    *) echo "usage: scripts/fuzz.sh --minutes N | --seconds N [--targets a,b]" >&2; exit 2 ;;
+    [0-9]*) seconds="$1"; time_given=1; shift ;;
+    *) echo "usage: scripts/fuzz.sh --minutes N | --seconds N | --runs N [--targets a,b] [--summary FILE]" >&2; exit 2 ;;
   esac
 done
+# --runs alone: no time limit (libFuzzer's -max_total_time=0).
+[ "$runs" -gt 0 ] && [ "$time_given" = 0 ] && seconds=0
 build="${FUZZ_BUILD_DIR:-$root/build-fuzz}"
 if [ ! -f "$build/CMakeCache.txt" ]; then
   CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DTIDE_FUZZ=ON -DTIDE_BUILD_TESTS=OFF \
@@ -46,7 +59,7 @@ if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
   nice -n 19 cmake --build "$build" -j "${JOBS:-2}" --target "${names[@]/%/_fuzz}"
 fi
 
-summary="$build/fuzz-summary.txt"
+summary="${summary:-$build/fuzz-summary.txt}"
 printf "%-18s %8s %14s %10s %8s %12s %8s\n" target seconds executions exec/s cpu_s exec/cpu_s \
   crashes | tee "$summary"
 status=0
@@ -64,7 +77,7 @@ for name in "${names[@]}"; do
   TIMEFORMAT="%U %S"
   { time {
     rc=0
-    nice -n "${FUZZ_NICE:-19}" "$build/fuzz/${name}_fuzz" -max_total_time="$seconds" \
+    nice -n "${FUZZ_NICE:-19}" "$build/fuzz/${name}_fuzz" -max_total_time="$seconds" -runs="${runs/#0/-1}" \
       -max_len="${FUZZ_MAX_LEN:-4096}" -timeout="${FUZZ_TIMEOUT:-30}" -print_final_stats=1 \
       -artifact_prefix="$crashes/" "${dict[@]}" "$work" "$root/fuzz/corpus/$name" >"$log" 2>&1 ||
       rc=$?
