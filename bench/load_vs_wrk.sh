@@ -12,6 +12,8 @@
 # measurement); 2 if something could not run.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=bench/lib/nginx.sh
+. "$root/bench/lib/nginx.sh"
 connections=64
 threads=1
 duration=5
@@ -40,30 +42,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
-mkdir -p "$dir/tmp"
-cat > "$dir/nginx.conf" <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 100000000;
-  keepalive_timeout 300s;
-  client_body_temp_path $dir/tmp/body;
-  proxy_temp_path $dir/tmp/proxy;
-  fastcgi_temp_path $dir/tmp/fastcgi;
-  uwsgi_temp_path $dir/tmp/uwsgi;
-  scgi_temp_path $dir/tmp/scgi;
-  server {
-    listen 127.0.0.1:$port;
-    location / { default_type text/plain; return 200 "hello, tide\n"; }
-  }
-}
-CONF
+port="$(free_port)"
 # With two or more CPUs, nginx gets CPU 0 and the client (wrk or tide) CPU 1,
 # the same for both, so that neither competes with the server for a core.
 server_pin=()
@@ -72,12 +51,10 @@ if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ] && [ "${PIN:-1}" =
   server_pin=(taskset -c 0)
   client_pin=(taskset -c 1)
 fi
-"${server_pin[@]}" /usr/sbin/nginx -c "$dir/nginx.conf" -p "$dir" -e "$dir/error.log" &
-nginx_pid=$!
-for _ in $(seq 100); do
-  if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$port),0.2)" 2>/dev/null; then break; fi
-  sleep 0.05
-done
+nginx_start "$dir" "$port" "  server {
+    listen 127.0.0.1:$port;
+    location / { default_type text/plain; return 200 \"hello, tide\\n\"; }
+  }" "${server_pin[@]}" || exit 2
 url="http://127.0.0.1:$port"
 echo "nginx on $url (pid $nginx_pid); $connections connections, $threads thread(s), ${duration}s x $runs runs each${client_pin:+; nginx on CPU 0, clients on CPU 1 (PIN=0 to disable)}"
 
