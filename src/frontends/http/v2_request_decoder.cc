@@ -90,34 +90,32 @@ class DataDecoder {
         return AppendFloats<float>(a, depth, json_depth);
       case DataType::kFp64:
         return AppendFloats<double>(a, depth, json_depth);
-      // Integers: only where the elements' own depth check passes (they are
-      // at depth + 1), so the general path's errors are kept.
-      case DataType::kInt8:
-        if (depth < 32) return AppendIntegers<int8_t>(a, depth, json_depth);
-        break;
-      case DataType::kInt16:
-        if (depth < 32) return AppendIntegers<int16_t>(a, depth, json_depth);
-        break;
-      case DataType::kInt32:
-        if (depth < 32) return AppendIntegers<int32_t>(a, depth, json_depth);
-        break;
-      case DataType::kInt64:
-        if (depth < 32) return AppendIntegers<int64_t>(a, depth, json_depth);
-        break;
-      case DataType::kUint8:
-        if (depth < 32) return AppendIntegers<uint8_t>(a, depth, json_depth);
-        break;
-      case DataType::kUint16:
-        if (depth < 32) return AppendIntegers<uint16_t>(a, depth, json_depth);
-        break;
-      case DataType::kUint32:
-        if (depth < 32) return AppendIntegers<uint32_t>(a, depth, json_depth);
-        break;
-      case DataType::kUint64:
-        if (depth < 32) return AppendIntegers<uint64_t>(a, depth, json_depth);
-        break;
       default:
         break;
+    }
+    // Integers: only where the elements' own depth check passes (they are at
+    // depth + 1), so the general path's errors are kept.
+    if (depth < 32) {
+      switch (type_) {
+        case DataType::kInt8:
+          return AppendIntegers<int8_t>(a, depth, json_depth);
+        case DataType::kInt16:
+          return AppendIntegers<int16_t>(a, depth, json_depth);
+        case DataType::kInt32:
+          return AppendIntegers<int32_t>(a, depth, json_depth);
+        case DataType::kInt64:
+          return AppendIntegers<int64_t>(a, depth, json_depth);
+        case DataType::kUint8:
+          return AppendIntegers<uint8_t>(a, depth, json_depth);
+        case DataType::kUint16:
+          return AppendIntegers<uint16_t>(a, depth, json_depth);
+        case DataType::kUint32:
+          return AppendIntegers<uint32_t>(a, depth, json_depth);
+        case DataType::kUint64:
+          return AppendIntegers<uint64_t>(a, depth, json_depth);
+        default:
+          break;
+      }
     }
     return ForEachElement(a, [&](od::value c) { return Append(c, depth + 1, json_depth + 1); });
   }
