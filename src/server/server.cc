@@ -277,11 +277,13 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
 
   int sig = WaitForSignal(absl::InfiniteDuration());
   absl::Time start = absl::Now();
-  service.SetNotReady();
   // From now on every HTTP response closes its connection: keep-alive clients
   // reconnect (to other replicas, once the endpoint is gone) instead of
-  // sending into a connection that is about to close.
+  // sending into a connection that is about to close. This comes before
+  // readiness turns false, so a client that has seen readiness false gets
+  // Connection: close on every later response.
   (*http_server)->BeginDrain();
+  service.SetNotReady();
   spdlog::info(
       "received {}: readiness is now false; accepting requests for {} more (--drain-delay)",
       sig == SIGINT ? "SIGINT" : "SIGTERM", absl::FormatDuration(o.drain_delay));
