@@ -99,6 +99,7 @@ cases=(
   'Dockerfile|s/COPY --from=models \/models/COPY --from=build \/models/|Dockerfile: the runtime stage must COPY --from=models /models'
   'Dockerfile|s/--from=build \/src\/build\/apps\/tide\/tide/--from=build \/src\/build\/tide/|Dockerfile: COPY --from=build /src/build/tide: the build puts tide at /src/build/apps/tide/tide'
   'Dockerfile|s/--no-install-recommends \\/--no-install-recommends libgrpc++-dev \\/|Dockerfile: the runtime stage installs build tools or -dev packages'
+  'Dockerfile|s/\A/# syntax=docker\/dockerfile:1\n/|Dockerfile: # syntax=docker/dockerfile:1: BuildKit fetches that frontend from a registry'
   'Dockerfile|s/EXPOSE 8000 8001 8002/EXPOSE 8000 8001/|Dockerfile: EXPOSE 8000 8001, tide listens on 8000 8001 8002'
   'Dockerfile|s/FROM debian:bookworm-slim AS runtime/FROM debian:bullseye-slim AS runtime/|Dockerfile: FROM debian:bullseye-slim: every stage starts from debian:bookworm-slim'
   # The Grafana dashboard: its PromQL on the synthetic cluster, and Grafana's model.

@@ -93,9 +93,19 @@ export function dependencyClosure(roots) {
 export function checkDockerfile({ root, dockerfile, contract, runtimePackages }) {
   const problems = [];
   const rel = path.relative(root, dockerfile).startsWith("..") ? dockerfile : path.relative(root, dockerfile);
-  const { stages } = parseDockerfile(readFileSync(dockerfile, "utf8"));
+  const text = readFileSync(dockerfile, "utf8");
+  const { stages } = parseDockerfile(text);
   const byName = new Map();
   const say = (s) => problems.push(`${rel}: ${s}`);
+
+  // A `# syntax=` parser directive (only in the leading comments) makes
+  // BuildKit pull that frontend image from a registry before the first step:
+  // where there is none, as on an offline build machine, the build fails.
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("#")) break;
+    const m = /^#\s*syntax\s*=\s*(\S+)/i.exec(line);
+    if (m) say(`# syntax=${m[1]}: BuildKit fetches that frontend from a registry (fails offline); the built-in one is enough`);
+  }
 
   // Base images: bookworm-slim or an earlier stage, never one named by a build
   // arg: podman's buildah prunes the stages it sees no use of before expanding
