@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Builds deploy/Dockerfile for real with Debian's podman (no registry, no
-# Docker daemon) and runs the image the way deploy/k8s runs it:
-#  1. installs podman, runc and debootstrap if missing (apt);
+# Docker daemon) or, with --engine docker, Docker's BuildKit, and runs the
+# image the way deploy/k8s runs it:
+#  1. installs podman (or docker.io), runc and debootstrap if missing (apt);
 #  2. makes the Dockerfile's base image, debian:bookworm-slim, with
 #     `debootstrap --variant=minbase bookworm` from this machine's Debian
 #     mirror, trimmed as Debian's slim images are (no docs, man pages, locales)
-#     and `podman import`ed under that tag (reused when it exists);
-#  3. `podman build --network host` of the image (tide:0.1.0), the baked-model
+#     and imported under that tag (`podman import`, `docker import`; reused
+#     when it exists);
+#  3. `podman build --network host` (or `DOCKER_BUILDKIT=1 docker build
+#     --network host`) of the image (tide:0.1.0), the baked-model
 #     variant (--build-arg TIDE_MODELS=examples: tide:0.1.0-models) and,
 #     unless --no-sim, the variant without the TorchScript backend
 #     (--build-arg TIDE_WITH_TORCH=OFF: tide:0.1.0-sim), under nice -n 19;
@@ -19,14 +22,18 @@
 #  5. reports each image's size and the build times.
 # One CHECK line per check (ok or FAIL); exits 1 if any failed.
 #
-#   deploy/check/image.sh [--jobs N] [--no-sim] [--keep] [--context DIR]
+#   deploy/check/image.sh [--engine podman|docker] [--jobs N] [--no-sim] [--keep] [--context DIR]
 #
+# --engine docker: a running Docker daemon (dockerd) builds and runs the
+#   images; its client is $DOCKER (default docker), which must support
+#   DOCKER_BUILDKIT=1 (Debian's docker.io does; Docker 23 and later need the
+#   buildx plugin). Default: podman, which needs no daemon.
 # --jobs N: the compile's parallelism inside the build (default 2).
 # --context DIR: build DIR (a tide checkout or export, e.g. `git archive HEAD`
 #   unpacked) instead of this checkout.
 # --keep: leave the containers (stopped) for inspection.
 # Environment: TIDE_IMAGE_WORK (default /var/tmp/tide-image) holds the base
-# root filesystem and build logs; PODMAN_STORAGE_DRIVER, e.g. vfs where
+# root filesystem and build logs (build-ENGINE-TAG.log); PODMAN_STORAGE_DRIVER, e.g. vfs where
 # overlay does not work; TIDE_IMAGE_ULIMITS, podman run's --ulimit flags
 # (default: nofile 16384, nproc 8192). Needs root (or sudo) for apt, debootstrap and podman.
 # Takes long: the build compiles tide inside the container.
@@ -34,11 +41,13 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 jobs=2
+engine=podman
 sim=1
 keep=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --jobs) jobs="${2:?--jobs needs a number}"; shift 2 ;;
+    --engine) engine="${2:?--engine needs podman or docker}"; shift 2 ;;
     --no-sim) sim=0; shift ;;
     --keep) keep=1; shift ;;
     --context) root="$(cd "${2:?--context needs a folder}" && pwd)"; shift 2 ;;
@@ -46,6 +55,10 @@ while [ $# -gt 0 ]; do
     *) echo "image.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
 done
+case "$engine" in
+  podman|docker) ;;
+  *) echo "image.sh: --engine is podman or docker, not $engine" >&2; exit 2 ;;
+esac
 work="${TIDE_IMAGE_WORK:-/var/tmp/tide-image}"
 tag=tide:0.1.0
 sudo=""
@@ -62,15 +75,19 @@ check() {  # check NAME COMMAND...: one CHECK line
     status=1
   fi
 }
-# cgroup v1 machines: the cgroupfs manager (no systemd session) and runc.
-pm() {
-  $sudo podman --cgroup-manager=cgroupfs --runtime=runc \
-    ${PODMAN_STORAGE_DRIVER:+--storage-driver="$PODMAN_STORAGE_DRIVER"} "$@"
-}
+# The engine's command line. podman on cgroup v1 machines: the cgroupfs
+# manager (no systemd session) and runc.
+if [ "$engine" = podman ]; then
+  cli=(podman --cgroup-manager=cgroupfs --runtime=runc
+       ${PODMAN_STORAGE_DRIVER:+--storage-driver="$PODMAN_STORAGE_DRIVER"})
+else
+  cli=("${DOCKER:-docker}")
+fi
+pm() { $sudo "${cli[@]}" "$@"; }
 
 # 1. Tools.
 missing=()
-for p in podman runc debootstrap curl python3; do
+for p in $([ "$engine" = podman ] && echo podman || echo docker.io) runc debootstrap curl python3; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -78,12 +95,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-say "$(pm --version), $(runc --version | head -1)"
+if [ "$engine" = docker ]; then
+  server="$(pm version --format '{{.Server.Version}}' 2>/dev/null)" || {
+    echo "image.sh: no Docker daemon answers ${cli[*]}: start it (systemctl start docker, or dockerd & where there is no systemd)" >&2
+    exit 1
+  }
+  say "docker client $(pm version --format '{{.Client.Version}}'), daemon $server, $(runc --version | head -1)"
+else
+  say "$(pm --version), $(runc --version | head -1)"
+fi
 
 # 2. The base image, named as the Dockerfile's FROM.
 base="$(awk 'toupper($1) == "FROM" && $2 !~ /^--/ { print $2 }' "$root/deploy/Dockerfile" | grep ':' | sort -u)"
 [ "$(wc -l <<<"$base")" = 1 ] || { echo "image.sh: expected one base image in deploy/Dockerfile, found: $base" >&2; exit 1; }
-if pm image exists "$base"; then
+if pm image inspect "$base" >/dev/null 2>&1; then
   say "base image $base exists: reused"
 else
   # The Debian mirror apt uses here (deb822 URIs: or one-line deb entries).
@@ -134,7 +159,7 @@ EOF
   } | $sudo tee "$rootfs/etc/apt/sources.list.d/debian.sources" >/dev/null
   $sudo rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/* "$rootfs"/var/log/*.log "$rootfs"/var/log/apt/*
   $sudo tar -C "$rootfs" --numeric-owner -c . |
-    pm import --quiet --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    pm import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
       --change 'CMD ["bash"]' - "$base" >/dev/null
 fi
 
@@ -142,19 +167,27 @@ fi
 declare -A built_s=()
 build() {  # build TAG BUILD-ARGS...
   local t="$1"; shift
-  local log="$work/build-${t//[:\/]/_}.log" start
+  local log="$work/build-$engine-${t//[:\/]/_}.log" start steps cached
   start=$(date +%s)
-  say "podman build${*:+ $*} -t $t (log: $log)"
-  if ! nice -n 19 $sudo podman --cgroup-manager=cgroupfs --runtime=runc \
-       ${PODMAN_STORAGE_DRIVER:+--storage-driver="$PODMAN_STORAGE_DRIVER"} \
-       build --network host -f "$root/deploy/Dockerfile" --build-arg JOBS="$jobs" "$@" -t "$t" "$root" \
-       >"$log" 2>&1; then
+  say "$engine build${*:+ $*} -t $t (log: $log)"
+  # BuildKit, as Docker 23 and later build by default, and with the whole
+  # log (--progress plain).
+  if ! nice -n 19 $sudo env DOCKER_BUILDKIT=1 "${cli[@]}" build \
+       $([ "$engine" = docker ] && echo --progress=plain) --network host \
+       -f "$root/deploy/Dockerfile" --build-arg JOBS="$jobs" "$@" -t "$t" "$root" >"$log" 2>&1; then
     tail -n 30 "$log"
-    echo "CHECK FAIL  podman build $* -t $t (see $log)"
+    echo "CHECK FAIL  $engine build $* -t $t (see $log)"
     exit 1
   fi
   built_s[$t]=$(( $(date +%s) - start ))
-  echo "CHECK ok    podman build${*:+ $*} -t $t: $(grep -c '] STEP ' "$log") steps ($(grep -c '^--> Using cache' "$log") cached) in ${built_s[$t]} s"
+  # (grep -c exits 1 when it counts 0: `|| true`, or set -e ends the script.)
+  if [ "$engine" = podman ]; then
+    steps=$(grep -c '] STEP ' "$log" || true); cached=$(grep -c '^--> Using cache' "$log" || true)
+  else  # BuildKit: '#N [stage i/n] ...' once per step run or cached, '#N CACHED'
+    steps=$(grep -E '^#[0-9]+ \[[^]]*[0-9]+/[0-9]+\]' "$log" | awk '{print $1}' | sort -u | wc -l)
+    cached=$(grep -cE '^#[0-9]+ CACHED' "$log" || true)
+  fi
+  echo "CHECK ok    $engine build${*:+ $*} -t $t: $steps steps ($cached cached) in ${built_s[$t]} s"
 }
 $sudo mkdir -p "$work"
 build "$tag"
@@ -260,7 +293,7 @@ drain() {  # drain CONTAINER HTTP_PORT REPO_DIR: SIGTERM with a 3 s request in f
   pm kill --signal TERM "$c" >/dev/null
   wait $curl_pid || true
   code="$(cat "$tmp/drain.code")"
-  rc="$(timeout 60 $sudo podman --cgroup-manager=cgroupfs --runtime=runc wait "$c")" || rc="(still running 60 s after SIGTERM)"
+  rc="$(timeout 60 $sudo "${cli[@]}" wait "$c")" || rc="(still running 60 s after SIGTERM)"
   [ "$code" = 200 ] && [ "$rc" = 0 ] && { echo "request in flight answered 200, exit code 0"; return 0; }
   echo "request in flight answered $code, exit code $rc"; return 1
 }
@@ -275,7 +308,8 @@ run_case() {
   # free here (the image's defaults are 8000/8001/8002).
   # Explicit ulimits: podman's defaults (nofile/nproc 1048576) are refused
   # where root cannot raise its limits (runc: "error setting rlimit").
-  c="$(pm run -d --name "tide-image-check-$name" --replace --network host --read-only \
+  pm rm -f "tide-image-check-$name" >/dev/null 2>&1 || true
+  c="$(pm run -d --name "tide-image-check-$name" --network host --read-only \
        --cap-drop=ALL --security-opt=no-new-privileges ${TIDE_IMAGE_ULIMITS:---ulimit nofile=16384:16384 --ulimit nproc=8192:8192} \
        "${mount[@]}" "$image" \
        --model-repository=/models --http-port="$http" --grpc-port="$grpc" --metrics-port="$met" \
@@ -305,7 +339,7 @@ if [ $sim = 1 ]; then
 fi
 
 # 5. Sizes.
-say "sizes (podman image inspect .Size; base made by debootstrap, see --help)"
+say "sizes ($engine image inspect .Size; base made by debootstrap, see --help)"
 for t in "$base" "$tag" "$tag-models" $([ $sim = 1 ] && echo "$tag-sim"); do
   size="$(pm image inspect --format '{{.Size}}' "$t")"
   printf 'SIZE %-28s %6s MB%s\n' "$t" "$((size / 1000000))" "${built_s[$t]:+  (built in ${built_s[$t]} s)}"
