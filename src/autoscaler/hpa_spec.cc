@@ -204,8 +204,17 @@ constexpr size_t kMaxYamlNodes = 100000;
 
 struct TooManyNodes {};
 
-json NodeToJson(const YAML::Node& node, size_t* budget) {
+// The deepest nesting read. A manifest nests a dozen levels at most; the
+// bound also stops an alias inside its own anchor (`a: &x [*x]`), which
+// yaml-cpp reads as a node that contains itself: unbounded, the recursion
+// below overflowed the stack.
+constexpr int kMaxYamlDepth = 64;
+
+struct TooDeep {};
+
+json NodeToJson(const YAML::Node& node, size_t* budget, int depth = 1) {
   if (*budget == 0) throw TooManyNodes{};
+  if (depth > kMaxYamlDepth) throw TooDeep{};
   --*budget;
   switch (node.Type()) {
     case YAML::NodeType::Null:
@@ -215,12 +224,14 @@ json NodeToJson(const YAML::Node& node, size_t* budget) {
       return ScalarToJson(node);
     case YAML::NodeType::Sequence: {
       json arr = json::array();
-      for (const auto& child : node) arr.push_back(NodeToJson(child, budget));
+      for (const auto& child : node) arr.push_back(NodeToJson(child, budget, depth + 1));
       return arr;
     }
     case YAML::NodeType::Map: {
       json obj = json::object();
-      for (const auto& kv : node) obj[kv.first.as<std::string>()] = NodeToJson(kv.second, budget);
+      for (const auto& kv : node) {
+        obj[kv.first.as<std::string>()] = NodeToJson(kv.second, budget, depth + 1);
+      }
       return obj;
     }
   }
@@ -367,6 +378,10 @@ absl::StatusOr<std::vector<json>> YamlToJson(const std::string& text) {
   } catch (const TooManyNodes&) {
     return absl::InvalidArgumentError(absl::StrCat("invalid YAML: more than ", kMaxYamlNodes,
                                                    " nodes once aliases are expanded"));
+  } catch (const TooDeep&) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid YAML: nested more than ", kMaxYamlDepth,
+                     " levels deep (or an alias inside its own anchor)"));
   }
   return docs;
 }

@@ -163,6 +163,39 @@ TEST(HpaSpecTest, AliasExpansionIsBounded) {
   EXPECT_EQ((*small)[0].max_replicas, 3);
 }
 
+// Found by CI's short fuzz pass (fuzz/hpa_yaml_fuzz.cc): an alias inside its
+// own anchor (`a: &x [*x]`, 11 bytes) makes yaml-cpp build a node that
+// contains itself, and the conversion to JSON recursed until the stack
+// overflowed: `tide hpa validate` (and every command that reads an HPA file)
+// died with SIGSEGV. Nesting is now bounded, recursive aliases included.
+TEST(HpaSpecTest, AliasInsideItsOwnAnchorIsAnErrorNotACrash) {
+  const std::string too_deep =
+      "invalid YAML: nested more than 64 levels deep (or an alias inside its own anchor)";
+  for (const std::string text : {"a: &x [*x]\n", "m: &m {k: *m}\nmaxReplicas: 3\n",
+                                 "metadata: &m {name: x, labels: {l: [*m]}}\n"}) {
+    SCOPED_TRACE(text);
+    auto docs = YamlToJson(text);
+    ASSERT_FALSE(docs.ok());
+    EXPECT_EQ(docs.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(docs.status().message(), too_deep);
+  }
+  // Plain nesting, counting every node from the document's map down to the
+  // scalar: 64 levels are read, 65 are refused with the same error.
+  auto nested = [](int levels) {
+    return "a: " + std::string(levels - 2, '[') + "1" + std::string(levels - 2, ']') + "\n";
+  };
+  auto ok = YamlToJson(nested(64));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  const nlohmann::json* leaf = &(*ok)[0]["a"];
+  int depth = 2;  // the map, then the value of "a"
+  while (leaf->is_array()) leaf = &(*leaf)[0], ++depth;
+  EXPECT_EQ(depth, 64);
+  EXPECT_EQ(*leaf, 1);
+  auto deep = YamlToJson(nested(65));
+  ASSERT_FALSE(deep.ok());
+  EXPECT_EQ(deep.status().message(), too_deep);
+}
+
 // Found with fuzz/hpa_yaml_fuzz.cc: Debian's yaml-cpp 0.7 never returns from
 // YAML::LoadAll on a stray flow indicator at the top level (a file that is
 // just ","): each call yields another empty document without consuming the
