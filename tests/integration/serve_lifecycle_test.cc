@@ -26,6 +26,10 @@ TEST(ServeLifecycle, SigtermDrainsWithoutLosingAcceptedRequests) {
   TempDir repo;
   repo.Write("slow/config.pbtxt", SimulatedModel("slow", 1000, 4, 16));
   repo.MakeDir("slow/1");
+  // The late request's model: 2.5 s on an instance of its own, so the server
+  // is still finishing it, and refusing, well after its drain delay ends.
+  repo.Write("long/config.pbtxt", SimulatedModel("long", 2500, 1, 4));
+  repo.MakeDir("long/1");
   TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0",
                       "--metrics-port", "0", "--host", "127.0.0.1", "--drain-delay", "1.5",
                       "--shutdown-timeout", "20"});
@@ -53,12 +57,22 @@ TEST(ServeLifecycle, SigtermDrainsWithoutLosingAcceptedRequests) {
   }
   EXPECT_EQ(ready_status, 503) << "readiness must turn false at once";
   EXPECT_LT(Seconds(t0), 0.5);
-  // Within the drain delay a new request is still accepted and answered.
+  // The drain delay runs from when the server handled the signal, which is
+  // no later than this, not from when it was sent (t0): a server held up
+  // 300 ms before handling SIGTERM (stopped with SIGSTOP before the signal,
+  // SIGCONT 300 ms later) was still in its drain delay at t0 + 1.7 s and
+  // answered the request below 200 (4 runs of 4; 0 of 4 with this, at 300
+  // and at 450 ms).
+  const auto not_ready_seen = std::chrono::steady_clock::now();
+  // Within the drain delay a new request is still accepted and answered; it
+  // keeps the refusing phase open until ~2.5 s from here (when it was `slow`,
+  // queued behind the four, that phase ended ~1.95 s after t0 whenever the
+  // signal was handled).
   std::thread late([&] {
-    if (Http(server.http_port(), "POST", "/v2/models/slow/infer", kOneInput).status == 200) ++ok;
+    if (Http(server.http_port(), "POST", "/v2/models/long/infer", kOneInput).status == 200) ++ok;
   });
   // After the drain delay new requests are refused at once with 503 + Retry-After.
-  while (Seconds(t0) < 1.7) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  while (Seconds(not_ready_seen) < 1.7) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   auto refused_at = std::chrono::steady_clock::now();
   HttpResult refused = Http(server.http_port(), "POST", "/v2/models/slow/infer", kOneInput);
   EXPECT_EQ(refused.status, 503) << refused.body;
