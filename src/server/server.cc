@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <errno.h>
 #include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
@@ -44,9 +45,18 @@ int WaitForSignal(absl::Duration timeout) {
     sigwait(&set, &sig);
     return sig;
   }
-  timespec ts = absl::ToTimespec(timeout);
-  int sig = sigtimedwait(&set, nullptr, &ts);
-  return sig > 0 ? sig : 0;
+  // sigtimedwait also returns early, with EINTR, when the process is stopped
+  // and continued (SIGSTOP/SIGCONT: `docker pause`, a debugger): wait out the
+  // rest of the time, or the drain delay would end there.
+  const absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return 0;
+    timespec ts = absl::ToTimespec(left);
+    int sig = sigtimedwait(&set, nullptr, &ts);
+    if (sig > 0) return sig;
+    if (errno != EINTR) return 0;  // EAGAIN: the time is up
+  }
 }
 
 }  // namespace

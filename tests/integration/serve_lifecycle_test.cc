@@ -89,6 +89,37 @@ TEST(ServeLifecycle, SigtermDrainsWithoutLosingAcceptedRequests) {
   EXPECT_EQ(server.Wait(20), 0) << server.Log();
 }
 
+// The drain delay's timed wait (sigtimedwait) returns EINTR when the process
+// is stopped and continued (SIGSTOP, SIGCONT: `docker pause`, a debugger),
+// and that was taken as the end of the delay: stopped 50 ms after SIGTERM,
+// the server refused work ~0.1 s after the signal instead of after its
+// drain delay (found by reading the drain code under a stress test).
+TEST(ServeLifecycle, DrainDelaySurvivesAStopAndContinue) {
+  TempDir repo;
+  repo.Write("m/config.pbtxt", SimulatedModel("m", 1, 1, 16));
+  repo.MakeDir("m/1");
+  TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0",
+                      "--metrics-port", "0", "--host", "127.0.0.1", "--drain-delay", "3",
+                      "--shutdown-timeout", "10"});
+  ASSERT_TRUE(server.started()) << server.Log();
+  server.Signal(SIGTERM);
+  auto t0 = std::chrono::steady_clock::now();
+  while (Seconds(t0) < 5 && Http(server.http_port(), "GET", "/v2/health/ready").status == 200) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const auto not_ready_seen = std::chrono::steady_clock::now();
+  ASSERT_LT(Seconds(t0), 5) << "readiness never turned false";
+  server.Signal(SIGSTOP);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  server.Signal(SIGCONT);
+  // Well inside the 3 s delay: still accepted and answered.
+  while (Seconds(not_ready_seen) < 0.5) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  HttpResult r = Http(server.http_port(), "POST", "/v2/models/m/infer", kOneInput);
+  EXPECT_EQ(r.status, 200) << r.body;
+  ASSERT_LT(Seconds(not_ready_seen), 2.5) << "the request came too late to tell";
+  EXPECT_EQ(server.Wait(20), 0) << server.Log();
+}
+
 TEST(ServeLifecycle, OverloadGetsFast503WithRetryAfter) {
   TempDir repo;
   repo.Write("busy/config.pbtxt", SimulatedModel("busy", 300, 1, 4));
