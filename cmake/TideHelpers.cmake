@@ -13,7 +13,10 @@ if(TIDE_SANITIZE)
     # CondVar and Notification do (cmake/sanitize/absl_tsan_annotations.cc).
     add_library(tide_absl_tsan OBJECT ${PROJECT_SOURCE_DIR}/cmake/sanitize/absl_tsan_annotations.cc)
     target_link_libraries(tide_absl_tsan PUBLIC absl::synchronization ${CMAKE_DL_LIBS})
-    link_libraries(tide_absl_tsan)
+    # Into executables only: linked into every static library, the object
+    # went into each archive and two whole-archived ones (libtide_core,
+    # libtide_model_config_proto) defined Mutex::Lock twice in `tide`.
+    link_libraries($<$<STREQUAL:$<TARGET_PROPERTY:TYPE>,EXECUTABLE>:tide_absl_tsan>)
   endif()
 endif()
 
