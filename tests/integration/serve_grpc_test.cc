@@ -105,8 +105,13 @@ TEST_F(ServeGrpc, ErrorsMapToGrpcCodes) {
   EXPECT_EQ(s.error_message(), "input 'INPUT0': shape [1,16] needs 16 elements, contents has 1");
 }
 
-// A model that sleeps 300 ms per request, one request at a time, on one
-// instance: requests sent while it is busy wait in its queue.
+// A model that sleeps 2 s per request, one request at a time, on one
+// instance: requests sent while it is busy wait in its queue. 2 s, not
+// 300 ms: the first request must still be executing when the test sees the
+// cancelled one queued (in flight 3). At 300 ms there were ~170 ms of slack
+// after the deadline request, and a test thread held up that long missed the
+// moment for good (in flight 2, then 0; the 'cancelled' one ran): 5 runs of 5
+// with 250 ms added before that wait, 0 of 5 at 2 s.
 TEST(ServeGrpcDeadlines, RequestsWhoseClientHasGoneAreNotExecuted) {
   TempDir repo;
   repo.Write("slow/config.pbtxt",
@@ -116,7 +121,7 @@ TEST(ServeGrpcDeadlines, RequestsWhoseClientHasGoneAreNotExecuted) {
              "instance_group { count: 1 }\n"
              "dynamic_batching { default_queue_policy { max_queue_size: 8 } }\n"
              "parameters { key: \"mode\" value { string_value: \"sleep\" } }\n"
-             "parameters { key: \"compute_ms\" value { string_value: \"300\" } }\n");
+             "parameters { key: \"compute_ms\" value { string_value: \"2000\" } }\n");
   repo.MakeDir("slow/1");
   TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0", "--grpc-port",
                       "0", "--metrics-port", "0", "--host", "127.0.0.1", "--drain-delay", "0"});
@@ -144,7 +149,7 @@ TEST(ServeGrpcDeadlines, RequestsWhoseClientHasGoneAreNotExecuted) {
     }
     ASSERT_EQ(metric(in_flight), n);
   };
-  // Two requests without a deadline: one executing, one queued (600 ms of work).
+  // Two requests without a deadline: one executing, one queued (4 s of work).
   std::atomic<int> ok{0};
   std::vector<std::thread> long_ones;
   for (int i = 0; i < 2; ++i) {
