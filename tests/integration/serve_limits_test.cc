@@ -164,12 +164,21 @@ TEST(ServeLimits, HealthStaysReachableUnderAConnectionFlood) {
   // The cap and the reserve above it (64), all held idle.
   std::vector<std::unique_ptr<Conn>> flood;
   for (int i = 0; i < 32 + 64; ++i) flood.push_back(std::make_unique<Conn>(server->http_port()));
-  for (int i = 0; i < 200; ++i) {
-    if (MetricValue(Http(server->metrics_port(), "GET", "/metrics").body,
-                    "tide_http_connections") >= 96)
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  // The server's count of open connections on the inference port, polled
+  // until it is `n` (up to ~10 s); the test stops if it never gets there:
+  // the checks below mean nothing otherwise (a missing metric reads -1).
+  auto await_connections = [&](double n) {
+    double open = -1;
+    for (int i = 0; i < 1000; ++i) {
+      open = MetricValue(Http(server->metrics_port(), "GET", "/metrics").body,
+                         "tide_http_connections");
+      if (open == n) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_EQ(open, n) << "tide_http_connections\n" << server->Log();
+  };
+  await_connections(96);
+  if (HasFatalFailure()) return;
   // The metrics port answers health whatever the inference port suffers.
   EXPECT_EQ(Http(server->metrics_port(), "GET", "/v2/health/live").status, 200);
   EXPECT_EQ(Http(server->metrics_port(), "GET", "/v2/health/ready").status, 200);
@@ -178,12 +187,8 @@ TEST(ServeLimits, HealthStaysReachableUnderAConnectionFlood) {
   // With the reserve free again (the idle flood at the cap only), liveness on
   // the inference port is answered, and other work over the cap is refused.
   flood.resize(32);
-  for (int i = 0; i < 200; ++i) {
-    if (MetricValue(Http(server->metrics_port(), "GET", "/metrics").body,
-                    "tide_http_connections") <= 32)
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  await_connections(32);
+  if (HasFatalFailure()) return;
   EXPECT_EQ(Http(server->http_port(), "GET", "/v2/health/live").status, 200);
   HttpResult infer = Http(server->http_port(), "POST", "/v2/models/m/infer", kOneInput);
   EXPECT_EQ(infer.status, 503) << infer.body;
