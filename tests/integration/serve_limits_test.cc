@@ -235,6 +235,12 @@ TEST(ServeLimits, DescriptorExhaustionIsCountedAndRecoveredFrom) {
 }
 
 TEST(ServeLimits, OneLargeBodyDoesNotKeepItsMemory) {
+#if defined(__SANITIZE_ADDRESS__)
+  // Under ASan the server's resident memory is its shadow and quarantine
+  // (354 MiB before any request; freed blocks are held back on purpose), so
+  // these figures say nothing about tide. The normal build runs it.
+  GTEST_SKIP() << "resident memory under ASan is its shadow and quarantine";
+#endif
   TempDir repo;
   repo.Write("m/config.pbtxt", SimulatedModel("m", 1, 1, 16, "sleep", "-1"));
   repo.MakeDir("m/1");
@@ -298,6 +304,11 @@ TEST(ServeLimits, OneLargeBodyDoesNotKeepItsMemory) {
 // against the bytes actually sent before anything is allocated, and a body
 // that does not fit is refused.
 TEST(ServeLimits, ClaimsCannotKillAServerUnderAnAddressSpaceLimit) {
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan maps terabytes of shadow address space: under a 1 GiB RLIMIT_AS an
+  // instrumented server cannot allocate at all. The normal build runs it.
+  GTEST_SKIP() << "an ASan process cannot run under a 1 GiB address-space limit";
+#endif
   TempDir repo;
   repo.Write("m/config.pbtxt", SimulatedModel("m", 1, 1, 16, "sleep", "-1"));
   repo.MakeDir("m/1");
