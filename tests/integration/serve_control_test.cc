@@ -58,21 +58,8 @@ class ServeControl : public ::testing::Test {
     repo_.Write("token", "s3cret\n");
   }
   void Start(std::vector<std::string> extra) {
-    std::vector<std::string> args = {"serve",
-                                     "--model-repository",
-                                     repo_.path() + "/repo",
-                                     "--http-port",
-                                     "0",
-                                     "--grpc-port",
-                                     "0",
-                                     "--metrics-port",
-                                     "0",
-                                     "--host",
-                                     "127.0.0.1",
-                                     "--drain-delay",
-                                     "0"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    server_ = std::make_unique<TideProcess>(std::move(args));
+    extra.insert(extra.begin(), {"--grpc-port", "0", "--drain-delay", "0"});
+    server_ = std::make_unique<TideProcess>(ServeArgs(repo_.path() + "/repo", std::move(extra)));
     ASSERT_TRUE(server_->started()) << server_->Log();
   }
   void StartExplicit() {

@@ -22,24 +22,6 @@ double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
-// `tide serve` on loopback with the given --drain-delay and --shutdown-timeout.
-std::vector<std::string> DrainingServe(const std::string& repo, const std::string& drain_delay,
-                                       const std::string& shutdown_timeout) {
-  return {"serve",
-          "--model-repository",
-          repo,
-          "--http-port",
-          "0",
-          "--metrics-port",
-          "0",
-          "--host",
-          "127.0.0.1",
-          "--drain-delay",
-          drain_delay,
-          "--shutdown-timeout",
-          shutdown_timeout};
-}
-
 TEST(ServeLifecycle, SigtermDrainsWithoutLosingAcceptedRequests) {
   TempDir repo;
   repo.Write("slow/config.pbtxt", SimulatedModel("slow", 1000, 4, 16));
@@ -48,7 +30,7 @@ TEST(ServeLifecycle, SigtermDrainsWithoutLosingAcceptedRequests) {
   // is still finishing it, and refusing, well after its drain delay ends.
   repo.Write("long/config.pbtxt", SimulatedModel("long", 2500, 1, 4));
   repo.MakeDir("long/1");
-  TideProcess server(DrainingServe(repo.path(), "1.5", "20"));
+  TideProcess server(ServeArgs(repo.path(), {"--drain-delay", "1.5", "--shutdown-timeout", "20"}));
   ASSERT_TRUE(server.started()) << server.Log();
   std::atomic<int> ok{0};
   std::vector<std::thread> in_flight;
@@ -114,7 +96,7 @@ TEST(ServeLifecycle, DrainDelaySurvivesAStopAndContinue) {
   TempDir repo;
   repo.Write("m/config.pbtxt", SimulatedModel("m", 1, 1, 16));
   repo.MakeDir("m/1");
-  TideProcess server(DrainingServe(repo.path(), "3", "10"));
+  TideProcess server(ServeArgs(repo.path(), {"--drain-delay", "3", "--shutdown-timeout", "10"}));
   ASSERT_TRUE(server.started()) << server.Log();
   server.Signal(SIGTERM);
   auto t0 = std::chrono::steady_clock::now();

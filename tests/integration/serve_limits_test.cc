@@ -115,11 +115,8 @@ std::string Post(const std::string& path, const std::string& body) {
 }
 
 std::unique_ptr<TideProcess> Serve(const std::string& repo, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args = {
-      "serve", "--model-repository", repo, "--http-port", "0",        "--metrics-port",
-      "0",     "--grpc-port",        "-1", "--host",      "127.0.0.1"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return std::make_unique<TideProcess>(std::move(args));
+  extra.insert(extra.begin(), {"--grpc-port", "-1"});
+  return std::make_unique<TideProcess>(ServeArgs(repo, std::move(extra)));
 }
 
 // VmRSS or VmHWM of a process, in MiB.

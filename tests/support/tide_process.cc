@@ -118,6 +118,14 @@ double TideProcess::CpuSeconds() const {
   return (std::stod(f[11]) + std::stod(f[12])) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+std::vector<std::string> ServeArgs(const std::string& repo, std::vector<std::string> extra) {
+  std::vector<std::string> args = {"serve",    "--model-repository", repo, "--http-port",
+                                   "0",        "--metrics-port",     "0",  "--host",
+                                   "127.0.0.1"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
 HttpResult Http(int port, const std::string& method, const std::string& path,
                 const std::string& body, const std::map<std::string, std::string>& headers) {
   httpc::ClientOptions options;

@@ -48,6 +48,11 @@ struct HttpResult {
   std::string body;
 };
 
+// The arguments of `tide serve` on loopback with every port chosen by the
+// system (HTTP, metrics; gRPC as tide's default unless `extra` says), for
+// `repo`, followed by `extra`.
+std::vector<std::string> ServeArgs(const std::string& repo, std::vector<std::string> extra = {});
+
 // One request on a fresh connection ("Connection: close"; Content-Type
 // application/json unless given, for a body or a POST); 30 s to connect and
 // between bytes. Sent and read by the shared client (http/client.h): the body
