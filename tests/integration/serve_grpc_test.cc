@@ -139,15 +139,9 @@ TEST(ServeGrpcDeadlines, RequestsWhoseClientHasGoneAreNotExecuted) {
     inference::ModelInferResponse resp;
     return stub->ModelInfer(ctx, req, &resp);
   };
-  auto metric = [&](const std::string& match) {
-    return MetricValue(Http(server.metrics_port(), "GET", "/metrics").body, match);
-  };
   const std::string in_flight = R"(tide_inference_in_flight{model="slow",version="1"})";
   auto await_in_flight = [&](double n) {
-    for (int i = 0; i < 1000 && metric(in_flight) != n; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    ASSERT_EQ(metric(in_flight), n);
+    ASSERT_EQ(AwaitMetric(server.metrics_port(), in_flight, n, 5), n);
   };
   // Two requests without a deadline: one executing, one queued (4 s of work).
   std::atomic<int> ok{0};

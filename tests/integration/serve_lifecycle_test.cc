@@ -40,12 +40,7 @@ TEST(ServeLifecycle, SigtermDrainsWithoutLosingAcceptedRequests) {
     });
   }
   // Wait until all four are executing.
-  for (int i = 0; i < 200; ++i) {
-    if (MetricValue(Http(server.metrics_port(), "GET", "/metrics").body,
-                    R"(tide_inference_in_flight{model="slow",version="1"})") == 4)
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  AwaitMetric(server.metrics_port(), R"(tide_inference_in_flight{model="slow",version="1"})", 4, 2);
   auto t0 = std::chrono::steady_clock::now();
   server.Signal(SIGTERM);
   int ready_status = 0;
@@ -306,12 +301,7 @@ TEST(ServeLifecycle, RequestTimeoutInTheQueueIs504) {
   std::thread first([&] {
     EXPECT_EQ(Http(server.http_port(), "POST", "/v2/models/slow/infer", kOneInput).status, 200);
   });
-  for (int i = 0; i < 200; ++i) {
-    if (MetricValue(Http(server.metrics_port(), "GET", "/metrics").body,
-                    R"(tide_inference_in_flight{model="slow",version="1"})") == 1)
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  AwaitMetric(server.metrics_port(), R"(tide_inference_in_flight{model="slow",version="1"})", 1, 1);
   auto start = std::chrono::steady_clock::now();
   HttpResult r = Http(
       server.http_port(), "POST", "/v2/models/slow/infer",

@@ -162,17 +162,12 @@ TEST(ServeLimits, HealthStaysReachableUnderAConnectionFlood) {
   std::vector<std::unique_ptr<Conn>> flood;
   for (int i = 0; i < 32 + 64; ++i) flood.push_back(std::make_unique<Conn>(server->http_port()));
   // The server's count of open connections on the inference port, polled
-  // until it is `n` (up to ~10 s); the test stops if it never gets there:
+  // until it is `n` (up to 10 s); the test stops if it never gets there:
   // the checks below mean nothing otherwise (a missing metric reads -1).
   auto await_connections = [&](double n) {
-    double open = -1;
-    for (int i = 0; i < 1000; ++i) {
-      open = MetricValue(Http(server->metrics_port(), "GET", "/metrics").body,
-                         "tide_http_connections");
-      if (open == n) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    ASSERT_EQ(open, n) << "tide_http_connections\n" << server->Log();
+    ASSERT_EQ(AwaitMetric(server->metrics_port(), "tide_http_connections", n), n)
+        << "tide_http_connections\n"
+        << server->Log();
   };
   await_connections(96);
   if (HasFatalFailure()) return;
@@ -269,14 +264,9 @@ TEST(ServeLimits, OneLargeBodyDoesNotKeepItsMemory) {
   // (no connection left open), and give the frees up to 5 s to show. Read at
   // once, RSS was still 132 MiB (3 of 3); the fixed 200 ms this replaces
   // held only while the server's I/O thread ran within that time.
-  double open = -1;
-  for (int i = 0; i < 1000; ++i) {
-    open =
-        MetricValue(Http(server->metrics_port(), "GET", "/metrics").body, "tide_http_connections");
-    if (open == 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_EQ(open, 0) << "tide_http_connections after the requests\n" << server->Log();
+  ASSERT_EQ(AwaitMetric(server->metrics_port(), "tide_http_connections", 0), 0)
+      << "tide_http_connections after the requests\n"
+      << server->Log();
   double after = ProcMiB(server->pid(), "VmRSS");
   for (int i = 0; i < 100 && after - base >= 32; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -182,6 +182,15 @@ double MetricValue(const std::string& text, const std::string& match) {
   return scrape->Value(series->name, series->labels).value_or(-1);
 }
 
+double AwaitMetric(int metrics_port, const std::string& series, double want, double timeout_s) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  for (;;) {
+    const double value = MetricValue(Http(metrics_port, "GET", "/metrics").body, series);
+    if (value == want || std::chrono::steady_clock::now() >= deadline) return value;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 TempDir::TempDir() {
   char tmpl[] = "/tmp/tide_test_XXXXXX";
   path_ = mkdtemp(tmpl);

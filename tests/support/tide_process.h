@@ -68,6 +68,11 @@ HttpResult Http(int port, const std::string& method, const std::string& path,
 // stderr).
 double MetricValue(const std::string& text, const std::string& match);
 
+// The sample `series` (as for MetricValue) from http://127.0.0.1:`metrics_port`
+// /metrics, read every 10 ms until it equals `want` or `timeout_s` passes.
+// Returns the last value read (-1 when absent): the caller asserts on it.
+double AwaitMetric(int metrics_port, const std::string& series, double want, double timeout_s = 10);
+
 // Runs `tide <args>` through the shell (args are shell words), with stdout
 // and stderr together; for the command-line tests.
 struct CliResult {
