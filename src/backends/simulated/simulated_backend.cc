@@ -244,7 +244,11 @@ void BurnCpu(absl::Duration d) {
 
 absl::StatusOr<SimulatedParams> ParseSimulatedParams(const core::ModelSpec& spec) {
   SimulatedParams p;
-  for (const auto& [key, value] : spec.parameters) {
+  for (const auto& entry : spec.parameters) {
+    // Named references, not a structured binding: clang before 16 cannot
+    // capture a binding in a lambda (the fuzz and sanitizer builds use clang).
+    const std::string& key = entry.first;
+    const std::string& value = entry.second;
     auto number = [&](double* out, double min) -> absl::Status {
       double v;
       if (!absl::SimpleAtod(value, &v) || !(v >= min) || !std::isfinite(v)) {
