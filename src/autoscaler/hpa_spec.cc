@@ -2,9 +2,10 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <regex>
 #include <sstream>
+#include <string_view>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "autoscaler/json_util.h"
 #include "common/status_macros.h"
@@ -177,6 +178,48 @@ absl::StatusOr<HpaSpec> ParseSpec(const json& j, const std::string& path) {
   return spec;
 }
 
+// Runs of ASCII digits from *i; returns how many.
+size_t SkipDigits(std::string_view s, size_t* i) {
+  size_t start = *i;
+  while (*i < s.size() && absl::ascii_isdigit(static_cast<unsigned char>(s[*i]))) ++*i;
+  return *i - start;
+}
+
+void SkipSign(std::string_view s, size_t* i) {
+  if (*i < s.size() && (s[*i] == '-' || s[*i] == '+')) ++*i;
+}
+
+// [-+]?[0-9]+
+bool IsCoreInt(std::string_view s) {
+  size_t i = 0;
+  SkipSign(s, &i);
+  return SkipDigits(s, &i) > 0 && i == s.size();
+}
+
+// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+// Scanned by hand: std::regex allocated its state per match and was most of
+// the time it took to read a manifest.
+bool IsCoreFloat(std::string_view s) {
+  size_t i = 0;
+  SkipSign(s, &i);
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (SkipDigits(s, &i) == 0) return false;
+  } else {
+    if (SkipDigits(s, &i) == 0) return false;
+    if (i < s.size() && s[i] == '.') {
+      ++i;
+      SkipDigits(s, &i);
+    }
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    SkipSign(s, &i);
+    if (SkipDigits(s, &i) == 0) return false;
+  }
+  return i == s.size();
+}
+
 // YAML 1.2 core schema for plain scalars.
 json ScalarToJson(const YAML::Node& node) {
   const std::string& s = node.Scalar();
@@ -184,16 +227,14 @@ json ScalarToJson(const YAML::Node& node) {
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return json(nullptr);
   if (s == "true" || s == "True" || s == "TRUE") return json(true);
   if (s == "false" || s == "False" || s == "FALSE") return json(false);
-  static const std::regex kInt("[-+]?[0-9]+");
-  static const std::regex kFloat(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
-  if (std::regex_match(s, kInt)) {
+  if (IsCoreInt(s)) {
     errno = 0;
     char* end = nullptr;
     long long v = std::strtoll(s.c_str(), &end, 10);
     if (errno == 0) return json(static_cast<int64_t>(v));
     return json(s);
   }
-  if (std::regex_match(s, kFloat)) return json(std::strtod(s.c_str(), nullptr));
+  if (IsCoreFloat(s)) return json(std::strtod(s.c_str(), nullptr));
   return json(s);
 }
 

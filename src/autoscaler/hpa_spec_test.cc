@@ -1,6 +1,7 @@
 #include "autoscaler/hpa_spec.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -143,6 +144,34 @@ spec: {maxReplicas: 0, scaleTargetRef: {kind: Deployment, name: x}}
 // without a bound: 467 bytes of nested aliases became 10^8 JSON nodes, and
 // `tide hpa` ran out of time and memory. The limit counts nodes after
 // expansion.
+TEST(HpaSpecTest, PlainScalarsAreTypedByTheYamlCoreSchema) {
+  // Each plain scalar as the value of "v", and the JSON it must become.
+  const std::vector<std::pair<std::string, nlohmann::json>> cases = {
+      {"0", 0},           {"42", 42},        {"+7", 7},
+      {"-12", -12},       {"007", 7},        {"1.5", 1.5},
+      {"-2.", -2.0},      {".25", 0.25},     {"+.5e1", 5.0},
+      {"1e3", 1000.0},    {"2.5E-2", 0.025}, {"6e+1", 60.0},
+      {"true", true},     {"False", false},  {"~", nullptr},
+      {"null", nullptr},  {"", nullptr},     {"99999999999999999999", "99999999999999999999"},
+      {".", "."},         {"+", "+"},        {"-.", "-."},
+      {"1e", "1e"},       {"e3", "e3"},      {"1.2.3", "1.2.3"},
+      {"1_000", "1_000"}, {"0x1F", "0x1F"},  {"1e3x", "1e3x"},
+      {"--1", "--1"},     {"50%", "50%"},    {"500m", "500m"},
+  };
+  for (const auto& [text, want] : cases) {
+    SCOPED_TRACE(text);
+    auto docs = YamlToJson("v: " + text + "\n");
+    ASSERT_TRUE(docs.ok()) << docs.status();
+    ASSERT_EQ(docs->size(), 1u);
+    EXPECT_EQ((*docs)[0].at("v"), want);
+    EXPECT_EQ((*docs)[0].at("v").type(), want.type());
+  }
+  // Quoted, the same text stays a string.
+  auto quoted = YamlToJson("v: \"42\"\n");
+  ASSERT_TRUE(quoted.ok());
+  EXPECT_EQ((*quoted)[0].at("v"), "42");
+}
+
 TEST(HpaSpecTest, AliasExpansionIsBounded) {
   std::string text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
   for (int i = 1; i <= 5; ++i) {  // 10^6 nodes once expanded
