@@ -3,23 +3,78 @@
 // HttpServer on 127.0.0.1, whose handler answers some requests on the I/O
 // thread and others from a worker thread, as tide's handlers do. Whatever
 // the bytes, the server must answer or close, never crash (ASan/UBSan), and
-// never leave a response pending.
+// never leave a response pending nor a connection open.
+//
+// The answers from "another thread" come from one long-lived worker rather
+// than a thread per request, and each input waits until the server has
+// forgotten its connection: then an input allocates and frees the same, and
+// libFuzzer does not rerun it under LeakSanitizer (which took two thirds of
+// the time: ~1,000 executions per second against ~4,000 without).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "frontends/http/http_server.h"
 
 namespace {
+
+// Runs closures in order on one thread that lives as long as the process.
+class Worker {
+ public:
+  Worker() : thread_([this] { Loop(); }) { thread_.detach(); }
+  void Post(std::function<void()> f) {
+    absl::MutexLock lock(&mu_);
+    work_.push_back(std::move(f));
+  }
+  // Until every closure posted has run and been destroyed (with what it
+  // held: the responder, and through it the connection).
+  void WaitIdle() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(this, &Worker::Idle));
+  }
+
+ private:
+  void Loop() {
+    for (;;) {
+      std::function<void()> f;
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(
+            +[](std::deque<std::function<void()>>* w) { return !w->empty(); }, &work_));
+        f = std::move(work_.front());
+        work_.pop_front();
+        busy_ = true;
+      }
+      f();
+      f = nullptr;
+      absl::MutexLock lock(&mu_);
+      busy_ = false;
+    }
+  }
+  bool Idle() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return work_.empty() && !busy_; }
+  absl::Mutex mu_;
+  std::deque<std::function<void()>> work_ ABSL_GUARDED_BY(mu_);
+  bool busy_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+Worker* TheWorker() {
+  static Worker* worker = new Worker;
+  return worker;
+}
 
 tide::http::HttpServer* Server() {
   static tide::http::HttpServer* server = [] {
@@ -41,9 +96,9 @@ tide::http::HttpServer* Server() {
       if (r.body.size() % 2) {
         respond(answer(r));  // on the I/O thread
       } else {
-        std::thread([r = std::move(r), respond = std::move(respond), answer] {
-          respond(answer(r));
-        }).detach();
+        auto shared = std::make_shared<tide::http::HttpRequest>(std::move(r));
+        TheWorker()->Post(
+            [shared, respond = std::move(respond), answer]() mutable { respond(answer(*shared)); });
       }
     };
     auto s = tide::http::HttpServer::Create(std::move(o));
@@ -81,5 +136,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   close(fd);
   if (!server->WaitForResponses(absl::Seconds(5))) std::abort();
+  // The client has closed: the server must let go of the connection.
+  for (int i = 0; server->connections() > 0; ++i) {
+    if (i == 500000) std::abort();  // ~5 s
+    std::this_thread::sleep_for(std::chrono::microseconds(10));
+  }
+  TheWorker()->WaitIdle();
   return 0;
 }

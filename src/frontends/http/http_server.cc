@@ -540,8 +540,8 @@ class Transport {
     if (it == loop->conns.end()) return;
     epoll_ctl(loop->epfd, EPOLL_CTL_DEL, conn->fd, nullptr);
     ::shutdown(conn->fd, SHUT_RDWR);
-    loop->shared->connections.fetch_sub(1);
     loop->conns.erase(it);
+    loop->shared->connections.fetch_sub(1);  // once the loop has let go of it
   }
 
   // Closes connections whose next request is overdue (slow or idle clients).
@@ -657,9 +657,13 @@ int HttpServer::connections() const { return impl_->shared->connections.load(); 
 
 bool HttpServer::WaitForResponses(absl::Duration timeout) {
   absl::Time end = absl::Now() + timeout;
+  // Polls from 10 us, doubling to 1 ms: the last response is usually
+  // written within microseconds of the caller asking.
+  absl::Duration pause = absl::Microseconds(10);
   while (impl_->shared->pending.load() > 0) {
     if (absl::Now() >= end) return false;
-    absl::SleepFor(absl::Milliseconds(1));
+    absl::SleepFor(pause);
+    pause = std::min(pause * 2, absl::Milliseconds(1));
   }
   return true;
 }
