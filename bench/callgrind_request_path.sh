@@ -32,7 +32,11 @@
 # when something could not run. Runs agree within 0.5 % (valgrind serialises
 # the threads; what varies is how often a thread finds a lock or the queue
 # busy). Takes about 20 s. BUILD_DIR (default build/) picks the build;
-# NO_BUILD=1 skips building tide; KEEP_DUMPS=PREFIX keeps each mode's dump.
+# NO_BUILD=1 skips building tide; KEEP_DUMPS=PREFIX keeps each mode's dump;
+# TIDE_ARGS adds arguments to `tide serve`. Under valgrind an execution takes
+# far longer than natively, so inline execution (docs/life-of-a-request.md)
+# is off with the default --inline-execute-max-us; TIDE_ARGS="--inline-execute-max-us 100000"
+# counts the inline path.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${BUILD_DIR:-$root/build}"
@@ -50,7 +54,7 @@ while [ $# -gt 0 ]; do
     --requests) requests="$2"; shift 2 ;;
     --modes) modes="$2"; shift 2 ;;
     --top) top="$2"; shift 2 ;;
-    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
     *) echo "callgrind_request_path.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -153,7 +157,7 @@ PY
 nice -n 19 valgrind --tool=callgrind --collect-systime=yes --collect-atstart=yes \
   --callgrind-out-file="$work/cg.out" "$tide" serve --model-repository "$work/repo" \
   --host 127.0.0.1 --http-port 0 --grpc-port -1 --metrics-port 0 --http-threads 1 --drain-delay 0 \
-  --log-level warn >"$work/serve.out" 2>"$work/serve.log" &
+  --log-level warn ${TIDE_ARGS:-} >"$work/serve.out" 2>"$work/serve.log" &
 vpid=$!
 for _ in $(seq 600); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
 port=$(sed -n 's/.*"http_port":\([0-9]*\).*/\1/p' "$work/serve.out")

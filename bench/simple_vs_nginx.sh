@@ -15,6 +15,7 @@
 # and wrk (one thread, a POST of the same body). Prints every window, then per
 # client the medians and the median of the per-repeat ratios tide/nginx.
 # Nothing is pinned: the servers and the client share the machine's cores.
+# TIDE_ARGS adds arguments to `tide serve` (e.g. TIDE_ARGS="--inline-execute-max-us 0").
 # Exit status 0 whatever the ratio (a measurement); 2 if something could not run.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,7 +34,7 @@ while [ $# -gt 0 ]; do
     --repeat) repeat="$2"; shift 2 ;;
     --http-threads) http_threads="$2"; shift 2 ;;
     --clients) clients="$2"; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "simple_vs_nginx.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -58,7 +59,7 @@ mkdir -p "$work/repo"
 cp -r "$root/examples/models/simple" "$work/repo/"
 cp "$root/examples/models/simple/sample_request.json" "$work/body.json"
 "$build/apps/tide/tide" serve --model-repository "$work/repo" --host 127.0.0.1 --http-port 0 \
-  --grpc-port -1 --metrics-port 0 --http-threads "$http_threads" --drain-delay 0 \
+  --grpc-port -1 --metrics-port 0 --http-threads "$http_threads" --drain-delay 0 ${TIDE_ARGS:-} \
   >"$work/serve.out" 2>"$work/serve.log" &
 tide_pid=$!
 for _ in $(seq 300); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done

@@ -16,9 +16,9 @@
 #include "load_command.h"
 #include "server/server.h"
 #include "sim_command.h"
+#include "spdlog/spdlog.h"
 #include "tune_command.h"
 #include "up_command.h"
-#include "spdlog/spdlog.h"
 
 namespace {
 
@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
   tide::server::ServeOptions serve;
   double drain_delay_s = 5, shutdown_timeout_s = 30, read_timeout_s = 30;
   int64_t worker_spin_us = 0;
+  int64_t inline_execute_max_us = 100;
   CLI::App* serve_cmd = app.add_subcommand(
       "serve",
       "Serve the models of a Triton-style model repository over the KServe V2 protocol\n"
@@ -107,6 +108,15 @@ int main(int argc, char** argv) {
                    "meanwhile starts at once on hot caches (lower latency for back-to-back "
                    "clients); the time spun counts as CPU use, which CPU-based autoscaling "
                    "sees (tide_worker_spin_seconds_total). 0 = sleep at once")
+      ->check(CLI::Range(int64_t{0}, int64_t{100000}))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--inline-execute-max-us", inline_execute_max_us,
+                   "For models without dynamic batching whose config sets no "
+                   "TIDE_INLINE_EXECUTE_MAX_MICROSECONDS: while a model's executions average "
+                   "no longer than this, a request that finds an instance idle and nothing "
+                   "queued runs on the thread that received it, with no hand-off to the "
+                   "model's worker (lower latency and CPU per request). 0 = always hand off")
       ->check(CLI::Range(int64_t{0}, int64_t{100000}))
       ->capture_default_str();
   serve_cmd
@@ -179,6 +189,7 @@ int main(int argc, char** argv) {
     serve.shutdown_timeout = absl::Seconds(shutdown_timeout_s);
     serve.read_timeout = absl::Seconds(read_timeout_s);
     serve.worker_spin = absl::Microseconds(worker_spin_us);
+    serve.inline_max_execute = absl::Microseconds(inline_execute_max_us);
     serve.model_control_explicit = model_control_mode == "explicit";
     if (const char* t = std::getenv("TIDE_ADMIN_TOKEN")) serve.admin_token_env = t;
     run = [&] {
@@ -723,7 +734,8 @@ int main(int argc, char** argv) {
                    "HPA sync period (kube-controller-manager's --horizontal-pod-autoscaler-sync-"
                    "period), e.g. 15s, 500ms")
         ->capture_default_str();
-    up->add_option("--scrape-interval", o.scrape_interval, "How often each replica's /metrics is read")
+    up->add_option("--scrape-interval", o.scrape_interval,
+                   "How often each replica's /metrics is read")
         ->capture_default_str();
     up->add_option("--termination-grace-period", o.termination_grace_period,
                    "SIGTERM to SIGKILL for a removed replica")
@@ -741,7 +753,8 @@ int main(int argc, char** argv) {
     up->add_flag("--demo", o.demo,
                  "Drive built-in traffic (warm-up, ramp, spike, fall, quiet: ~4 min) at the "
                  "simulated model, write the report, keep serving until Ctrl-C");
-    up->add_option("--demo-model", o.demo_model, "The model --demo sends to")->capture_default_str();
+    up->add_option("--demo-model", o.demo_model, "The model --demo sends to")
+        ->capture_default_str();
     up->add_option("--slo", o.slo_seconds,
                    "The p99 SLO line of the dashboard and report.svg, in seconds")
         ->capture_default_str();
@@ -755,9 +768,8 @@ int main(int argc, char** argv) {
     up->add_option("--prometheus-config", o.prometheus_config,
                    "Keep a Prometheus scrape config of the live replicas in this file (their "
                    "samples labelled namespace=\"tide-up\", pod=<replica>)");
-    up->callback([&] {
-      run = [&] { return tide::apps::RunUpCommand(up_opts, std::cout, std::cerr); };
-    });
+    up->callback(
+        [&] { run = [&] { return tide::apps::RunUpCommand(up_opts, std::cout, std::cerr); }; });
   }
 
   try {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/caller_backlog.h"
 #include "core/response_builder.h"
 
 namespace tide::batching {
@@ -30,8 +31,12 @@ absl::StatusOr<std::unique_ptr<DynamicBatcher>> DynamicBatcher::Create(Options o
     return absl::InvalidArgumentError("max_queue_size must be at least 1");
   }
   std::unique_ptr<DynamicBatcher> b(new DynamicBatcher(std::move(options)));
-  for (auto& inst : b->options_.instances) {
-    b->workers_.emplace_back([raw = b.get(), i = inst.get()] { raw->WorkerLoop(i); });
+  {
+    absl::MutexLock lock(&b->mu_);
+    b->holders_.assign(b->options_.instances.size(), Holder::kNone);
+  }
+  for (size_t i = 0; i < b->options_.instances.size(); ++i) {
+    b->workers_.emplace_back([raw = b.get(), i] { raw->WorkerLoop(i); });
   }
   b->reaper_ = std::thread([raw = b.get()] { raw->ReaperLoop(); });
   return b;
@@ -43,6 +48,7 @@ DynamicBatcher::DynamicBatcher(Options options)
 DynamicBatcher::~DynamicBatcher() { Shutdown(); }
 
 absl::Status DynamicBatcher::Enqueue(std::unique_ptr<core::PendingRequest> request) {
+  if (TryRunInline(request)) return absl::OkStatus();
   absl::Status refused;
   {
     absl::MutexLock lock(&mu_);
@@ -72,6 +78,64 @@ absl::Status DynamicBatcher::Enqueue(std::unique_ptr<core::PendingRequest> reque
   return absl::OkStatus();
 }
 
+bool DynamicBatcher::InlineEligible(const core::PendingRequest& request, absl::Time now) const {
+  if (stopping_ || !queue_.empty() || request.deadline <= now) return false;
+  if (executions_seen_.load(std::memory_order_relaxed) < 8) return false;
+  return absl::Nanoseconds(recent_execute_ns_.load(std::memory_order_relaxed)) <=
+         options_.inline_max_execute;
+}
+
+bool DynamicBatcher::TryRunInline(std::unique_ptr<core::PendingRequest>& request) {
+  if (policy_.dynamic || options_.inline_max_execute <= absl::ZeroDuration()) return false;
+  // A caller with more ready work goes on with it while a worker runs this.
+  if (common::caller_has_backlog) return false;
+  if (request->request.cancelled && request->request.cancelled()) return false;
+  size_t index = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!InlineEligible(*request, options_.clock->Now())) return false;
+    while (index < holders_.size() && holders_[index] != Holder::kNone) ++index;
+    if (index == holders_.size()) return false;
+    holders_[index] = Holder::kInline;
+    ++inline_running_;
+    // Counted as a pass through the queue (in flight from here until
+    // OnCompleted), pushed and popped under the same lock: the depth gauge
+    // never shows it.
+    if (options_.observer) {
+      options_.observer->OnEnqueued();
+      options_.observer->OnDequeued();
+    }
+  }
+  std::vector<std::unique_ptr<core::PendingRequest>> batch;
+  batch.push_back(std::move(request));
+  RunBatch(index, std::move(batch));
+  absl::MutexLock lock(&mu_);
+  --inline_running_;
+  return true;
+}
+
+void DynamicBatcher::ReleaseInstance(size_t index) {
+  absl::MutexLock lock(&mu_);
+  const bool was_inline = holders_[index] == Holder::kInline;
+  holders_[index] = Holder::kNone;
+  // After an inline execution, wakes the instance's worker if requests
+  // queued up meanwhile (only then: a wake-up per request would cost more
+  // than the hand-off saved).
+  if (was_inline && !queue_.empty()) {
+    ++generation_;
+    pushes_.store(generation_, std::memory_order_release);
+  }
+}
+
+void DynamicBatcher::RecordExecution(absl::Duration took) {
+  // Updates may race between instances; an update lost now and then does
+  // not matter to an average.
+  int64_t ns = absl::ToInt64Nanoseconds(took);
+  int64_t seen = executions_seen_.fetch_add(1, std::memory_order_relaxed);
+  int64_t avg = recent_execute_ns_.load(std::memory_order_relaxed);
+  recent_execute_ns_.store(seen == 0 ? ns : avg + (ns - avg) / 8, std::memory_order_relaxed);
+}
+
 int64_t DynamicBatcher::QueueDepth() const {
   absl::MutexLock lock(&mu_);
   return static_cast<int64_t>(queue_.size());
@@ -87,6 +151,11 @@ void DynamicBatcher::Shutdown() {
     if (t.joinable()) t.join();
   }
   if (reaper_.joinable()) reaper_.join();
+  // An inline execution started before `stopping_` finishes on its caller's
+  // thread; it still uses an instance.
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](int* running) { return *running == 0; }, &inline_running_));
 }
 
 absl::Time DynamicBatcher::TakeExpired(
@@ -189,7 +258,7 @@ void DynamicBatcher::ReaperLoop() {
   }
 }
 
-void DynamicBatcher::WorkerLoop(core::ModelInstance* instance) {
+void DynamicBatcher::WorkerLoop(size_t index) {
   // Named so that per-thread CPU (top -H, /proc/PID/task) tells the model's
   // compute apart from HTTP work; Linux keeps 15 characters.
   pthread_setname_np(pthread_self(), "tide-worker");
@@ -239,12 +308,19 @@ void DynamicBatcher::WorkerLoop(core::ModelInstance* instance) {
         }
         TakeCancelled(lookahead, &expired);
         if (!expired.empty()) break;
+        if (holders_[index] == Holder::kInline) {
+          // Its instance is running a request inline; the release bumps
+          // the generation. The reaper answers deadlines meanwhile.
+          AwaitPushUntil(absl::InfiniteFuture(), now);
+          continue;
+        }
         head.clear();
         for (size_t i = 0; i < queue_.size() && i < lookahead; ++i) {
           head.push_back({queue_[i]->batch_size, queue_[i]->shape_key, queue_[i]->arrival});
         }
         BatchDecision d = DecideBatch(policy_, head, now, stopping_);
         if (d.kind == BatchDecision::Kind::kDispatch) {
+          holders_[index] = Holder::kWorker;
           for (size_t i = 0; i < d.count; ++i) {
             if (queue_.front()->deadline != absl::InfiniteFuture()) --with_deadline_;
             batch.push_back(std::move(queue_.front()));
@@ -257,12 +333,13 @@ void DynamicBatcher::WorkerLoop(core::ModelInstance* instance) {
       }
     }
     AnswerExpired(std::move(expired));
-    if (!batch.empty()) RunBatch(instance, std::move(batch));
+    if (!batch.empty()) RunBatch(index, std::move(batch));
   }
 }
 
-void DynamicBatcher::RunBatch(core::ModelInstance* instance,
+void DynamicBatcher::RunBatch(size_t index,
                               std::vector<std::unique_ptr<core::PendingRequest>> batch) {
+  core::ModelInstance* instance = options_.instances[index].get();
   absl::Time start = options_.clock->Now();
   std::vector<const core::InferRequest*> requests;
   int64_t rows = 0;
@@ -286,6 +363,9 @@ void DynamicBatcher::RunBatch(core::ModelInstance* instance,
   }
   if (options_.observer) options_.observer->OnBatch(rows, static_cast<int>(batch.size()), timings);
   absl::Time end = options_.clock->Now();
+  RecordExecution(end - start);
+  // Free before the answers go out: the instance is done with the batch.
+  ReleaseInstance(index);
   for (size_t i = 0; i < batch.size(); ++i) {
     core::PendingRequest& r = *batch[i];
     absl::StatusOr<core::InferResponse> response =

@@ -48,6 +48,16 @@ class DynamicBatcher final : public core::Scheduler {
     // (a moving average) were no longer than this: back-to-back traffic gets
     // the spin, sparse or Poisson traffic does not pay for it.
     absl::Duration idle_spin = absl::ZeroDuration();
+    // Inline execution, for a model without dynamic batching (one request
+    // per execution, so nothing is lost by not queueing): a request that
+    // finds the queue empty and an instance idle runs at once on the thread
+    // that enqueues it (the HTTP I/O thread, gRPC's), with no hand-off to a
+    // worker: no wake-up, no context switch, its memory freed where it was
+    // allocated. Only while the model's executions have lately taken no
+    // longer than this on average (a moving average over the last ~8, after
+    // the first 8 ran on the workers), so a slow model never holds up the
+    // caller's other connections. Zero: never.
+    absl::Duration inline_max_execute = absl::ZeroDuration();
   };
 
   static absl::StatusOr<std::unique_ptr<DynamicBatcher>> Create(Options options);
@@ -61,7 +71,16 @@ class DynamicBatcher final : public core::Scheduler {
 
  private:
   explicit DynamicBatcher(Options options);
-  void WorkerLoop(core::ModelInstance* instance);
+  void WorkerLoop(size_t index);
+  // Runs `request` on the calling thread if the rules for inline execution
+  // (Options::inline_max_execute) allow it now; false (request untouched)
+  // if not.
+  bool TryRunInline(std::unique_ptr<core::PendingRequest>& request);
+  bool InlineEligible(const core::PendingRequest& request, absl::Time now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RecordExecution(absl::Duration took);
+  // The instance's batch has executed: nobody holds it now.
+  void ReleaseInstance(size_t index) ABSL_LOCKS_EXCLUDED(mu_);
   // Answers requests whose deadline passes while every instance is busy.
   void ReaperLoop();
   // Moves requests past their deadline into `expired`; returns the earliest
@@ -82,8 +101,9 @@ class DynamicBatcher final : public core::Scheduler {
   // Answers requests taken without running: DeadlineExceeded if their
   // deadline has passed, else Cancelled.
   void AnswerExpired(std::vector<std::unique_ptr<core::PendingRequest>> expired);
-  void RunBatch(core::ModelInstance* instance,
-                std::vector<std::unique_ptr<core::PendingRequest>> batch);
+  // Executes `batch` on instance `index` (held by the caller), releases the
+  // instance, then answers every request.
+  void RunBatch(size_t index, std::vector<std::unique_ptr<core::PendingRequest>> batch);
 
   Options options_;
   BatchPolicyConfig policy_;
@@ -99,6 +119,14 @@ class DynamicBatcher final : public core::Scheduler {
   // case), TakeExpired does not walk the queue on every dispatch.
   size_t with_deadline_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Who holds each instance: nobody, its worker (running a batch), or an
+  // inline execution on another thread (its worker waits meanwhile).
+  enum class Holder { kNone, kWorker, kInline };
+  std::vector<Holder> holders_ ABSL_GUARDED_BY(mu_);
+  int inline_running_ ABSL_GUARDED_BY(mu_) = 0;
+  // Moving average of an execution's wall time (ns), and how many were seen.
+  std::atomic<int64_t> recent_execute_ns_{0};
+  std::atomic<int64_t> executions_seen_{0};
   std::atomic<bool> stopping_flag_{false};  // stopping_, readable without mu_
   std::vector<std::thread> workers_;
   std::thread reaper_;

@@ -16,17 +16,16 @@
 namespace tide::server {
 namespace {
 
-constexpr char kSpinParameter[] = "TIDE_WORKER_SPIN_MICROSECONDS";
-
-// The model's `parameters { key: "TIDE_WORKER_SPIN_MICROSECONDS" ... }`, or
-// the server's --worker-spin-us when absent.
-absl::StatusOr<absl::Duration> WorkerSpin(const LoadOptions& o, const core::ModelSpec& spec) {
-  auto it = spec.parameters.find(kSpinParameter);
-  if (it == spec.parameters.end()) return o.worker_idle_spin;
+// A model's `parameters { key: <key> ... }` in microseconds (0 to 100000),
+// or the server's default when absent.
+absl::StatusOr<absl::Duration> MicrosecondsParameter(const core::ModelSpec& spec, const char* key,
+                                                     absl::Duration fallback) {
+  auto it = spec.parameters.find(key);
+  if (it == spec.parameters.end()) return fallback;
   int64_t us = 0;
   if (!absl::SimpleAtoi(it->second, &us) || us < 0 || us > 100000) {
     return absl::InvalidArgumentError(
-        absl::StrCat(spec.path, ": parameter '", kSpinParameter, "': '", it->second,
+        absl::StrCat(spec.path, ": parameter '", key, "': '", it->second,
                      "' is not a whole number of microseconds from 0 to 100000"));
   }
   return absl::Microseconds(us);
@@ -52,8 +51,13 @@ absl::StatusOr<std::shared_ptr<core::LoadedModel>> LoadVersion(const LoadOptions
                                                                const core::ModelSpec& spec,
                                                                const std::string& model_dir,
                                                                int64_t version) {
-  absl::StatusOr<absl::Duration> spin = WorkerSpin(o, spec);
+  // --worker-spin-us and --inline-execute-max-us unless the model says.
+  absl::StatusOr<absl::Duration> spin =
+      MicrosecondsParameter(spec, "TIDE_WORKER_SPIN_MICROSECONDS", o.worker_idle_spin);
   if (!spin.ok()) return spin.status();
+  absl::StatusOr<absl::Duration> inline_max =
+      MicrosecondsParameter(spec, "TIDE_INLINE_EXECUTE_MAX_MICROSECONDS", o.inline_max_execute);
+  if (!inline_max.ok()) return inline_max.status();
   absl::Time start = absl::Now();
   int64_t rss_before = metrics::ResidentMemoryBytes();
   auto lm = std::make_shared<core::LoadedModel>();
@@ -84,6 +88,7 @@ absl::StatusOr<std::shared_ptr<core::LoadedModel>> LoadVersion(const LoadOptions
   bo.instances = std::move(instances);
   bo.observer = lm->observer;
   bo.idle_spin = *spin;
+  bo.inline_max_execute = *inline_max;
   auto batcher = batching::DynamicBatcher::Create(std::move(bo));
   if (!batcher.ok()) return batcher.status();
   lm->scheduler = *std::move(batcher);

@@ -27,6 +27,8 @@ struct LoadOptions {
   const ServerMetrics* metrics = nullptr;
   int cpu_count = 1;
   absl::Duration worker_idle_spin = absl::ZeroDuration();  // DynamicBatcher::Options::idle_spin
+  // DynamicBatcher::Options::inline_max_execute
+  absl::Duration inline_max_execute = absl::ZeroDuration();
 };
 
 struct LoadResult {

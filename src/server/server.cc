@@ -105,6 +105,7 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
   lo.backends = &backends;
   lo.metrics = &sm;
   lo.worker_idle_spin = o.worker_spin;
+  lo.inline_max_execute = o.inline_max_execute;
   lo.cpu_count = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   // Before any backend plugin (and the BLAS under it) is loaded.
   if (std::string blas = common::PrepareOpenBlasCoreType(); !blas.empty()) {

@@ -33,6 +33,9 @@ struct ServeOptions {
   size_t max_queue_size = 256;
   // How long a model's idle worker polls its queue before sleeping.
   absl::Duration worker_spin = absl::ZeroDuration();
+  // Models without dynamic batching whose executions average no longer than
+  // this run on the receiving thread when an instance is idle (0: never).
+  absl::Duration inline_max_execute = absl::Microseconds(100);
   absl::Duration drain_delay = absl::Seconds(5);
   absl::Duration shutdown_timeout = absl::Seconds(30);
   bool strict_readiness = true;

@@ -30,6 +30,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/caller_backlog.h"
 #include "common/logging.h"
 #include "frontends/http/http_connection.h"
 #include "frontends/http/http_framing.h"
@@ -154,8 +155,10 @@ class Transport {
         auto it = loop->conns.find(static_cast<Conn*>(p));
         if (it == loop->conns.end()) continue;
         std::shared_ptr<Conn> conn = it->second;  // keeps it alive through this event
+        common::caller_has_backlog = n > 1;
         OnEvents(loop, conn, events[i].events);
       }
+      common::caller_has_backlog = false;
       {
         std::lock_guard<std::mutex> lock(loop->tasks_mu);
         tasks.swap(loop->tasks);
