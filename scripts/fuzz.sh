@@ -13,7 +13,8 @@
 #     build-fuzz/fuzz-summary.txt), so that two campaigns on disjoint
 #     targets can run side by side
 # Targets are listed once, in fuzz/targets.txt. Prints the executions and the
-# crashes of each target (also written to build-fuzz/fuzz-summary.txt); a
+# crashes of each target (also written to build-fuzz/fuzz-summary.txt; a
+# slow-unit-* file, libFuzzer's note of an input over 10 s, is not counted); a
 # crashing input is kept as build-fuzz/crashes/<name>/crash-*. Exits non-zero
 # when any target crashed, leaked, timed out or ran out of memory.
 set -euo pipefail
@@ -70,7 +71,7 @@ for name in "${names[@]}"; do
   dict=()
   [ -f "$root/fuzz/$name.dict" ] && dict=(-dict="$root/fuzz/$name.dict")
   log="$build/fuzz-$name.log"
-  before=$(find "$crashes" -type f | wc -l)
+  before=$(find "$crashes" -type f ! -name 'slow-unit-*' | wc -l)
   start=$(date +%s)
   # CPU seconds (user + sys) besides wall seconds: on a shared machine the
   # rate per CPU second is the one to extrapolate from.
@@ -91,7 +92,7 @@ for name in "${names[@]}"; do
     execs=$(grep -oE "^#[0-9]+" "$log" | tail -1 | tr -d '#')
   fi
   execs="${execs:-0}"
-  found=$(($(find "$crashes" -type f | wc -l) - before))
+  found=$(($(find "$crashes" -type f ! -name 'slow-unit-*' | wc -l) - before))
   [ "$rc" -ne 0 ] && [ "$found" -eq 0 ] && found=1
   printf "%-18s %8d %14d %10d %8d %12d %8d\n" "$name" "$took" "$execs" \
     "$((execs / (took > 0 ? took : 1)))" "$cpu" "$((execs / (cpu > 0 ? cpu : 1)))" "$found" |
