@@ -78,9 +78,26 @@ absl::Status DynamicBatcher::Enqueue(std::unique_ptr<core::PendingRequest> reque
   return absl::OkStatus();
 }
 
+namespace {
+
+// The bytes of a request's input tensors.
+int64_t InputBytes(const core::InferRequest& r) {
+  int64_t bytes = 0;
+  for (const core::Tensor& t : r.inputs) bytes += static_cast<int64_t>(t.data.size());
+  return bytes;
+}
+
+}  // namespace
+
 bool DynamicBatcher::InlineEligible(const core::PendingRequest& request, absl::Time now) const {
   if (stopping_ || !queue_.empty() || request.deadline <= now) return false;
   if (executions_seen_.load(std::memory_order_relaxed) < 8) return false;
+  // A request much larger than those the average was measured on may take
+  // much longer (a batch of 8 where 1 was usual, a long sequence): it goes
+  // to the worker, and an I/O thread is never held by it.
+  if (InputBytes(request.request) > 2 * recent_input_bytes_.load(std::memory_order_relaxed)) {
+    return false;
+  }
   return absl::Nanoseconds(recent_execute_ns_.load(std::memory_order_relaxed)) <=
          options_.inline_max_execute;
 }
@@ -127,13 +144,16 @@ void DynamicBatcher::ReleaseInstance(size_t index) {
   }
 }
 
-void DynamicBatcher::RecordExecution(absl::Duration took) {
+void DynamicBatcher::RecordExecution(absl::Duration took, int64_t input_bytes) {
   // Updates may race between instances; an update lost now and then does
   // not matter to an average.
   int64_t ns = absl::ToInt64Nanoseconds(took);
   int64_t seen = executions_seen_.fetch_add(1, std::memory_order_relaxed);
   int64_t avg = recent_execute_ns_.load(std::memory_order_relaxed);
   recent_execute_ns_.store(seen == 0 ? ns : avg + (ns - avg) / 8, std::memory_order_relaxed);
+  int64_t bytes = recent_input_bytes_.load(std::memory_order_relaxed);
+  recent_input_bytes_.store(seen == 0 ? input_bytes : bytes + (input_bytes - bytes) / 8,
+                            std::memory_order_relaxed);
 }
 
 int64_t DynamicBatcher::QueueDepth() const {
@@ -363,7 +383,9 @@ void DynamicBatcher::RunBatch(size_t index,
   }
   if (options_.observer) options_.observer->OnBatch(rows, static_cast<int>(batch.size()), timings);
   absl::Time end = options_.clock->Now();
-  RecordExecution(end - start);
+  int64_t input_bytes = 0;
+  for (const core::InferRequest* r : requests) input_bytes += InputBytes(*r);
+  RecordExecution(end - start, input_bytes);
   // Free before the answers go out: the instance is done with the batch.
   ReleaseInstance(index);
   for (size_t i = 0; i < batch.size(); ++i) {

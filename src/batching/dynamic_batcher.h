@@ -56,7 +56,9 @@ class DynamicBatcher final : public core::Scheduler {
     // allocated. Only while the model's executions have lately taken no
     // longer than this on average (a moving average over the last ~8, after
     // the first 8 ran on the workers), so a slow model never holds up the
-    // caller's other connections. Zero: never.
+    // caller's other connections; and only for a request whose inputs are at
+    // most twice the average size of those executions (a larger one may take
+    // longer). Zero: never.
     absl::Duration inline_max_execute = absl::ZeroDuration();
   };
 
@@ -78,7 +80,7 @@ class DynamicBatcher final : public core::Scheduler {
   bool TryRunInline(std::unique_ptr<core::PendingRequest>& request);
   bool InlineEligible(const core::PendingRequest& request, absl::Time now) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void RecordExecution(absl::Duration took);
+  void RecordExecution(absl::Duration took, int64_t input_bytes);
   // The instance's batch has executed: nobody holds it now.
   void ReleaseInstance(size_t index) ABSL_LOCKS_EXCLUDED(mu_);
   // Answers requests whose deadline passes while every instance is busy.
@@ -126,6 +128,7 @@ class DynamicBatcher final : public core::Scheduler {
   int inline_running_ ABSL_GUARDED_BY(mu_) = 0;
   // Moving average of an execution's wall time (ns), and how many were seen.
   std::atomic<int64_t> recent_execute_ns_{0};
+  std::atomic<int64_t> recent_input_bytes_{0};  // the same average of input bytes
   std::atomic<int64_t> executions_seen_{0};
   std::atomic<bool> stopping_flag_{false};  // stopping_, readable without mu_
   std::vector<std::thread> workers_;

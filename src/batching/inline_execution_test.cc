@@ -63,10 +63,12 @@ class ThreadNotingInstance : public core::ModelInstance {
   std::vector<std::thread::id> threads ABSL_GUARDED_BY(mu);
 };
 
-std::unique_ptr<core::PendingRequest> Request(int32_t value, Promise* p) {
+// One request of `rows` rows, each the value.
+std::unique_ptr<core::PendingRequest> Request(int32_t value, Promise* p, int rows = 1) {
   auto r = std::make_unique<core::PendingRequest>();
-  core::Tensor x{"X", core::DataType::kInt32, {1, 1}, std::string(4, '\0')};
-  std::memcpy(x.data.data(), &value, 4);
+  core::Tensor x{"X", core::DataType::kInt32, {rows, 1}, std::string(4 * rows, '\0')};
+  for (int i = 0; i < rows; ++i) std::memcpy(x.data.data() + 4 * i, &value, 4);
+  r->batch_size = rows;
   r->request.inputs.push_back(std::move(x));
   r->shape_key = "X:1";
   r->arrival = common::MonotonicClock::Get()->Now();
@@ -179,6 +181,22 @@ TEST(InlineExecution, NeverForAModelSlowerThanTheBound) {
   // 2 ms per execution against a 100 us bound.
   Batcher s = Make("", absl::Microseconds(100), 1, absl::Milliseconds(2));
   EXPECT_EQ(SendOneByOne(s, 10), std::vector<bool>(10, false));
+  s.batcher->Shutdown();
+}
+
+TEST(InlineExecution, NeverForARequestMoreThanTwiceTheUsualSize) {
+  Batcher s = Make("", kGenerous);
+  SendOneByOne(s, 8);  // one row (4 bytes) each
+  for (int rows : {2, 3, 8}) {
+    Promise p;
+    size_t before = RanHere(s);
+    ASSERT_TRUE(s.batcher->Enqueue(Request(5, &p, rows)).ok());
+    auto r = p.get_future().get();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->outputs[0].shape, (std::vector<int64_t>{rows, 1}));
+    // 2 rows: twice the average, inline; 3 and 8: on the worker.
+    EXPECT_EQ(RanHere(s), before + (rows == 2 ? 1 : 0)) << rows;
+  }
   s.batcher->Shutdown();
 }
 
