@@ -147,6 +147,24 @@ std::vector<bool> SendOneByOne(const Batcher& s, int n) {
   return on_caller;
 }
 
+// Warms up `s`'s single instance (8 executions on its worker), then sends
+// `value` from a new thread, where it runs inline, held on `gate`; returns
+// once it is executing there.
+std::thread HoldInline(Batcher& s, absl::Notification* gate, int32_t value, Promise* p,
+                       std::thread::id* caller_id) {
+  SendOneByOne(s, 8);
+  s.instances[0]->gate = gate;
+  absl::Notification running;
+  std::thread caller([&s, value, p, caller_id, &running] {
+    *caller_id = std::this_thread::get_id();
+    running.Notify();
+    EXPECT_TRUE(s.batcher->Enqueue(Request(value, p)).ok());
+  });
+  running.WaitForNotification();
+  while (s.instances[0]->started.load() != 9) absl::SleepFor(absl::Milliseconds(1));
+  return caller;
+}
+
 TEST(InlineExecution, AfterEightFastExecutionsOnTheWorkerRequestsRunOnTheCallersThread) {
   auto counts = std::make_shared<CountingObserver>();
   Batcher s = Make("", kGenerous, 1, absl::ZeroDuration(), counts);
@@ -212,16 +230,10 @@ TEST(InlineExecution, NeverWhenTheCallerHasMoreWorkWaiting) {
 
 TEST(InlineExecution, ARequestQueuedWhileTheOnlyInstanceRunsInlineRunsRightAfterOnTheWorker) {
   Batcher s = Make("", kGenerous);
-  SendOneByOne(s, 8);
   absl::Notification gate;
-  s.instances[0]->gate = &gate;
   Promise first, second;
   std::thread::id caller_id;
-  std::thread caller([&] {
-    caller_id = std::this_thread::get_id();
-    ASSERT_TRUE(s.batcher->Enqueue(Request(1, &first)).ok());
-  });
-  while (s.instances[0]->started.load() != 9) absl::SleepFor(absl::Milliseconds(1));
+  std::thread caller = HoldInline(s, &gate, 1, &first, &caller_id);
   // The instance is held inline by `caller`: this one queues, and its
   // worker must not run it on the same instance meanwhile.
   ASSERT_TRUE(s.batcher->Enqueue(Request(2, &second)).ok());
@@ -243,12 +255,10 @@ TEST(InlineExecution, ARequestQueuedWhileTheOnlyInstanceRunsInlineRunsRightAfter
 
 TEST(InlineExecution, ShutdownWaitsForAnInlineExecutionToFinish) {
   Batcher s = Make("", kGenerous);
-  SendOneByOne(s, 8);
   absl::Notification gate;
-  s.instances[0]->gate = &gate;
   Promise p;
-  std::thread caller([&] { ASSERT_TRUE(s.batcher->Enqueue(Request(7, &p)).ok()); });
-  while (s.instances[0]->started.load() != 9) absl::SleepFor(absl::Milliseconds(1));
+  std::thread::id caller_id;
+  std::thread caller = HoldInline(s, &gate, 7, &p, &caller_id);
   std::atomic<bool> shut{false};
   std::thread stopper([&] {
     s.batcher->Shutdown();
