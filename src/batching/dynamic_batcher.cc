@@ -43,7 +43,9 @@ absl::StatusOr<std::unique_ptr<DynamicBatcher>> DynamicBatcher::Create(Options o
 }
 
 DynamicBatcher::DynamicBatcher(Options options)
-    : options_(std::move(options)), policy_(PolicyFor(options_.spec)) {}
+    : options_(std::move(options)),
+      policy_(PolicyFor(options_.spec)),
+      inline_possible_(!policy_.dynamic && options_.inline_max_execute > absl::ZeroDuration()) {}
 
 DynamicBatcher::~DynamicBatcher() { Shutdown(); }
 
@@ -91,7 +93,7 @@ int64_t InputBytes(const core::InferRequest& r) {
 
 bool DynamicBatcher::InlineEligible(const core::PendingRequest& request, absl::Time now) const {
   if (stopping_ || !queue_.empty() || request.deadline <= now) return false;
-  if (executions_seen_.load(std::memory_order_relaxed) < 8) return false;
+  if (executions_seen_.load(std::memory_order_relaxed) < kInlineWarmUpExecutions) return false;
   // A request much larger than those the average was measured on may take
   // much longer (a batch of 8 where 1 was usual, a long sequence): it goes
   // to the worker, and an I/O thread is never held by it.
@@ -103,7 +105,7 @@ bool DynamicBatcher::InlineEligible(const core::PendingRequest& request, absl::T
 }
 
 bool DynamicBatcher::TryRunInline(std::unique_ptr<core::PendingRequest>& request) {
-  if (policy_.dynamic || options_.inline_max_execute <= absl::ZeroDuration()) return false;
+  if (!inline_possible_) return false;
   // A caller with more ready work goes on with it while a worker runs this.
   if (common::caller_has_backlog) return false;
   if (request->request.cancelled && request->request.cancelled()) return false;
@@ -383,9 +385,11 @@ void DynamicBatcher::RunBatch(size_t index,
   }
   if (options_.observer) options_.observer->OnBatch(rows, static_cast<int>(batch.size()), timings);
   absl::Time end = options_.clock->Now();
-  int64_t input_bytes = 0;
-  for (const core::InferRequest* r : requests) input_bytes += InputBytes(*r);
-  RecordExecution(end - start, input_bytes);
+  if (inline_possible_) {  // the averages serve inline execution only
+    int64_t input_bytes = 0;
+    for (const core::InferRequest* r : requests) input_bytes += InputBytes(*r);
+    RecordExecution(end - start, input_bytes);
+  }
   // Free before the answers go out: the instance is done with the batch.
   ReleaseInstance(index);
   for (size_t i = 0; i < batch.size(); ++i) {

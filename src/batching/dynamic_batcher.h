@@ -107,8 +107,14 @@ class DynamicBatcher final : public core::Scheduler {
   // instance, then answers every request.
   void RunBatch(size_t index, std::vector<std::unique_ptr<core::PendingRequest>> batch);
 
+  // Executions that run on the workers before any may run inline.
+  static constexpr int64_t kInlineWarmUpExecutions = 8;
+
   Options options_;
   BatchPolicyConfig policy_;
+  // No dynamic batching and a bound above zero: inline execution may happen,
+  // and RunBatch keeps the averages it is decided on.
+  const bool inline_possible_;
   mutable absl::Mutex mu_;
   std::deque<std::unique_ptr<core::PendingRequest>> queue_ ABSL_GUARDED_BY(mu_);
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;  // bumped on every push

@@ -141,6 +141,7 @@ class Transport {
         if (!loop->tasks.empty()) timeout_ms = 0;
       }
       int n = epoll_wait(loop->epfd, events, 128, timeout_ms);
+      common::caller_has_backlog = n > 1;  // for the requests these events dispatch
       for (int i = 0; i < n; ++i) {
         void* p = events[i].data.ptr;
         if (p == nullptr) {  // wake-up
@@ -155,7 +156,6 @@ class Transport {
         auto it = loop->conns.find(static_cast<Conn*>(p));
         if (it == loop->conns.end()) continue;
         std::shared_ptr<Conn> conn = it->second;  // keeps it alive through this event
-        common::caller_has_backlog = n > 1;
         OnEvents(loop, conn, events[i].events);
       }
       common::caller_has_backlog = false;
