@@ -238,10 +238,15 @@ json ScalarToJson(const YAML::Node& node) {
   return json(s);
 }
 
-// The most nodes a YAML stream may hold once its aliases are expanded: an
-// alias copies its anchor's whole tree into the JSON, so a few hundred bytes
-// of nested aliases would otherwise expand to billions of nodes.
-constexpr size_t kMaxYamlNodes = 100000;
+// The most nodes a YAML stream may hold once its aliases are expanded is its
+// size in bytes plus this. An alias copies its anchor's whole tree into the
+// JSON, so a few hundred bytes of nested aliases would otherwise expand to
+// billions of nodes. Every node written out takes at least one byte, so a
+// file without aliases always fits; aliases may add this many nodes. An HPA
+// holds ~50 nodes and an adapter rule ~15: 10,000 is ample, and it keeps the
+// work and memory an expanding file can cost small (it was a flat 100,000,
+// which made each such file cost milliseconds).
+constexpr size_t kMaxYamlAliasNodes = 10000;
 
 struct TooManyNodes {};
 
@@ -402,7 +407,8 @@ absl::Status CheckDocumentsEnd(const std::string& text) {
 
 absl::StatusOr<std::vector<json>> YamlToJson(const std::string& text) {
   std::vector<json> docs;
-  size_t budget = kMaxYamlNodes;
+  const size_t max_nodes = text.size() + kMaxYamlAliasNodes;
+  size_t budget = max_nodes;
   try {
     RETURN_IF_ERROR(CheckDocumentsEnd(text));
     for (const YAML::Node& node : YAML::LoadAll(text)) {
@@ -417,8 +423,11 @@ absl::StatusOr<std::vector<json>> YamlToJson(const std::string& text) {
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("invalid YAML: ", e.what()));
   } catch (const TooManyNodes&) {
-    return absl::InvalidArgumentError(absl::StrCat("invalid YAML: more than ", kMaxYamlNodes,
-                                                   " nodes once aliases are expanded"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid YAML: more than ", max_nodes,
+                     " nodes once aliases are expanded (the file's size in "
+                     "bytes plus ",
+                     kMaxYamlAliasNodes, ")"));
   } catch (const TooDeep&) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid YAML: nested more than ", kMaxYamlDepth,

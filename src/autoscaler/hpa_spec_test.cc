@@ -184,12 +184,38 @@ TEST(HpaSpecTest, AliasExpansionIsBounded) {
   ASSERT_FALSE(specs.ok());
   EXPECT_EQ(specs.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(specs.status().message(),
-            "invalid YAML: more than 100000 nodes once aliases are expanded");
+            "invalid YAML: more than " + std::to_string(text.size() + 10000) +
+                " nodes once aliases are expanded (the file's size in bytes plus 10000)");
+  // Two levels less (~1,200 nodes) is within the bound.
+  std::string within = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 2; ++i) {
+    within += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k) within += (k ? ", *a" : "*a") + std::to_string(i - 1);
+    within += "]\n";
+  }
+  within += "maxReplicas: 3\n";
+  EXPECT_TRUE(HpaSpecsFromYaml(within).ok());
   // The same aliases a few times over are fine.
   auto small = HpaSpecsFromYaml("a: &a {x: 1}\nb: [*a, *a, *a]\nmaxReplicas: 3\n");
   ASSERT_TRUE(small.ok()) << small.status();
   ASSERT_EQ(small->size(), 1u);
   EXPECT_EQ((*small)[0].max_replicas, 3);
+}
+
+// The bound is on what aliases add: a file without aliases is read whatever
+// its node count (here 40,000 list items, four times the alias allowance).
+TEST(HpaSpecTest, LargeFilesWithoutAliasesAreRead) {
+  std::string text = "maxReplicas: 3\nitems: [";
+  for (int i = 0; i < 40000; ++i) text += i ? ",1" : "1";
+  text += "]\n";
+  auto docs = YamlToJson(text);
+  ASSERT_TRUE(docs.ok()) << docs.status();
+  EXPECT_EQ((*docs)[0].at("items").size(), 40000u);
+  std::string block = "items:\n";
+  for (int i = 0; i < 40000; ++i) block += "- 1\n";
+  auto lines = YamlToJson(block);
+  ASSERT_TRUE(lines.ok()) << lines.status();
+  EXPECT_EQ((*lines)[0].at("items").size(), 40000u);
 }
 
 // Found by CI's short fuzz pass (fuzz/hpa_yaml_fuzz.cc): an alias inside its
