@@ -7,6 +7,7 @@
 # gRPC/HTTP throughput ratio and p50 difference.
 # Usage: bench/grpc_vs_http_repeat.sh [OUT_DIR]
 #   TIDE=path/to/tide  MODEL=mlp  CONCURRENCY="1 64"  REPEAT=5  DURATION=3
+#   SERVE_ARGS="--grpc-threads 1" (added to tide serve's arguments)
 T=${TIDE:-build/apps/tide/tide}
 MODEL=${MODEL:-mlp}
 CONCURRENCY=${CONCURRENCY:-1 64}
@@ -14,7 +15,7 @@ REPEAT=${REPEAT:-5}
 DURATION=${DURATION:-3}
 OUT=${1:-/tmp/grpc-vs-http-repeat}; mkdir -p $OUT; rm -f $OUT/w-*.json
 $T serve --model-repository examples/models --host 127.0.0.1 --http-port 18040 --grpc-port 18041 \
-  --metrics-port 18042 --drain-delay 0 2>$OUT/serve.log >/dev/null &
+  --metrics-port 18042 --drain-delay 0 ${SERVE_ARGS:-} 2>$OUT/serve.log >/dev/null &
 S=$!
 for i in $(seq 1 150); do curl -sf http://127.0.0.1:18040/v2/health/ready >/dev/null && break; sleep 0.2; done
 ticks() { awk '{print $14 + $15}' /proc/$S/stat; }

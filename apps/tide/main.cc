@@ -95,6 +95,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   serve_cmd
+      ->add_option("--grpc-threads", serve.grpc_threads,
+                   "gRPC ModelInfer threads (each polls its own completion queue)")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  serve_cmd
       ->add_option("--max-queue-size", serve.max_queue_size,
                    "Requests a model may queue when its config sets no max_queue_size; "
                    "beyond it requests get 503 + Retry-After at once")

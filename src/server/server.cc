@@ -256,6 +256,7 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
     go.host = o.host;
     go.port = o.grpc_port;
     go.max_message_bytes = o.max_body_bytes;
+    go.threads = o.grpc_threads;
     go.service = &service;
     go.server_name = "tide";
     go.server_version = kVersion;

@@ -26,6 +26,7 @@ struct ServeOptions {
   int grpc_port = 8001;  // -1: no gRPC listener
   int metrics_port = 8002;
   int http_threads = 2;
+  int grpc_threads = 1;  // ModelInfer's completion-queue threads
   size_t max_body_bytes = 64 << 20;
   size_t max_header_bytes = 16 << 10;
   int max_connections = 1024;

@@ -5,9 +5,14 @@
 #include <grpcpp/support/message_allocator.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <functional>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/status_macros.h"
 #include "common/status_mapping.h"
 #include "core/model_repository.h"
 #include "frontends/grpc/grpc_codec.h"
@@ -27,15 +32,15 @@ grpc::Status ToGrpc(const absl::Status& s) {
 // the request is parsed into it (raw_input_contents included) and the response
 // built in it, and all of it is freed at once when the call ends, instead of a
 // malloc and free per string and repeated field. The arena's first block is
-// part of the holder, so a small call allocates once.
-class InferArena final
-    : public grpc::MessageHolder<inference::ModelInferRequest, inference::ModelInferResponse> {
+// part of the call, so a small call allocates once.
+class InferArena {
  public:
   InferArena() : arena_(Options()) {
-    set_request(google::protobuf::Arena::CreateMessage<inference::ModelInferRequest>(&arena_));
-    set_response(google::protobuf::Arena::CreateMessage<inference::ModelInferResponse>(&arena_));
+    request_ = google::protobuf::Arena::CreateMessage<inference::ModelInferRequest>(&arena_);
+    response_ = google::protobuf::Arena::CreateMessage<inference::ModelInferResponse>(&arena_);
   }
-  void Release() override { delete this; }
+  inference::ModelInferRequest* request() { return request_; }
+  inference::ModelInferResponse* response() { return response_; }
 
  private:
   google::protobuf::ArenaOptions Options() {
@@ -46,22 +51,54 @@ class InferArena final
   }
   alignas(8) char first_block_[4096];
   google::protobuf::Arena arena_;  // after first_block_: built from it, destroyed before it
+  inference::ModelInferRequest* request_;
+  inference::ModelInferResponse* response_;
 };
 
-class InferArenaAllocator final
-    : public grpc::MessageAllocator<inference::ModelInferRequest, inference::ModelInferResponse> {
- public:
-  grpc::MessageHolder<inference::ModelInferRequest, inference::ModelInferResponse>*
-  AllocateMessages() override {
-    return new InferArena();
+// The request as the InferenceService takes it, or the status to answer
+// without running it: name checked, tensors decoded, the client's deadline
+// and cancellation attached.
+absl::StatusOr<core::InferRequest> ToInferRequest(const GrpcServer::Options& o,
+                                                  const inference::ModelInferRequest& req,
+                                                  std::chrono::system_clock::time_point deadline,
+                                                  std::function<bool()> cancelled) {
+  RETURN_IF_ERROR(core::ValidateModelName(req.model_name()));
+  auto decoded = FromProto(req);
+  if (!decoded.ok()) {
+    o.service->CountRejected(req.model_name(), req.model_version(), decoded.status());
+    return decoded.status();
   }
-};
+  core::InferRequest request = *std::move(decoded);
+  // The client's deadline bounds the request's timeout (as the V2 `timeout`
+  // parameter does): a request still queued at its deadline is answered
+  // DEADLINE_EXCEEDED without running. One whose client cancels is dropped
+  // from the queue before it runs.
+  if (deadline != std::chrono::system_clock::time_point::max()) {
+    absl::Duration left = std::max(absl::FromChrono(deadline - std::chrono::system_clock::now()),
+                                   absl::Nanoseconds(1));
+    if (request.timeout == absl::ZeroDuration() || left < request.timeout) request.timeout = left;
+  }
+  request.cancelled = std::move(cancelled);
+  return request;
+}
 
-class Service final : public inference::GRPCInferenceService::CallbackService {
+// The service: every RPC on gRPC's callback API except ModelInfer, which is
+// served from a completion queue that tide's own thread polls (AsyncInfer).
+// Composed by hand from the generated mixins: a method is made async only
+// while it still has its synchronous handler (the mixin nearest `Service`);
+// made async after a callback mixin it would stay a callback method.
+using GS = inference::GRPCInferenceService;
+using ServiceBase = GS::WithCallbackMethod_ServerLive<
+    GS::WithCallbackMethod_ServerReady<GS::WithCallbackMethod_ModelReady<
+        GS::WithCallbackMethod_ServerMetadata<GS::WithCallbackMethod_ModelMetadata<
+            GS::WithCallbackMethod_ModelStatistics<GS::WithCallbackMethod_RepositoryIndex<
+                GS::WithCallbackMethod_ModelConfig<GS::WithCallbackMethod_RepositoryModelLoad<
+                    GS::WithCallbackMethod_RepositoryModelUnload<
+                        GS::WithAsyncMethod_ModelInfer<GS::Service>>>>>>>>>>>;
+
+class Service final : public ServiceBase {
  public:
-  explicit Service(const GrpcServer::Options& o) : o_(o) {
-    SetMessageAllocatorFor_ModelInfer(&allocator_);
-  }
+  explicit Service(const GrpcServer::Options& o) : o_(o) {}
 
   grpc::ServerUnaryReactor* ServerLive(grpc::CallbackServerContext* ctx,
                                        const inference::ServerLiveRequest*,
@@ -116,34 +153,6 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
     fill(md->inputs, [&] { return resp->add_inputs(); });
     fill(md->outputs, [&] { return resp->add_outputs(); });
     return Done(ctx, absl::OkStatus());
-  }
-
-  grpc::ServerUnaryReactor* ModelInfer(grpc::CallbackServerContext* ctx,
-                                       const inference::ModelInferRequest* req,
-                                       inference::ModelInferResponse* resp) override {
-    if (absl::Status s = core::ValidateModelName(req->model_name()); !s.ok()) return Done(ctx, s);
-    auto decoded = FromProto(*req);
-    if (!decoded.ok()) {
-      o_.service->CountRejected(req->model_name(), req->model_version(), decoded.status());
-      return Done(ctx, decoded.status());
-    }
-    core::InferRequest request = *std::move(decoded);
-    // The client's deadline bounds the request's timeout (as the V2
-    // `timeout` parameter does): a request still queued at its deadline is
-    // answered DEADLINE_EXCEEDED without running. One whose client cancels
-    // is dropped from the queue before it runs (`ctx` lives until Finish).
-    if (auto deadline = ctx->deadline(); deadline != std::chrono::system_clock::time_point::max()) {
-      absl::Duration left = std::max(absl::FromChrono(deadline - std::chrono::system_clock::now()),
-                                     absl::Nanoseconds(1));
-      if (request.timeout == absl::ZeroDuration() || left < request.timeout) request.timeout = left;
-    }
-    request.cancelled = [ctx] { return ctx->IsCancelled(); };
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    o_.service->Infer(std::move(request), [reactor, resp](absl::StatusOr<core::InferResponse> r) {
-      if (r.ok()) ToProto(*std::move(r), resp);  // the output bytes moved, not copied
-      reactor->Finish(ToGrpc(r.status()));
-    });
-    return reactor;
   }
 
   grpc::ServerUnaryReactor* ModelConfig(grpc::CallbackServerContext* ctx,
@@ -299,7 +308,6 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
   }
 
   const GrpcServer::Options& o_;
-  InferArenaAllocator allocator_;
 };
 
 // grpc.health.v1.Health: SERVING while the server is ready (the same answer
@@ -327,6 +335,163 @@ class HealthService final : public grpc::health::v1::Health::CallbackService {
   const GrpcServer::Options& o_;
 };
 
+// ModelInfer on a completion queue polled by one thread of tide's own: the
+// call is read, decoded and handed to the InferenceService on that thread,
+// and the worker that answers it sends the answer (Finish) itself. On the
+// callback API each call passed between gRPC's own threads (the callback
+// queue's pollers and its executor) as well, a wake-up each time.
+class InferQueue;
+
+// One ModelInfer call. Three events reach the poller for it: the call
+// arrived (or, with ok=false, the server shut down before one came), the
+// call ended (answered or cancelled: AsyncNotifyWhenDone), and its answer
+// left (Finish). It is deleted once both of the last two came.
+class AsyncInfer {
+ public:
+  enum class Event { kArrived, kDone, kFinished };
+  struct Tag {
+    AsyncInfer* call;
+    Event event;
+  };
+
+  AsyncInfer(InferQueue* queue, Service* service, grpc::ServerCompletionQueue* cq)
+      : queue_(queue), responder_(&ctx_) {
+    ctx_.AsyncNotifyWhenDone(&done_);
+    service->RequestModelInfer(&ctx_, arena_.request(), &responder_, cq, cq, &arrived_);
+  }
+
+  void On(Event event, bool ok);
+
+ private:
+  void OnArrived();
+  void Answer(const absl::Status& s) {
+    if (s.ok()) {
+      responder_.Finish(*arena_.response(), grpc::Status::OK, &finished_);
+    } else {
+      responder_.FinishWithError(ToGrpc(s), &finished_);
+    }
+  }
+  void Release() {
+    if (--pending_ == 0) delete this;
+  }
+
+  InferQueue* const queue_;
+  grpc::ServerContext ctx_;
+  InferArena arena_;
+  grpc::ServerAsyncResponseWriter<inference::ModelInferResponse> responder_;
+  std::atomic<bool> cancelled_{false};
+  int pending_ = 2;  // kDone and kFinished; only the poller touches it
+  Tag arrived_{this, Event::kArrived};
+  Tag done_{this, Event::kDone};
+  Tag finished_{this, Event::kFinished};
+};
+
+class InferQueue {
+ public:
+  InferQueue(const GrpcServer::Options& o, Service* service,
+             std::unique_ptr<grpc::ServerCompletionQueue> cq)
+      : o_(o), service_(service), cq_(std::move(cq)) {}
+
+  const GrpcServer::Options& options() const { return o_; }
+
+  void Start() {
+    new AsyncInfer(this, service_, cq_.get());
+    thread_ = std::thread([this] { Poll(); });
+  }
+
+  // A call arrived: waits for the next one, and counts this one until
+  // Answered(). False once the queue is shut down (the call cannot be
+  // answered any more: gRPC cancels it).
+  bool Arrived() {
+    absl::MutexLock lock(&mu_);
+    if (shut_) return false;
+    new AsyncInfer(this, service_, cq_.get());
+    ++unanswered_;
+    return true;
+  }
+  // After the call's Finish: from here the queue may be shut down.
+  void Answered() {
+    absl::MutexLock lock(&mu_);
+    --unanswered_;
+  }
+
+  // After grpc::Server::Shutdown: every call that arrived has been answered
+  // (waiting for the InferenceService to answer those still running), then
+  // the queue is shut down and drained.
+  void Shutdown() {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](int* n) { return *n == 0; }, &unanswered_));
+      shut_ = true;
+      cq_->Shutdown();
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Poll() {
+    void* tag = nullptr;
+    bool ok = false;
+    while (cq_->Next(&tag, &ok)) {
+      auto* t = static_cast<AsyncInfer::Tag*>(tag);
+      t->call->On(t->event, ok);
+    }
+  }
+
+  const GrpcServer::Options& o_;
+  Service* const service_;
+  std::unique_ptr<grpc::ServerCompletionQueue> cq_;
+  std::thread thread_;
+  absl::Mutex mu_;
+  int unanswered_ ABSL_GUARDED_BY(mu_) = 0;
+  bool shut_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+void AsyncInfer::On(Event event, bool ok) {
+  switch (event) {
+    case Event::kArrived:
+      if (!ok) {  // the server shut down before a call came: never started
+        delete this;
+        return;
+      }
+      OnArrived();
+      return;
+    case Event::kDone:
+      // IsCancelled() may be read only once this event came.
+      cancelled_.store(ctx_.IsCancelled(), std::memory_order_relaxed);
+      Release();
+      return;
+    case Event::kFinished:
+      Release();
+      return;
+  }
+}
+
+void AsyncInfer::OnArrived() {
+  InferQueue* queue = queue_;
+  if (!queue->Arrived()) {
+    pending_ = 1;  // no answer will be sent; only kDone is still to come
+    return;
+  }
+  auto request = ToInferRequest(queue->options(), *arena_.request(), ctx_.deadline(),
+                                [this] { return cancelled_.load(std::memory_order_relaxed); });
+  if (!request.ok()) {
+    Answer(request.status());
+    queue->Answered();
+    return;
+  }
+  // The callback runs on the worker that answers (or here, when the request
+  // is refused or runs inline). After Finish the call may be deleted by the
+  // poller at any moment: nothing below Answer() touches `this`.
+  queue->options().service->Infer(
+      *std::move(request), [this, queue](absl::StatusOr<core::InferResponse> r) {
+        if (r.ok()) ToProto(*std::move(r), arena_.response());  // the bytes moved, not copied
+        Answer(r.status());
+        queue->Answered();
+      });
+}
+
 }  // namespace
 
 struct GrpcServer::Impl {
@@ -334,6 +499,7 @@ struct GrpcServer::Impl {
   std::unique_ptr<Service> service;
   std::unique_ptr<HealthService> health;
   std::unique_ptr<grpc::Server> server;
+  std::vector<std::unique_ptr<InferQueue>> infer;  // one per --grpc-threads
   int port = 0;
 };
 
@@ -353,10 +519,19 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Create(Options options) 
   builder.RegisterService(impl->service.get());
   impl->health = std::make_unique<HealthService>(impl->options);
   builder.RegisterService(impl->health.get());
+  std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues;
+  for (int i = 0; i < std::max(impl->options.threads, 1); ++i) {
+    queues.push_back(builder.AddCompletionQueue());
+  }
   impl->server = builder.BuildAndStart();
   if (!impl->server || impl->port == 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", impl->options.host, ":", impl->options.port, " (grpc)"));
+  }
+  for (auto& cq : queues) {
+    impl->infer.push_back(
+        std::make_unique<InferQueue>(impl->options, impl->service.get(), std::move(cq)));
+    impl->infer.back()->Start();
   }
   return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(impl)));
 }
@@ -370,8 +545,11 @@ int GrpcServer::port() const { return impl_->port; }
 void GrpcServer::Shutdown(absl::Duration deadline) {
   if (!impl_->server) return;
   impl_->server->Shutdown(absl::ToChronoTime(absl::Now() + deadline));
+  // After the server's: gRPC's rule for async queues.
+  for (auto& q : impl_->infer) q->Shutdown();
   impl_->server->Wait();
   impl_->server.reset();
+  impl_->infer.clear();
 }
 
 }  // namespace tide::grpcfe

@@ -1,11 +1,15 @@
 #pragma once
 
-// The KServe V2 gRPC frontend (port 8001), on gRPC's callback API: ModelInfer
-// hands the request to the InferenceService and finishes the RPC from the
-// completion callback, so no gRPC thread waits for inference.
+// The KServe V2 gRPC frontend (port 8001). ModelInfer is served from
+// completion queues, each polled by a thread of tide's own (`threads`): the
+// call is read and decoded there and handed to the InferenceService, and the
+// model's worker sends the answer itself, so no thread waits for inference
+// and a call passes through no other thread. The other RPCs (health,
+// metadata, statistics, configuration, repository) use gRPC's callback API.
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -20,6 +24,7 @@ class GrpcServer {
     std::string host = "0.0.0.0";
     int port = 8001;  // 0 = any free port
     size_t max_message_bytes = 64 << 20;
+    int threads = 1;                            // ModelInfer's completion queues, one thread each
     core::InferenceService* service = nullptr;  // not owned; outlives this
     std::string server_name = "tide";
     std::string server_version;
