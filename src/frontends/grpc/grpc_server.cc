@@ -407,12 +407,26 @@ class InferQueue {
     if (shut_) return false;
     new AsyncInfer(this, service_, cq_.get());
     ++unanswered_;
+    ++unsent_;
     return true;
   }
   // After the call's Finish: from here the queue may be shut down.
   void Answered() {
     absl::MutexLock lock(&mu_);
     --unanswered_;
+  }
+  // The call's answer has left (or the call was cancelled).
+  void Sent() {
+    absl::MutexLock lock(&mu_);
+    --unsent_;
+  }
+  // Waits until every call that arrived has been answered and its answer has
+  // left, or until `end`. True when none is left.
+  bool AwaitSent(absl::Time end) {
+    absl::MutexLock lock(&mu_);
+    return mu_.AwaitWithDeadline(absl::Condition(
+                                     +[](int* n) { return *n == 0; }, &unsent_),
+                                 end);
   }
 
   // After grpc::Server::Shutdown: every call that arrived has been answered
@@ -444,7 +458,8 @@ class InferQueue {
   std::unique_ptr<grpc::ServerCompletionQueue> cq_;
   std::thread thread_;
   absl::Mutex mu_;
-  int unanswered_ ABSL_GUARDED_BY(mu_) = 0;
+  int unanswered_ ABSL_GUARDED_BY(mu_) = 0;  // arrived, Finish not yet called
+  int unsent_ ABSL_GUARDED_BY(mu_) = 0;      // arrived, kFinished not yet come
   bool shut_ ABSL_GUARDED_BY(mu_) = false;
 };
 
@@ -463,6 +478,7 @@ void AsyncInfer::On(Event event, bool ok) {
       Release();
       return;
     case Event::kFinished:
+      queue_->Sent();
       Release();
       return;
   }
@@ -544,7 +560,15 @@ int GrpcServer::port() const { return impl_->port; }
 
 void GrpcServer::Shutdown(absl::Duration deadline) {
   if (!impl_->server) return;
-  impl_->server->Shutdown(absl::ToChronoTime(absl::Now() + deadline));
+  // gRPC's own Shutdown(deadline) waits not only for calls but for every
+  // client to close its connection, and a client whose channel stays open
+  // (most do) held it for the whole deadline. So tide waits for the calls it
+  // knows of, ModelInfer's, to be answered and sent, and then closes at once:
+  // what is still open then is idle connections and, at worst, a call of the
+  // other RPCs begun in the last moment, which gets CANCELLED.
+  const absl::Time end = absl::Now() + deadline;
+  for (auto& q : impl_->infer) q->AwaitSent(end);
+  impl_->server->Shutdown(absl::ToChronoTime(absl::Now()));
   // After the server's: gRPC's rule for async queues.
   for (auto& q : impl_->infer) q->Shutdown();
   impl_->server->Wait();
