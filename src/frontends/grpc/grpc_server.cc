@@ -1,9 +1,10 @@
 #include "frontends/grpc/grpc_server.h"
 
 #include <google/protobuf/arena.h>
+#include <grpc/grpc.h>
 #include <grpcpp/grpcpp.h>
-#include <grpcpp/support/message_allocator.h>
 
+#include <pthread.h>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -12,12 +13,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "common/status_macros.h"
 #include "common/status_mapping.h"
 #include "core/model_repository.h"
 #include "frontends/grpc/grpc_codec.h"
 #include "grpc_service.grpc.pb.h"
 #include "health.grpc.pb.h"
+#include "spdlog/spdlog.h"
 
 namespace tide::grpcfe {
 namespace {
@@ -395,17 +398,21 @@ class InferQueue {
   const GrpcServer::Options& options() const { return o_; }
 
   void Start() {
-    new AsyncInfer(this, service_, cq_.get());
+    {
+      absl::MutexLock lock(&mu_);
+      RequestLocked();
+    }
     thread_ = std::thread([this] { Poll(); });
   }
 
-  // A call arrived: waits for the next one, and counts this one until
-  // Answered(). False once the queue is shut down (the call cannot be
-  // answered any more: gRPC cancels it).
-  bool Arrived() {
+  // The outstanding request came back: with a call (`ok`), or failed because
+  // the server shut down. With a call, the next request is made and the call
+  // counted until Answered() and Sent(); false when there is no call.
+  bool Matched(bool ok) {
     absl::MutexLock lock(&mu_);
-    if (shut_) return false;
-    new AsyncInfer(this, service_, cq_.get());
+    requested_ = false;
+    if (!ok) return false;
+    RequestLocked();  // on a server shut down, it fails at once (ok=false)
     ++unanswered_;
     ++unsent_;
     return true;
@@ -421,30 +428,39 @@ class InferQueue {
     --unsent_;
   }
   // Waits until every call that arrived has been answered and its answer has
-  // left, or until `end`. True when none is left.
-  bool AwaitSent(absl::Time end) {
+  // left, or until `end`. Returns how many have not.
+  int AwaitSent(absl::Time end) {
     absl::MutexLock lock(&mu_);
-    return mu_.AwaitWithDeadline(absl::Condition(
-                                     +[](int* n) { return *n == 0; }, &unsent_),
-                                 end);
+    mu_.AwaitWithDeadline(absl::Condition(
+                              +[](int* n) { return *n == 0; }, &unsent_),
+                          end);
+    return unsent_;
   }
 
-  // After grpc::Server::Shutdown: every call that arrived has been answered
-  // (waiting for the InferenceService to answer those still running), then
-  // the queue is shut down and drained.
+  // After grpc::Server::Shutdown: waits until every call that arrived has
+  // been answered (the InferenceService answers those still running) and the
+  // outstanding request has come back failed, so that no operation can start
+  // on the queue any more; then shuts the queue down and drains it.
   void Shutdown() {
     {
       absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](int* n) { return *n == 0; }, &unanswered_));
-      shut_ = true;
+      mu_.Await(absl::Condition(this, &InferQueue::IdleLocked));
       cq_->Shutdown();
     }
     if (thread_.joinable()) thread_.join();
   }
 
  private:
+  void RequestLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    new AsyncInfer(this, service_, cq_.get());
+    requested_ = true;
+  }
+  bool IdleLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return unanswered_ == 0 && !requested_;
+  }
+
   void Poll() {
+    pthread_setname_np(pthread_self(), "tide-grpc");
     void* tag = nullptr;
     bool ok = false;
     while (cq_->Next(&tag, &ok)) {
@@ -460,14 +476,16 @@ class InferQueue {
   absl::Mutex mu_;
   int unanswered_ ABSL_GUARDED_BY(mu_) = 0;  // arrived, Finish not yet called
   int unsent_ ABSL_GUARDED_BY(mu_) = 0;      // arrived, kFinished not yet come
-  bool shut_ ABSL_GUARDED_BY(mu_) = false;
+  // A RequestModelInfer is outstanding: its event (a call, or a failure
+  // once the server is shut down) is still to come.
+  bool requested_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 void AsyncInfer::On(Event event, bool ok) {
   switch (event) {
     case Event::kArrived:
-      if (!ok) {  // the server shut down before a call came: never started
-        delete this;
+      if (!queue_->Matched(ok)) {  // the server shut down before a call came
+        delete this;               // never started: no other event comes
         return;
       }
       OnArrived();
@@ -486,10 +504,6 @@ void AsyncInfer::On(Event event, bool ok) {
 
 void AsyncInfer::OnArrived() {
   InferQueue* queue = queue_;
-  if (!queue->Arrived()) {
-    pending_ = 1;  // no answer will be sent; only kDone is still to come
-    return;
-  }
   auto request = ToInferRequest(queue->options(), *arena_.request(), ctx_.deadline(),
                                 [this] { return cancelled_.load(std::memory_order_relaxed); });
   if (!request.ok()) {
@@ -560,16 +574,31 @@ int GrpcServer::port() const { return impl_->port; }
 
 void GrpcServer::Shutdown(absl::Duration deadline) {
   if (!impl_->server) return;
-  // gRPC's own Shutdown(deadline) waits not only for calls but for every
-  // client to close its connection, and a client whose channel stays open
-  // (most do) held it for the whole deadline. So tide waits for the calls it
-  // knows of, ModelInfer's, to be answered and sent, and then closes at once:
-  // what is still open then is idle connections and, at worst, a call of the
-  // other RPCs begun in the last moment, which gets CANCELLED.
+  // grpc::Server::Shutdown stops taking calls at once (GOAWAY: clients send
+  // their next calls elsewhere) and waits for the calls under way, but also
+  // for every client to close its connection; a client that keeps its
+  // channel open (most do) would hold it for the whole deadline. So it runs
+  // on a thread of its own while tide waits for ModelInfer's answers to be
+  // sent, and then the connections still open, idle ones, are closed.
   const absl::Time end = absl::Now() + deadline;
-  for (auto& q : impl_->infer) q->AwaitSent(end);
-  impl_->server->Shutdown(absl::ToChronoTime(absl::Now()));
-  // After the server's: gRPC's rule for async queues.
+  absl::Notification stopped;
+  std::thread stopper([&] {
+    impl_->server->Shutdown(absl::ToChronoTime(end));
+    stopped.Notify();
+  });
+  int unsent = 0;
+  for (auto& q : impl_->infer) unsent += q->AwaitSent(end);
+  if (unsent > 0) {
+    spdlog::warn("gRPC: {} ModelInfer answer(s) not sent within {}; cancelling them", unsent,
+                 absl::FormatDuration(deadline));
+  }
+  // Repeated: a connection opened before the server stopped listening is
+  // closed by the next round.
+  while (!stopped.WaitForNotificationWithTimeout(absl::Milliseconds(20))) {
+    grpc_server_cancel_all_calls(impl_->server->c_server());
+  }
+  stopper.join();
+  // After the server's shutdown: gRPC's rule for async queues.
   for (auto& q : impl_->infer) q->Shutdown();
   impl_->server->Wait();
   impl_->server.reset();

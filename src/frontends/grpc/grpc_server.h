@@ -38,7 +38,9 @@ class GrpcServer {
   ~GrpcServer();
 
   int port() const;
-  // Stops accepting RPCs; waits up to `deadline` for running ones, then cancels.
+  // Stops taking calls at once; waits up to `deadline` for ModelInfer calls
+  // under way to be answered and their answers sent (cancelling what is left
+  // then), and closes every connection, idle ones included.
   void Shutdown(absl::Duration deadline);
 
   struct Impl;
