@@ -123,6 +123,7 @@ bool DynamicBatcher::TryRunInline(std::unique_ptr<core::PendingRequest>& request
     if (options_.observer) {
       options_.observer->OnEnqueued();
       options_.observer->OnDequeued();
+      options_.observer->OnInline();
     }
   }
   std::vector<std::unique_ptr<core::PendingRequest>> batch;

@@ -91,8 +91,9 @@ class CountingObserver : public core::RequestObserver {
   void OnDequeued() override { ++dequeued; }
   void OnBatch(int64_t, int, const core::ExecuteTimings&) override { ++batches; }
   void OnCompleted(const absl::Status&, absl::Duration, absl::Duration) override { ++completed; }
+  void OnInline() override { ++inlined; }
   core::ModelStatistics Snapshot() const override { return {}; }
-  std::atomic<int> enqueued{0}, dequeued{0}, batches{0}, completed{0};
+  std::atomic<int> enqueued{0}, dequeued{0}, batches{0}, completed{0}, inlined{0};
 };
 
 // The bound where inline execution is expected: far above what the fake's
@@ -181,6 +182,7 @@ TEST(InlineExecution, AfterEightFastExecutionsOnTheWorkerRequestsRunOnTheCallers
   EXPECT_EQ(counts->dequeued.load(), 12);
   EXPECT_EQ(counts->batches.load(), 12);
   EXPECT_EQ(counts->completed.load(), 12);
+  EXPECT_EQ(counts->inlined.load(), 4);  // the four that ran here
 }
 
 TEST(InlineExecution, NeverWithDynamicBatchingOrWhenOff) {

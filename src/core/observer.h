@@ -59,6 +59,9 @@ class RequestObserver {
                            absl::Duration total) = 0;
   // An idle worker polled its queue for `spun` before it found work or slept.
   virtual void OnSpin(absl::Duration spun) { (void)spun; }
+  // A request runs on the thread that received it (inline execution), not on
+  // the model's worker; its other events follow as for any request.
+  virtual void OnInline() {}
   virtual ModelStatistics Snapshot() const = 0;
 };
 

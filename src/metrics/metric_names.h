@@ -21,6 +21,7 @@ inline constexpr char kInferenceCountTotal[] = "tide_inference_count_total";
 inline constexpr char kInferenceExecutionsTotal[] = "tide_inference_executions_total";
 // CPU seconds idle workers spent polling the queue before sleeping.
 inline constexpr char kWorkerSpinSecondsTotal[] = "tide_worker_spin_seconds_total";
+inline constexpr char kInferenceInlineTotal[] = "tide_inference_inline_total";
 // Requests waiting in the model's queue, not yet executing (an autoscaling signal).
 inline constexpr char kInferenceQueueDepth[] = "tide_inference_queue_depth";
 // Requests accepted and not yet answered (queued plus executing).
@@ -125,6 +126,7 @@ inline constexpr NameAndType kAll[] = {
     {kInferenceCountTotal, "counter"},
     {kInferenceExecutionsTotal, "counter"},
     {kWorkerSpinSecondsTotal, "counter"},
+    {kInferenceInlineTotal, "counter"},
     {kInferenceQueueDepth, "gauge"},
     {kInferenceInFlight, "gauge"},
     {kInferenceRequestDurationSeconds, "histogram"},

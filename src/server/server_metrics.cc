@@ -28,6 +28,11 @@ ServerMetrics ServerMetrics::Register(metrics::Registry* r) {
       "CPU time the model's idle workers spent polling the queue before sleeping "
       "(TIDE_WORKER_SPIN_MICROSECONDS / --worker-spin-us); part of the process's CPU use.",
       mv);
+  m.inline_runs =
+      r->AddCounter(metrics::names::kInferenceInlineTotal,
+                    "Requests run on the thread that received them instead of the model's worker "
+                    "(inline execution: --inline-execute-max-us).",
+                    mv);
   m.queue_depth =
       r->AddGauge(metrics::names::kInferenceQueueDepth,
                   "Requests waiting in the model's queue (pending, not executing).", mv);
@@ -85,6 +90,7 @@ MetricsObserver::MetricsObserver(const ServerMetrics& m, const std::string& mode
   inferences_ = m.inferences->WithLabels(labels_);
   executions_ = m.executions->WithLabels(labels_);
   worker_spin_ = m.worker_spin->WithLabels(labels_);
+  inline_runs_ = m.inline_runs->WithLabels(labels_);
   queue_depth_ = m.queue_depth->WithLabels(labels_);
   in_flight_ = m.in_flight->WithLabels(labels_);
   request_duration_ = m.request_duration->WithLabels(labels_);
@@ -117,6 +123,8 @@ void MetricsObserver::OnDequeued() { queue_depth_->Add(-1); }
 void MetricsObserver::OnSpin(absl::Duration spun) {
   worker_spin_->Increment(absl::ToDoubleSeconds(spun));
 }
+
+void MetricsObserver::OnInline() { inline_runs_->Increment(); }
 
 void MetricsObserver::OnBatch(int64_t batch_size, int requests, const core::ExecuteTimings& t) {
   inferences_->Increment(static_cast<double>(batch_size));

@@ -24,6 +24,7 @@ struct ServerMetrics {
   metrics::Family<metrics::Counter>* inferences;          // tide_inference_count_total
   metrics::Family<metrics::Counter>* executions;          // tide_inference_executions_total
   metrics::Family<metrics::Counter>* worker_spin;         // tide_worker_spin_seconds_total
+  metrics::Family<metrics::Counter>* inline_runs;         // tide_inference_inline_total
   metrics::Family<metrics::Gauge>* queue_depth;           // tide_inference_queue_depth
   metrics::Family<metrics::Gauge>* in_flight;             // tide_inference_in_flight
   metrics::Family<metrics::Histogram>* request_duration;  // tide_inference_request_duration_seconds
@@ -55,6 +56,7 @@ class MetricsObserver final : public core::RequestObserver {
   void OnBatch(int64_t batch_size, int requests, const core::ExecuteTimings& timings) override;
   void OnCompleted(const absl::Status& status, absl::Duration queue, absl::Duration total) override;
   void OnSpin(absl::Duration spun) override;
+  void OnInline() override;
   core::ModelStatistics Snapshot() const override;
 
  private:
@@ -62,7 +64,8 @@ class MetricsObserver final : public core::RequestObserver {
 
   const ServerMetrics& m_;
   std::vector<std::string> labels_;
-  metrics::Counter *success_, *failure_, *rejected_, *inferences_, *executions_, *worker_spin_;
+  metrics::Counter *success_, *failure_, *rejected_, *inferences_, *executions_, *worker_spin_,
+      *inline_runs_;
   metrics::Gauge *queue_depth_, *in_flight_;
   metrics::Histogram *request_duration_, *queue_duration_, *compute_duration_, *batch_size_;
 

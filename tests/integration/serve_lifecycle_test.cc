@@ -205,6 +205,39 @@ TEST(ServeLifecycle, WorkerSpinParameterIsCheckedAtLoad) {
                 R"({"name":"spin","version":"1","state":"READY"}])");
 }
 
+// Inline execution is counted per model: a model without dynamic batching
+// runs its first 8 requests on its worker (to learn how long an execution
+// takes), and later ones, sent one at a time, on the HTTP thread.
+TEST(ServeLifecycle, InlineExecutionsAreCounted) {
+  TempDir repo;
+  repo.Write("quick/config.pbtxt",
+             "name: \"quick\"\nbackend: \"simulated\"\nmax_batch_size: 0\n"
+             "input { name: \"INPUT0\" data_type: TYPE_FP32 dims: [ 1 ] }\n"
+             "output { name: \"OUTPUT0\" data_type: TYPE_FP32 dims: [ 1 ] }\n"
+             "instance_group { count: 1 }\n");
+  repo.MakeDir("quick/1");
+  TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0",
+                      "--metrics-port", "0", "--host", "127.0.0.1", "--inline-execute-max-us",
+                      "100000"});
+  ASSERT_TRUE(server.started()) << server.Log();
+  const std::string series = R"(tide_inference_inline_total{model="quick",version="1"})";
+  EXPECT_EQ(MetricValue(Http(server.metrics_port(), "GET", "/metrics").body, series), 0);
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(Http(server.http_port(), "POST", "/v2/models/quick/infer", kOneInput).status, 200);
+  }
+  const std::string metrics = Http(server.metrics_port(), "GET", "/metrics").body;
+  // At most the 12 after the first 8; at least one (a request whose
+  // connection's events came in the same epoll batch as another's runs on
+  // the worker: the backlog rule).
+  const double inlined = MetricValue(metrics, series);
+  EXPECT_GE(inlined, 1);
+  EXPECT_LE(inlined, 12);
+  EXPECT_EQ(
+      MetricValue(metrics,
+                  R"(tide_inference_requests_total{model="quick",version="1",outcome="success"})"),
+      20);
+}
+
 TEST(ServeLifecycle, BrokenConfigIsReportedAndReadinessReflectsIt) {
   TempDir repo;
   repo.Write("good/config.pbtxt", SimulatedModel("good", 0, 1, 8));
