@@ -147,7 +147,7 @@ struct EngineResult {
   bool stopped = false;  // RequestStop() ended it
   double wall_s = 0;
   double cpu_s = 0;            // the process's CPU time during Run()
-  double max_worker_busy = 0;  // busiest worker thread's CPU / wall
+  double max_worker_busy = 0;  // busiest worker's CPU / wall (its loop or its gRPC poller)
   int timeline_sub_bits = 7;
   std::vector<TimelineSecond> timeline;
   std::vector<RequestRecord> records;  // when record_requests

@@ -118,8 +118,11 @@ void LoadEngine::Worker::Run() {
   for (auto& c : conns_) c->link->Close();
   links_->Drain();
   FlushTimelineHist();
+  // The busier of the loop's thread and the transport's own (gRPC's poller,
+  // which lives only for this run).
   result_.max_worker_busy =
-      (ThreadCpuSeconds() - cpu0) / std::max(1e-9, (SteadyNs() - wall0) * 1e-9);
+      std::max(ThreadCpuSeconds() - cpu0, links_->TransportThreadCpuSeconds()) /
+      std::max(1e-9, (SteadyNs() - wall0) * 1e-9);
 }
 
 int64_t LoadEngine::Worker::Now() const {

@@ -53,6 +53,10 @@ class LinkFactory {
   // returns once no callback of the transport's own threads can still touch
   // the loop (the loop is destroyed next).
   virtual void Drain() {}
+  // After Drain(): CPU seconds of the transport's own thread, if it has one
+  // (the gRPC completion queue's poller), so that the busiest thread of a
+  // worker is reported whichever of the two it is.
+  virtual double TransportThreadCpuSeconds() const { return 0; }
 };
 
 // One factory per worker. `options` outlives it.

@@ -3,7 +3,11 @@
 // and requests the server refuses are counted as errors under their gRPC
 // status code.
 
+#include <signal.h>
+
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "grpc_service.pb.h"
 #include "gtest/gtest.h"
@@ -152,6 +156,43 @@ TEST_F(LoadGrpc, CallsPastTheTimeoutAreCancelledAndCountedAsTimeouts) {
   EXPECT_EQ(result.errors.begin()->first, "timeout");
   EXPECT_EQ(result.errors.begin()->second, 2u);
   EXPECT_LT(result.wall_s, 2.5);  // the model takes 3 s a request
+}
+
+// The server dies mid-run (SIGKILL): the run still ends on time, every call
+// sent is counted once, as answered or as an error naming the failure, and
+// the client's completion queue drains (Run returns).
+TEST_F(LoadGrpc, ServerKilledMidRunEndsTheRunWithUnavailableErrors) {
+  inference::ModelInferRequest req;
+  req.set_model_name("sim");
+  auto* in = req.add_inputs();
+  in->set_name("INPUT0");
+  in->set_datatype("FP32");
+  in->add_shape(1);
+  in->mutable_contents()->add_fp32_contents(1);
+  loadgen::EngineOptions o;
+  o.target = loadgen::Url{"127.0.0.1", static_cast<uint16_t>(server_->grpc_port()), "/"};
+  o.protocol = loadgen::EngineProtocol::kGrpc;
+  o.requests = {req.SerializeAsString()};
+  o.concurrency = 4;
+  o.duration = absl::Seconds(2);
+  auto engine = loadgen::LoadEngine::Create(std::move(o));
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  std::thread killer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    server_->Signal(SIGKILL);
+  });
+  loadgen::EngineResult result = (*engine)->Run();
+  killer.join();
+  EXPECT_GT(result.ok, 0u);
+  EXPECT_GT(result.failed, 0u);
+  EXPECT_EQ(result.sent, result.ok + result.failed + result.abandoned);
+  uint64_t counted = 0;
+  for (const auto& [cause, n] : result.errors) {
+    EXPECT_TRUE(cause == "connect_unavailable" || cause == "grpc_UNAVAILABLE") << cause;
+    counted += n;
+  }
+  EXPECT_EQ(counted, result.failed);
+  EXPECT_LT(result.wall_s, 4.0);
 }
 
 }  // namespace
