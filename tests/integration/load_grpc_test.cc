@@ -36,6 +36,23 @@ class LoadGrpc : public ::testing::Test {
         Http(server_->metrics_port(), "GET", "/metrics").body,
         R"(tide_inference_requests_total{model="sim",version="1",outcome="success"})");
   }
+  // The engine's options for `concurrency` calls in flight to `model`, each
+  // a one-element FP32 INPUT0 (typed contents).
+  loadgen::EngineOptions GrpcOptions(const std::string& model, int concurrency) const {
+    inference::ModelInferRequest req;
+    req.set_model_name(model);
+    auto* in = req.add_inputs();
+    in->set_name("INPUT0");
+    in->set_datatype("FP32");
+    in->add_shape(1);
+    in->mutable_contents()->add_fp32_contents(1);
+    loadgen::EngineOptions o;
+    o.target = loadgen::Url{"127.0.0.1", static_cast<uint16_t>(server_->grpc_port()), "/"};
+    o.protocol = loadgen::EngineProtocol::kGrpc;
+    o.requests = {req.SerializeAsString()};
+    o.concurrency = concurrency;
+    return o;
+  }
   std::string GrpcUrl() const { return "127.0.0.1:" + std::to_string(server_->grpc_port()); }
   std::string MetricsUrl() const {
     return "http://127.0.0.1:" + std::to_string(server_->metrics_port()) + "/metrics";
@@ -99,18 +116,7 @@ TEST_F(LoadGrpc, UnknownModelIsRefusedBeforeTheRunNamingTheCode) {
 // The engine itself: requests for a model the server does not have are each
 // an error under the gRPC code, with the code in the request record.
 TEST_F(LoadGrpc, RefusedCallsAreCountedAsErrorsByStatusCode) {
-  inference::ModelInferRequest req;
-  req.set_model_name("nope");
-  auto* in = req.add_inputs();
-  in->set_name("INPUT0");
-  in->set_datatype("FP32");
-  in->add_shape(1);
-  in->mutable_contents()->add_fp32_contents(1);
-  loadgen::EngineOptions o;
-  o.target = loadgen::Url{"127.0.0.1", static_cast<uint16_t>(server_->grpc_port()), "/"};
-  o.protocol = loadgen::EngineProtocol::kGrpc;
-  o.requests = {req.SerializeAsString()};
-  o.concurrency = 3;
+  loadgen::EngineOptions o = GrpcOptions("nope", 3);
   o.max_requests = 50;
   o.duration = absl::InfiniteDuration();
   o.record_requests = true;
@@ -131,18 +137,7 @@ TEST_F(LoadGrpc, RefusedCallsAreCountedAsErrorsByStatusCode) {
 // A call that outlives --timeout is a "timeout" error, and is cancelled: the
 // run ends when the timeout fires, not when the server would have answered.
 TEST_F(LoadGrpc, CallsPastTheTimeoutAreCancelledAndCountedAsTimeouts) {
-  inference::ModelInferRequest req;
-  req.set_model_name("slow");
-  auto* in = req.add_inputs();
-  in->set_name("INPUT0");
-  in->set_datatype("FP32");
-  in->add_shape(1);
-  in->mutable_contents()->add_fp32_contents(1);
-  loadgen::EngineOptions o;
-  o.target = loadgen::Url{"127.0.0.1", static_cast<uint16_t>(server_->grpc_port()), "/"};
-  o.protocol = loadgen::EngineProtocol::kGrpc;
-  o.requests = {req.SerializeAsString()};
-  o.concurrency = 2;
+  loadgen::EngineOptions o = GrpcOptions("slow", 2);
   o.max_requests = 2;
   o.duration = absl::InfiniteDuration();
   o.timeout = absl::Milliseconds(300);
@@ -162,18 +157,7 @@ TEST_F(LoadGrpc, CallsPastTheTimeoutAreCancelledAndCountedAsTimeouts) {
 // sent is counted once, as answered or as an error naming the failure, and
 // the client's completion queue drains (Run returns).
 TEST_F(LoadGrpc, ServerKilledMidRunEndsTheRunWithUnavailableErrors) {
-  inference::ModelInferRequest req;
-  req.set_model_name("sim");
-  auto* in = req.add_inputs();
-  in->set_name("INPUT0");
-  in->set_datatype("FP32");
-  in->add_shape(1);
-  in->mutable_contents()->add_fp32_contents(1);
-  loadgen::EngineOptions o;
-  o.target = loadgen::Url{"127.0.0.1", static_cast<uint16_t>(server_->grpc_port()), "/"};
-  o.protocol = loadgen::EngineProtocol::kGrpc;
-  o.requests = {req.SerializeAsString()};
-  o.concurrency = 4;
+  loadgen::EngineOptions o = GrpcOptions("sim", 4);
   o.duration = absl::Seconds(2);
   auto engine = loadgen::LoadEngine::Create(std::move(o));
   ASSERT_TRUE(engine.ok()) << engine.status();
