@@ -214,7 +214,11 @@ TEST(ServeLifecycle, InlineExecutionsAreCounted) {
              "name: \"quick\"\nbackend: \"simulated\"\nmax_batch_size: 0\n"
              "input { name: \"INPUT0\" data_type: TYPE_FP32 dims: [ 1 ] }\n"
              "output { name: \"OUTPUT0\" data_type: TYPE_FP32 dims: [ 1 ] }\n"
-             "instance_group { count: 1 }\n");
+             "instance_group { count: 1 }\n"
+             // No compute: the simulated default burns 50 ms of CPU, which on
+             // a loaded machine took over the 100 ms bound below in wall time
+             // (0 of 12 inline in CI).
+             "parameters { key: \"compute_ms\" value { string_value: \"0\" } }\n");
   repo.MakeDir("quick/1");
   TideProcess server({"serve", "--model-repository", repo.path(), "--http-port", "0",
                       "--metrics-port", "0", "--host", "127.0.0.1", "--inline-execute-max-us",
