@@ -10,8 +10,6 @@
 #include <time.h>
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
 #include "boost/asio/post.hpp"
@@ -28,28 +26,6 @@ namespace tide::loadgen {
 namespace {
 
 namespace asio = boost::asio;
-
-// Calls still owned by gRPC; Drain() waits for none.
-class Outstanding {
- public:
-  void Add() {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++n_;
-  }
-  void Done() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (--n_ == 0) cv_.notify_all();
-  }
-  void WaitNone() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return n_ == 0; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int64_t n_ = 0;
-};
 
 class GrpcLink;
 
@@ -68,8 +44,9 @@ struct Call {
 
 struct Shared {
   ~Shared() { StopPoller(); }
-  // After the last call's completion (Outstanding::WaitNone): the queue
-  // gives nothing more, and its thread ends.
+  // The queue stops taking calls; the poller still handles the completion
+  // of every call in flight (Next returns each tag before it returns false),
+  // then its thread ends.
   void StopPoller() {
     if (!poller.joinable()) return;
     cq.Shutdown();
@@ -82,7 +59,6 @@ struct Shared {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<grpc::GenericStub> stub;
   std::vector<grpc::ByteBuffer> requests;
-  Outstanding outstanding;
   grpc::CompletionQueue cq;
   std::thread poller;
   std::atomic<double> poller_cpu_s{0};  // the poller's CPU time, set as it ends
@@ -125,7 +101,6 @@ class GrpcLink final : public Link {
     call->request_index = request_index;
     call->self = call;
     current_ = call;
-    shared_->outstanding.Add();
     call->reader = shared_->stub->PrepareUnaryCall(&call->context, opt.grpc_method,
                                                    shared_->requests[request_index], &shared_->cq);
     call->reader->StartCall();
@@ -158,12 +133,9 @@ class GrpcLinkFactory final : public LinkFactory {
   std::unique_ptr<Link> NewLink(LinkEvents* events) override {
     return std::make_unique<GrpcLink>(shared_.get(), events);
   }
-  // Every call is ended (Run cancelled those in flight) before the queue
-  // shuts down, so no call is left for gRPC to fail.
-  void Drain() override {
-    shared_->outstanding.WaitNone();
-    shared_->StopPoller();
-  }
+  // Run cancelled the calls in flight: their completions come back soon,
+  // and the poller has handled every one when it ends.
+  void Drain() override { shared_->StopPoller(); }
   double TransportThreadCpuSeconds() const override { return shared_->poller_cpu_s.load(); }
 
  private:
@@ -190,7 +162,6 @@ void Shared::Poll() {
                [link = call->link, gen = call->gen, code = answer.code, cause = std::move(cause),
                 keep_open] { link->Answered(gen, code, cause, keep_open); });
     call.reset();  // this thread's hold on the call; Drain() joins it
-    outstanding.Done();
   }
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
