@@ -14,6 +14,7 @@ namespace tide::loadgen {
 namespace {
 
 using json = nlohmann::json;
+using ordered_json = nlohmann::ordered_json;
 
 std::string ShapeText(const std::vector<int64_t>& shape) {
   std::string out = "[";
@@ -29,8 +30,8 @@ int64_t Elements(const std::vector<int64_t>& shape) {
 
 bool IsFloat(std::string_view dt) { return dt == "FP16" || dt == "FP32" || dt == "FP64"; }
 
-json DataJson(const InputValues& in) {
-  json data = json::array();
+ordered_json DataJson(const InputValues& in) {
+  ordered_json data = ordered_json::array();
   if (in.datatype == "BYTES") {
     for (const std::string& s : in.strings) data.push_back(s);
   } else if (in.datatype == "BOOL") {
@@ -155,11 +156,16 @@ void FillGenerated(const ResolvedInput& in, const V2WorkloadOptions& o, bool bat
 std::string SerializeInfer(const std::vector<InputValues>& inputs,
                            const std::vector<V2Workload::ExpectedOutput>& outputs, const Url& url,
                            const V2WorkloadOptions& o) {
-  json header;
-  header["inputs"] = json::array();
+  // Keys in the order Triton's clients write them (name, shape, datatype,
+  // then parameters or data), not nlohmann::json's sorted order, which puts
+  // "data" first: a server measured with tide load then sees the bodies real
+  // clients send (tide's own decoder takes a second pass over data that
+  // comes before its datatype and shape).
+  ordered_json header;
+  header["inputs"] = ordered_json::array();
   std::string blobs;
   for (const InputValues& in : inputs) {
-    json t = {{"name", in.name}, {"shape", in.shape}, {"datatype", in.datatype}};
+    ordered_json t = {{"name", in.name}, {"shape", in.shape}, {"datatype", in.datatype}};
     if (o.binary) {
       std::string blob = EncodeBinary(in);
       t["parameters"] = {{"binary_data_size", blob.size()}};
@@ -169,9 +175,9 @@ std::string SerializeInfer(const std::vector<InputValues>& inputs,
     }
     header["inputs"].push_back(std::move(t));
   }
-  header["outputs"] = json::array();
+  header["outputs"] = ordered_json::array();
   for (const auto& out : outputs) {
-    json t = {{"name", out.name}};
+    ordered_json t = {{"name", out.name}};
     if (o.binary)
       t["parameters"] = {{"binary_data", true}};  // per output (Triton's binary tensor extension)
     header["outputs"].push_back(std::move(t));

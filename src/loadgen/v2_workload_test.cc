@@ -64,6 +64,10 @@ TEST(BuildV2Workload, JsonRequestWithBatchDim) {
   EXPECT_EQ(j["inputs"][0]["data"].size(), 32u);
   EXPECT_EQ(j["inputs"][0]["data"][5], 0);
   EXPECT_EQ(j["outputs"], json::parse(R"([{"name":"OUTPUT0"},{"name":"OUTPUT1"}])"));
+  // Keys in Triton's clients' order, "data" last (what servers see from
+  // real clients; tide's decoder would take a second pass otherwise).
+  EXPECT_EQ(body.substr(0, 68),
+            R"({"inputs":[{"name":"INPUT0","shape":[2,16],"datatype":"INT32","data")");
   ASSERT_EQ(w.outputs.size(), 2u);
   EXPECT_EQ(w.outputs[0].shape, (std::vector<int64_t>{2, 16}));
   EXPECT_EQ(w.description, "INPUT0 INT32 [2,16], INPUT1 INT32 [2,16]");
