@@ -195,7 +195,7 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
     }
     c->Increment();
   };
-  ho.on_transport_response = count_response;
+  ho.on_response = count_response;
   ho.on_timeout =
       [timeouts = std::array<metrics::Counter*, 3>{
            sm.http_timeouts->WithLabels({"idle"}), sm.http_timeouts->WithLabels({"read"}),
@@ -203,11 +203,8 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
         timeouts[static_cast<int>(t)]->Increment();
       };
   ho.on_accept_error = [c = sm.http_accept_errors->NoLabels()] { c->Increment(); };
-  ho.handler = [&v2, count_response](http::HttpRequest req, http::Responder respond) {
-    v2.Handle(std::move(req), [respond = std::move(respond), count_response](http::HttpResponse r) {
-      count_response(r.status);
-      respond(std::move(r));
-    });
+  ho.handler = [&v2](http::HttpRequest req, http::Responder respond) {
+    v2.Handle(std::move(req), std::move(respond));
   };
   auto http_server = http::HttpServer::Create(std::move(ho));
   if (!http_server.ok()) {

@@ -152,6 +152,43 @@ TEST(ServeLimits, TransferEncodingDesyncIsRefusedAndCounted) {
   EXPECT_EQ(metrics.find("smuggled"), std::string::npos);
 }
 
+// tide_http_responses_total counts every answer once, by code: the
+// handler's (inference, errors it finds) and the transport's own.
+TEST(ServeLimits, EveryResponseIsCountedOnceByCode) {
+  TempDir repo;
+  repo.Write("m/config.pbtxt", SimulatedModel("m", 0, 1, 16, "sleep", "-1"));
+  repo.MakeDir("m/1");
+  auto server = Serve(repo.path());
+  ASSERT_TRUE(server->started()) << server->Log();
+  auto count = [&](const char* code) {
+    std::string metrics = Http(server->metrics_port(), "GET", "/metrics").body;
+    double v =
+        MetricValue(metrics, std::string("tide_http_responses_total{code=\"") + code + "\"}");
+    return v < 0 ? 0 : v;
+  };
+  const double ok0 = count("200"), missing0 = count("404"), bad0 = count("400");
+  {
+    Conn c(server->http_port());
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_TRUE(c.Send(Post("/v2/models/m/infer", kOneInput)));
+      EXPECT_EQ(c.Read().status, 200);
+    }
+    ASSERT_TRUE(c.Send(Post("/v2/models/nope/infer", kOneInput)));
+    EXPECT_EQ(c.Read().status, 404);
+    ASSERT_TRUE(c.Send("GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n"));
+    EXPECT_EQ(c.Read().status, 200);
+    ASSERT_TRUE(c.Send(Post("/v2/models/m/infer", "{not json")));
+    EXPECT_EQ(c.Read().status, 400);
+    ASSERT_TRUE(c.Send("NOT HTTP\r\n\r\n"));  // the transport's own 400
+    Conn::Response r = c.Read();
+    EXPECT_EQ(r.status, 400);
+    EXPECT_TRUE(r.close);
+  }
+  EXPECT_EQ(count("200") - ok0, 4);
+  EXPECT_EQ(count("404") - missing0, 1);
+  EXPECT_EQ(count("400") - bad0, 2);
+}
+
 TEST(ServeLimits, HealthStaysReachableUnderAConnectionFlood) {
   TempDir repo;
   repo.Write("m/config.pbtxt", SimulatedModel("m", 1, 1, 16, "sleep", "-1"));

@@ -10,15 +10,21 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
+#include <boost/optional.hpp>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "frontends/http/http_server.h"
@@ -41,6 +47,105 @@ int64_t MonotonicNanos();
 
 struct Loop;
 
+// Beast's string_body, except that a body with a Content-Length is read into
+// a buffer reserved kRequestBodySlack bytes longer (http_types.h).
+struct SlackStringBody {
+  using value_type = std::string;
+  static std::uint64_t size(const value_type& body) { return body.size(); }
+
+  class reader {
+   public:
+    template <bool isRequest, class Fields>
+    reader(bhttp::header<isRequest, Fields>&, value_type& body) : body_(body) {}
+
+    void init(const boost::optional<std::uint64_t>& length, boost::system::error_code& ec) {
+      ec = {};
+      if (!length) return;
+      if (*length > body_.max_size() - kRequestBodySlack) {
+        ec = bhttp::error::buffer_overflow;
+        return;
+      }
+      body_.reserve(static_cast<size_t>(*length) + kRequestBodySlack);
+    }
+
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, boost::system::error_code& ec) {
+      ec = {};
+      std::size_t n = 0;
+      for (auto it = boost::asio::buffer_sequence_begin(buffers);
+           it != boost::asio::buffer_sequence_end(buffers); ++it) {
+        boost::asio::const_buffer b(*it);
+        if (b.size() > body_.max_size() - body_.size()) {
+          ec = bhttp::error::buffer_overflow;
+          return n;
+        }
+        body_.append(static_cast<const char*>(b.data()), b.size());
+        n += b.size();
+      }
+      return n;
+    }
+
+    void finish(boost::system::error_code& ec) { ec = {}; }
+
+   private:
+    value_type& body_;
+  };
+};
+
+// Where one request's header fields live: Beast allocates an element per
+// field; these come from a buffer the connection keeps (bump allocation,
+// nothing freed one by one), made empty again when the next request's
+// parser is made. Fields past the buffer (a request with unusually large
+// headers, bounded by --max-header-bytes) come from the heap as before.
+class FieldArena {
+ public:
+  static constexpr size_t kInlineBytes = 1024;
+
+  void* Allocate(size_t n, size_t align) {
+    size_t at = (used_ + align - 1) & ~(align - 1);
+    if (align <= alignof(std::max_align_t) && at <= kInlineBytes && n <= kInlineBytes - at) {
+      used_ = at + n;
+      return buf_ + at;
+    }
+    return ::operator new(n);
+  }
+  void Deallocate(void* p) noexcept {
+    const char* c = static_cast<const char*>(p);
+    if (c >= buf_ && c < buf_ + kInlineBytes) return;  // reclaimed by Reset
+    ::operator delete(p);
+  }
+  // Only when no field allocated from it is alive (no parser holds one).
+  void Reset() noexcept { used_ = 0; }
+
+ private:
+  alignas(std::max_align_t) char buf_[kInlineBytes];
+  size_t used_ = 0;
+};
+
+template <class T>
+struct FieldAllocator {
+  using value_type = T;
+  FieldArena* arena;
+
+  explicit FieldAllocator(FieldArena* a) noexcept : arena(a) {}
+  template <class U>
+  FieldAllocator(const FieldAllocator<U>& other) noexcept : arena(other.arena) {}  // NOLINT
+  T* allocate(size_t n) { return static_cast<T*>(arena->Allocate(n * sizeof(T), alignof(T))); }
+  void deallocate(T* p, size_t) noexcept { arena->Deallocate(p); }
+  template <class U>
+  bool operator==(const FieldAllocator<U>& other) const noexcept {
+    return arena == other.arena;
+  }
+  template <class U>
+  bool operator!=(const FieldAllocator<U>& other) const noexcept {
+    return arena != other.arena;
+  }
+};
+
+using RequestFields = bhttp::basic_fields<FieldAllocator<char>>;
+using Request = bhttp::request<SlackStringBody, RequestFields>;
+using RequestParser = bhttp::request_parser<SlackStringBody, FieldAllocator<char>>;
+
 // One client connection. The fd stays open until the last reference goes,
 // so a late responder can never write into a recycled descriptor.
 struct Conn {
@@ -54,7 +159,8 @@ struct Conn {
   // Owned by the I/O thread.
   std::string in;
   size_t in_off = 0;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser;
+  FieldArena fields;                    // the parser's header fields (outlives it)
+  std::optional<RequestParser> parser;  // made by NewParser
   bool sent_continue = false;
   size_t drained = 0;            // bytes discarded while lingering
   bool request_started = false;  // bytes of a request not yet dispatched have arrived
@@ -98,8 +204,8 @@ struct Shared {
   std::atomic<bool> listener_closed{false};
   int64_t quiet_ns = 50'000'000;  // written before `closing` is set
 
-  void CountTransportResponse(int status) const {
-    if (options.on_transport_response) options.on_transport_response(status);
+  void CountResponse(int status) const {
+    if (options.on_response) options.on_response(status);
   }
   void CountTimeout(HttpServer::Options::Timeout t) const {
     if (options.on_timeout) options.on_timeout(t);

@@ -17,7 +17,6 @@
 #include <algorithm>
 #include <atomic>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -57,7 +56,7 @@ using namespace transport;  // NOLINT(build/namespaces): this file is their othe
 
 namespace {
 
-FramingFields FramingOf(const bhttp::request<bhttp::string_body>& req) {
+FramingFields FramingOf(const Request& req) {
   FramingFields f;
   f.version = req.version();
   for (const auto& field : req) {
@@ -106,6 +105,7 @@ class Transport {
     Shared& s = *c.loop->shared;
     std::lock_guard<std::mutex> lock(c.mu);
     if (!c.awaiting || c.seq != seq) return;  // answered already (a handler bug)
+    s.CountResponse(r.status);
     if (c.closed) {
       c.awaiting = false;
       s.pending.fetch_sub(1);
@@ -114,7 +114,11 @@ class Transport {
     bool close = r.close || !c.keep_alive || s.draining.load(std::memory_order_relaxed) ||
                  s.stopped.load(std::memory_order_relaxed);
     c.close_after_write = close;
-    std::string head = SerializeResponseHead(r, c.version, close, r.body.size());
+    // Written into this thread's buffer: no allocation per response once it
+    // has grown to the usual head's size.
+    static thread_local std::string head;
+    head.clear();
+    AppendResponseHead(r, c.version, close, r.body.size(), &head);
     static const std::string kNone;
     bool ok = SendPending(c, head, c.head ? kNone : r.body);
     if (ok && !c.out.empty()) return;  // the I/O thread finishes on EPOLLOUT
@@ -240,8 +244,7 @@ class Transport {
       int count = s.connections.fetch_add(1) + 1;
       conn->idle_since = MonotonicNanos();
       conn->deadline = conn->idle_since + s.read_timeout_ns;
-      conn->parser.emplace();
-      Configure(*conn);
+      NewParser(*conn);
       loop->conns[conn.get()] = conn;
       epoll_event ev{};
       ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
@@ -455,8 +458,7 @@ class Transport {
       seq = ++c.seq;
       s.pending.fetch_add(1);
     }
-    c.parser.emplace();
-    Configure(c);
+    NewParser(c);
     c.sent_continue = false;
     c.request_started = c.in_off < c.in.size();
     try {
@@ -470,13 +472,18 @@ class Transport {
       HttpResponse err =
           oom ? ErrorResponse(503, "out of memory while handling the request; retry later", 1)
               : ErrorResponse(500, absl::StrCat("internal error: ", e.what()));
-      s.CountTransportResponse(err.status);
       Respond(conn, seq, std::move(err));
     }
     return ParseResult::kDispatched;
   }
 
-  static void Configure(Conn& c) {
+  // The parser for the connection's next request (the previous one, if
+  // any, and its fields go first).
+  static void NewParser(Conn& c) {
+    c.parser.reset();
+    c.fields.Reset();
+    c.parser.emplace(std::piecewise_construct, std::make_tuple(),
+                     std::make_tuple(FieldAllocator<char>(&c.fields)));
     Shared& s = *c.loop->shared;
     c.parser->header_limit(static_cast<uint32_t>(
         std::min<size_t>(s.options.max_header_bytes, std::numeric_limits<uint32_t>::max())));
@@ -525,7 +532,6 @@ class Transport {
       seq = ++conn->seq;
       s.pending.fetch_add(1);
     }
-    s.CountTransportResponse(r.status);
     Respond(conn, seq, std::move(r));
   }
 

@@ -45,11 +45,13 @@ class HttpServer {
     std::vector<std::string> reserved_paths;
     Handler handler;
     std::string name = "http";  // for logs
-    // Observers, called on the I/O thread; may be empty. Every response the
-    // transport writes on its own (400/413/431 for bad framing and limits,
-    // 503 over the connection cap), with its status: the handler's responses
-    // are counted by the handler.
-    std::function<void(int status)> on_transport_response;
+    // Observers; may be empty. Every response answered, with its status: the
+    // handler's (called on the thread that answers, so it must be
+    // thread-safe) and those the transport writes on its own (400/413/431 for
+    // bad framing and limits, 503 over the connection cap). A second answer
+    // to one request (a handler bug, dropped) is not counted.
+    std::function<void(int status)> on_response;
+    // Called on the I/O thread:
     // A connection closed by a deadline: kIdle (no request began within the
     // read timeout: normal keep-alive expiry), kRead (a request began but did
     // not arrive in time: a slow client), kWrite (a response made no progress:

@@ -81,6 +81,13 @@ std::string SerializeResponseHead(const HttpResponse& r, unsigned version, bool 
                                   size_t body_size) {
   std::string h;
   h.reserve(160);
+  AppendResponseHead(r, version, close, body_size, &h);
+  return h;
+}
+
+void AppendResponseHead(const HttpResponse& r, unsigned version, bool close, size_t body_size,
+                        std::string* out) {
+  std::string& h = *out;
   absl::StrAppend(&h, version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ", r.status, " ", Reason(r.status),
                   "\r\nServer: tide\r\nContent-Type: ", r.content_type,
                   "\r\nContent-Length: ", body_size, "\r\n");
@@ -91,7 +98,6 @@ std::string SerializeResponseHead(const HttpResponse& r, unsigned version, bool 
   }
   for (const auto& [k, v] : r.headers) absl::StrAppend(&h, k, ": ", v, "\r\n");
   h += "\r\n";
-  return h;
 }
 
 }  // namespace tide::http

@@ -11,6 +11,12 @@
 
 namespace tide::http {
 
+// A request body that came with a Content-Length is read into a buffer with
+// this many bytes of capacity past its end, so that a parser which reads
+// beyond the last byte (simdjson reads up to 64) can pad it in place instead
+// of copying it.
+inline constexpr size_t kRequestBodySlack = 64;
+
 struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string target;  // raw request-target, e.g. "/v2/models/simple/infer?x=1"
@@ -45,5 +51,8 @@ HttpResponse ErrorResponse(int status, const std::string& message, int retry_aft
 // (keep-alive spelled out for HTTP/1.0), ending with the blank line.
 std::string SerializeResponseHead(const HttpResponse& r, unsigned version, bool close,
                                   size_t body_size);
+// The same, appended to `*out` (which the transport reuses between responses).
+void AppendResponseHead(const HttpResponse& r, unsigned version, bool close, size_t body_size,
+                        std::string* out);
 
 }  // namespace tide::http

@@ -125,19 +125,22 @@ std::vector<std::string> V2Handlers::Extensions() {
 
 void V2Handlers::Handle(HttpRequest request, Responder respond) {
   // Every answer is gzipped when the client accepts it and it is large
-  // enough (response_compression.h), binary tensor responses included.
-  respond = [respond = std::move(respond),
-             accept = request.Header("accept-encoding")](HttpResponse r) {
+  // enough (response_compression.h), binary tensor responses included:
+  // answers given here go through `answer`; Control and Infer, which answer
+  // later, compress in their own callbacks (no wrapping responder, which
+  // would cost an allocation per inference).
+  const std::string& accept = request.Header("accept-encoding");
+  auto answer = [&](HttpResponse r) {
     CompressResponse(accept, &r);
     respond(std::move(r));
   };
   Route route = MatchRoute(request.path);
   if (route.kind == RouteKind::kBadRequest) {
-    return respond(
+    return answer(
         ErrorResponse(400, absl::StrCat("malformed percent-escape in path '", request.path, "'")));
   }
   if (route.kind == RouteKind::kNotFound) {
-    return respond(
+    return answer(
         ErrorResponse(404, absl::StrCat("no such endpoint: ", request.method, " ", request.path)));
   }
   if (!route.Allows(request.method)) {
@@ -145,40 +148,44 @@ void V2Handlers::Handle(HttpRequest request, Responder respond) {
         ErrorResponse(405, absl::StrCat("method ", request.method, " is not allowed on ",
                                         request.path, " (allowed: ", route.methods, ")"));
     r.headers.emplace_back("Allow", route.methods);
-    return respond(std::move(r));
+    return answer(std::move(r));
   }
   // Model control checks the token before it looks at the name, and counts
   // each refusal.
   if (route.kind == RouteKind::kRepositoryLoad || route.kind == RouteKind::kRepositoryUnload) {
-    return Control(request, route.kind, route.model, std::move(respond));
+    return Control(request, route.kind, route.model,
+                   [respond = std::move(respond), accept](HttpResponse r) {
+                     CompressResponse(accept, &r);
+                     respond(std::move(r));
+                   });
   }
   if (!route.model.empty()) {
     if (absl::Status s = core::ValidateModelName(route.model); !s.ok()) {
-      return respond(ErrorResponse(400, std::string(s.message())));
+      return answer(ErrorResponse(400, std::string(s.message())));
     }
   }
   core::InferenceService& svc = *options_.service;
   switch (route.kind) {
     case RouteKind::kHealthLive:
-      return respond(Json(200, "{\"live\":true}"));
+      return answer(Json(200, "{\"live\":true}"));
     case RouteKind::kHealthReady: {
       bool ready = svc.IsReady();
-      return respond(
+      return answer(
           Json(ready ? 200 : 503, absl::StrCat("{\"ready\":", ready ? "true" : "false", "}")));
     }
     case RouteKind::kServerMetadata: {
       std::string ext;
       for (const std::string& e : Extensions())
         absl::StrAppend(&ext, ext.empty() ? "" : ",", "\"", e, "\"");
-      return respond(
+      return answer(
           Json(200, absl::StrCat("{\"name\":\"", options_.server_name, "\",\"version\":\"",
                                  options_.server_version, "\",\"extensions\":[", ext, "]}")));
     }
     case RouteKind::kModelMetadata:
-      return respond(ModelMetadata(route.model, route.version));
+      return answer(ModelMetadata(route.model, route.version));
     case RouteKind::kModelReady: {
       auto r = svc.ModelReady(route.model, route.version);
-      if (!r.ok()) return respond(StatusResponse(r.status()));
+      if (!r.ok()) return answer(StatusResponse(r.status()));
       bool ready = *r;
       std::string reason;  // why not: the repository index's reason
       for (const core::ModelState& m : ready ? std::vector<core::ModelState>{} : svc.Index()) {
@@ -188,18 +195,18 @@ void V2Handlers::Handle(HttpRequest request, Responder respond) {
           break;
         }
       }
-      return respond(Json(ready ? 200 : 503,
-                          absl::StrCat("{\"name\":\"", JsonEscape(route.model),
-                                       "\",\"ready\":", ready ? "true" : "false", reason, "}")));
+      return answer(Json(ready ? 200 : 503,
+                         absl::StrCat("{\"name\":\"", JsonEscape(route.model),
+                                      "\",\"ready\":", ready ? "true" : "false", reason, "}")));
     }
     case RouteKind::kModelStats:
-      return respond(Stats(route.model, route.version));
+      return answer(Stats(route.model, route.version));
     case RouteKind::kModelConfig:
-      return respond(Config(route.model, route.version));
+      return answer(Config(route.model, route.version));
     case RouteKind::kAllStats:
-      return respond(Stats("", ""));
+      return answer(Stats("", ""));
     case RouteKind::kRepositoryIndex:
-      return respond(RepositoryIndex(request));
+      return answer(RepositoryIndex(request));
     case RouteKind::kModelInfer:
       return Infer(std::move(request), route.model, route.version, std::move(respond));
     case RouteKind::kRepositoryLoad:  // answered above
@@ -208,11 +215,16 @@ void V2Handlers::Handle(HttpRequest request, Responder respond) {
     case RouteKind::kBadRequest:
       break;
   }
-  respond(ErrorResponse(404, "no such endpoint"));
+  answer(ErrorResponse(404, "no such endpoint"));
 }
 
 void V2Handlers::Infer(HttpRequest request, const std::string& model, const std::string& version,
                        Responder respond) {
+  const std::string& accept = request.Header("accept-encoding");
+  auto answer = [&](HttpResponse r) {
+    CompressResponse(accept, &r);
+    respond(std::move(r));
+  };
   if (const std::string& ce = request.Header("content-encoding"); !ce.empty()) {
     auto body = DecodeContentEncoding(ce, std::move(request.body), options_.max_body_bytes);
     if (!body.ok()) {
@@ -220,7 +232,7 @@ void V2Handlers::Infer(HttpRequest request, const std::string& model, const std:
       int code = absl::IsOutOfRange(body.status())      ? 413
                  : absl::IsUnimplemented(body.status()) ? 415
                                                         : 400;
-      return respond(ErrorResponse(code, std::string(body.status().message())));
+      return answer(ErrorResponse(code, std::string(body.status().message())));
     }
     request.body = *std::move(body);
   }
@@ -228,29 +240,33 @@ void V2Handlers::Infer(HttpRequest request, const std::string& model, const std:
   const std::string& hl = request.Header("inference-header-content-length");
   if (!hl.empty()) {
     auto n = ParseHeaderLength(hl, request.body.size());
-    if (!n.ok()) return respond(StatusResponse(n.status()));
+    if (!n.ok()) return answer(StatusResponse(n.status()));
     header_length = *n;
   }
   auto decoded = DecodeInferRequest(std::move(request.body), header_length);
   if (!decoded.ok()) {
     options_.service->CountRejected(model, version, decoded.status());
-    return respond(StatusResponse(decoded.status()));
+    return answer(StatusResponse(decoded.status()));
   }
   decoded->model_name = model;
   decoded->model_version = version;
-  options_.service->Infer(*std::move(decoded),
-                          [respond = std::move(respond)](absl::StatusOr<core::InferResponse> r) {
-                            if (!r.ok()) return respond(StatusResponse(r.status()));
-                            EncodedResponse enc = EncodeInferResponse(*r);
-                            HttpResponse resp;
-                            resp.body = std::move(enc.body);
-                            if (enc.header_length) {
-                              resp.content_type = "application/octet-stream";
-                              resp.headers.emplace_back("Inference-Header-Content-Length",
-                                                        absl::StrCat(*enc.header_length));
-                            }
-                            respond(std::move(resp));
-                          });
+  options_.service->Infer(*std::move(decoded), [respond = std::move(respond),
+                                                accept](absl::StatusOr<core::InferResponse> r) {
+    HttpResponse resp;
+    if (!r.ok()) {
+      resp = StatusResponse(r.status());
+    } else {
+      EncodedResponse enc = EncodeInferResponse(*r);
+      resp.body = std::move(enc.body);
+      if (enc.header_length) {
+        resp.content_type = "application/octet-stream";
+        resp.headers.emplace_back("Inference-Header-Content-Length",
+                                  absl::StrCat(*enc.header_length));
+      }
+    }
+    CompressResponse(accept, &resp);
+    respond(std::move(resp));
+  });
 }
 
 HttpResponse V2Handlers::ModelMetadata(const std::string& model, const std::string& version) {

@@ -18,6 +18,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/half.h"
+#include "frontends/http/http_types.h"
 #include "frontends/http/v2_codec.h"
 #include "frontends/http/v2_json_reader.h"
 #include "simdjson.h"
@@ -614,6 +615,9 @@ absl::StatusOr<core::InferRequest> DecodeInferRequest(std::string body,
   // part serves when it is long enough; otherwise the body grows (at most
   // one copy, freed with the body) instead of simdjson copying the JSON into
   // a buffer that its parser would keep.
+  // The transport reserves room for the padding (kRequestBodySlack), so this
+  // appends in place.
+  static_assert(kRequestBodySlack >= simdjson::SIMDJSON_PADDING);
   if (body_size - json_len < simdjson::SIMDJSON_PADDING) {
     body.reserve(json_len + simdjson::SIMDJSON_PADDING);
     body.append(json_len + simdjson::SIMDJSON_PADDING - body_size, ' ');
