@@ -173,8 +173,10 @@ TEST(DecodeInferRequest, IntegerFastPathEqualsTheGeneralPath) {
       {"UINT32", {"0", "4294967295", "-1", "4294967296"}},
       {"UINT64", {"0", "18446744073709551615", "-1", "18446744073709551616"}},
   };
-  const std::vector<std::string> common = {"-0",   "0.0",  "1.5",   "1e2",
-                                           "true", "null", "\"7\"", "{}"};
+  // ... and malformed numbers ("01", "-"), which the fast path's first
+  // attempt (get_int64) refuses without consuming them.
+  const std::vector<std::string> common = {"-0",   "0.0",   "1.5", "1e2", "true",
+                                           "null", "\"7\"", "{}",  "01",  "-"};
   int accepted = 0, refused = 0;
   for (const auto& [type, edge] : types) {
     std::vector<std::string> values = edge;
@@ -199,7 +201,7 @@ TEST(DecodeInferRequest, IntegerFastPathEqualsTheGeneralPath) {
   }
   // Every type's two limits are accepted, and -0 (an integer zero).
   EXPECT_EQ(accepted, 8 * 3);
-  EXPECT_EQ(refused, 8 * 2 + 8 * 7);
+  EXPECT_EQ(refused, 8 * 2 + 8 * 9);
   // The fast path's stored values, exactly.
   auto r = DecodeInferRequest(
       R"({"inputs":[{"name":"A","datatype":"INT16","shape":[2,2],"data":[[-32768,32767],[0,-1]]},)"

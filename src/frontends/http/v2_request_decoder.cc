@@ -168,6 +168,25 @@ class DataDecoder {
   template <typename T>
   error_code AppendIntegers(od::array a, int depth, int json_depth) {
     return ForEachElement(a, [&](od::value c) -> error_code {
+      // The usual element, an integer within int64: one parse (get_int64
+      // succeeds exactly where get_number below gives a signed integer, with
+      // the same value). On an error nothing is consumed, and the general
+      // code below decides as before.
+      int64_t i;
+      if (status_.ok() && c.get_int64().get(i) == SUCCESS) {
+        ++count_;
+        if (i >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+            (i <= 0 ||
+             static_cast<uint64_t>(i) <= static_cast<uint64_t>(std::numeric_limits<T>::max()))) {
+          PutValue<T>(static_cast<T>(i));
+          return SUCCESS;
+        }
+        Scalar s;
+        s.kind = Scalar::kInt64;
+        s.i = i;
+        status_ = Element(s);
+        return SUCCESS;
+      }
       od::json_type t;
       if (error_code e = c.type().get(t)) return e;
       if (t != od::json_type::number || !status_.ok()) return Append(c, depth + 1, json_depth + 1);
