@@ -11,6 +11,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "common/fd_limit.h"
 #include "common/logging.h"
 #include "hpa_command.h"
 #include "load_command.h"
@@ -134,7 +135,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve_cmd
       ->add_option("--max-connections", serve.max_connections,
-                   "Open connections allowed on the inference port (503 above)")
+                   "Open connections allowed on the inference port (503 above); lowered, with a\n"
+                   "warning, where the descriptor limit (ulimit -n) cannot hold them")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
   serve_cmd
@@ -786,6 +788,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tide: %s\n", std::string(s.message()).c_str());
     return 2;
   }
+  tide::common::RaiseDescriptorLimit();  // connections need descriptors (common/fd_limit.h)
   if (run) exit_code = run();
   return exit_code;
 }

@@ -3,8 +3,10 @@
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdio>
@@ -15,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "backends/backend.h"
 #include "common/blas_env.h"
+#include "common/fd_limit.h"
 #include "core/inference_service.h"
 #include "frontends/grpc/grpc_server.h"
 #include "frontends/http/http_server.h"
@@ -30,6 +33,32 @@
 
 namespace tide::server {
 namespace {
+
+// Caps the inference port's connections below the descriptor limit (raised
+// to the hard limit at start-up), so that a flood meets the cap, a prompt
+// 503, instead of EMFILE, which would also keep the metrics port and health
+// checks from accepting. kKeep descriptors stay for everything else.
+void CapConnectionsByDescriptors(http::HttpServer::Options* ho) {
+  constexpr int kKeep = 64;  // metrics scrapes, gRPC, model files, logs
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  const int open = common::OpenDescriptors();
+  if (open < 0) return;
+  const int64_t budget = common::ConnectionBudget(rl.rlim_cur, open, kKeep);
+  const int64_t reserved = std::max(0, ho->reserved_connections);
+  if (int64_t{ho->max_connections} + reserved <= budget) return;
+  const int64_t keep_reserved = std::min(reserved, budget / 2);
+  const int cap = static_cast<int>(std::max<int64_t>(1, budget - keep_reserved));
+  spdlog::warn(
+      "--max-connections {} (+{} for health checks) needs more descriptors than RLIMIT_NOFILE "
+      "{} leaves ({} open now, {} kept for metrics, gRPC and files): the inference port takes "
+      "at most {} connections (+{} for health checks); raise the limit (ulimit -n, or "
+      "LimitNOFILE= in a systemd unit) to allow {}",
+      ho->max_connections, reserved, static_cast<uint64_t>(rl.rlim_cur), open, kKeep, cap,
+      keep_reserved, ho->max_connections);
+  ho->max_connections = cap;
+  ho->reserved_connections = static_cast<int>(keep_reserved);
+}
 
 constexpr char kVersion[] = "0.1.0";
 
@@ -179,6 +208,7 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
   ho.max_body_bytes = o.max_body_bytes;
   ho.max_header_bytes = o.max_header_bytes;
   ho.max_connections = o.max_connections;
+  CapConnectionsByDescriptors(&ho);
   ho.read_timeout = o.read_timeout;
   ho.name = "http";
   // Health checks are answered even over the connection cap (a flood of idle

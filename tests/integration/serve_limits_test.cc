@@ -14,11 +14,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -114,9 +117,24 @@ std::string Post(const std::string& path, const std::string& body) {
          "\r\n\r\n" + body;
 }
 
-std::unique_ptr<TideProcess> Serve(const std::string& repo, std::vector<std::string> extra = {}) {
+std::unique_ptr<TideProcess> Serve(const std::string& repo, std::vector<std::string> extra = {},
+                                   const rlimit* nofile = nullptr) {
   extra.insert(extra.begin(), {"--grpc-port", "-1"});
-  return std::make_unique<TideProcess>(ServeArgs(repo, std::move(extra)));
+  return std::make_unique<TideProcess>(ServeArgs(repo, std::move(extra)), true, nofile);
+}
+
+// The soft and hard RLIMIT_NOFILE of a process, from /proc/PID/limits.
+std::pair<uint64_t, uint64_t> NofileOf(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/limits");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Max open files", 0) != 0) continue;
+    std::istringstream fields(line.substr(14));
+    uint64_t soft = 0, hard = 0;
+    fields >> soft >> hard;
+    return {soft, hard};
+  }
+  return {0, 0};
 }
 
 // VmRSS or VmHWM of a process, in MiB.
@@ -261,6 +279,62 @@ TEST(ServeLimits, DescriptorExhaustionIsCountedAndRecoveredFrom) {
   const double accept_errors = MetricValue(Http(server->metrics_port(), "GET", "/metrics").body,
                                            "tide_http_accept_errors_total");
   EXPECT_GE(accept_errors, 1) << server->Log();
+}
+
+// tide raises its soft descriptor limit to the hard one at start-up (a
+// shell's soft limit is often far below what connections need).
+TEST(ServeLimits, SoftDescriptorLimitIsRaisedToTheHardOne) {
+  TempDir repo;
+  repo.Write("m/config.pbtxt", SimulatedModel("m", 0, 1, 16, "sleep", "-1"));
+  repo.MakeDir("m/1");
+  rlimit nofile{200, 4096};
+  auto server = Serve(repo.path(), {}, &nofile);
+  ASSERT_TRUE(server->started()) << server->Log();
+  EXPECT_EQ(NofileOf(server->pid()), (std::pair<uint64_t, uint64_t>{4096, 4096}));
+  EXPECT_EQ(server->Log().find("needs more descriptors"), std::string::npos) << server->Log();
+}
+
+// Where the hard limit cannot hold --max-connections (and the connections
+// kept for health checks), the cap is lowered below it, with a warning: a
+// flood then meets the cap, a prompt 503, instead of running the process
+// out of descriptors, and the metrics port keeps answering.
+TEST(ServeLimits, ConnectionsAreCappedBelowTheDescriptorLimit) {
+  TempDir repo;
+  repo.Write("m/config.pbtxt", SimulatedModel("m", 0, 1, 16, "sleep", "-1"));
+  repo.MakeDir("m/1");
+  rlimit nofile{300, 300};
+  auto server = Serve(repo.path(), {}, &nofile);
+  ASSERT_TRUE(server->started()) << server->Log();
+  const std::string log = server->Log();
+  const size_t at = log.find("the inference port takes at most ");
+  ASSERT_NE(at, std::string::npos) << log;
+  int cap = 0, reserved = 0;
+  ASSERT_EQ(std::sscanf(log.c_str() + at, "the inference port takes at most %d connections (+%d",
+                        &cap, &reserved),
+            2)
+      << log;
+  EXPECT_NE(log.find("--max-connections 1024 (+64 for health checks) needs more descriptors than "
+                     "RLIMIT_NOFILE 300 leaves"),
+            std::string::npos)
+      << log;
+  EXPECT_GT(cap, 100);
+  EXPECT_LT(cap + reserved, 300 - 64);
+  EXPECT_EQ(reserved, 64);
+  std::vector<std::unique_ptr<Conn>> flood;
+  for (int i = 0; i < cap + reserved + 16; ++i) {
+    flood.push_back(std::make_unique<Conn>(server->http_port()));
+  }
+  // The last one is over the cap and the reserve: refused at once.
+  Conn::Response over = flood.back()->Read();
+  EXPECT_EQ(over.status, 503) << over.head << over.body;
+  EXPECT_NE(over.body.find("too many connections"), std::string::npos) << over.body;
+  // Descriptors were never exhausted, and the metrics port answers.
+  HttpResult metrics = Http(server->metrics_port(), "GET", "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_EQ(MetricValue(metrics.body, "tide_http_accept_errors_total"), 0) << server->Log();
+  flood.clear();
+  HttpResult infer = Http(server->http_port(), "POST", "/v2/models/m/infer", kOneInput);
+  EXPECT_EQ(infer.status, 200) << infer.body;
 }
 
 TEST(ServeLimits, OneLargeBodyDoesNotKeepItsMemory) {

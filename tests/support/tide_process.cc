@@ -26,7 +26,7 @@ namespace fs = std::filesystem;
 
 const char* TideBinary() { return TIDE_BINARY; }
 
-TideProcess::TideProcess(std::vector<std::string> args, bool wait_listening) {
+TideProcess::TideProcess(std::vector<std::string> args, bool wait_listening, const rlimit* nofile) {
   int out[2];
   if (pipe(out) != 0) return;
   char tmpl[] = "/tmp/tide_test_log_XXXXXX";
@@ -37,6 +37,7 @@ TideProcess::TideProcess(std::vector<std::string> args, bool wait_listening) {
     dup2(out[1], 1);
     dup2(err_fd, 2);
     close(out[0]);
+    if (nofile != nullptr && setrlimit(RLIMIT_NOFILE, nofile) != 0) _exit(126);
     std::vector<char*> argv;
     std::string bin = TideBinary();
     argv.push_back(bin.data());

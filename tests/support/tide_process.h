@@ -3,6 +3,7 @@
 // Test support: runs the real `tide` binary as a child process and talks to it
 // over real sockets on 127.0.0.1. Used by the integration tests only.
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <map>
@@ -17,7 +18,9 @@ const char* TideBinary();
 class TideProcess {
  public:
   // Starts `tide args...`; for `serve`, waits for the "listening" line.
-  explicit TideProcess(std::vector<std::string> args, bool wait_listening = true);
+  // `nofile`, when given, is the child's RLIMIT_NOFILE (soft and hard).
+  explicit TideProcess(std::vector<std::string> args, bool wait_listening = true,
+                       const rlimit* nofile = nullptr);
   ~TideProcess();  // SIGKILLs the process if still running
 
   int http_port() const { return http_port_; }
