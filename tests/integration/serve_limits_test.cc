@@ -123,6 +123,14 @@ std::unique_ptr<TideProcess> Serve(const std::string& repo, std::vector<std::str
   return std::make_unique<TideProcess>(ServeArgs(repo, std::move(extra)), true, nofile);
 }
 
+// `tide serve` with one model, m (simulated, no compute), in `repo`; `nofile`
+// as for TideProcess.
+std::unique_ptr<TideProcess> ServeM(TempDir& repo, const rlimit* nofile = nullptr) {
+  repo.Write("m/config.pbtxt", SimulatedModel("m", 0, 1, 16, "sleep", "-1"));
+  repo.MakeDir("m/1");
+  return Serve(repo.path(), {}, nofile);
+}
+
 // The soft and hard RLIMIT_NOFILE of a process, from /proc/PID/limits.
 std::pair<uint64_t, uint64_t> NofileOf(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/limits");
@@ -174,9 +182,7 @@ TEST(ServeLimits, TransferEncodingDesyncIsRefusedAndCounted) {
 // handler's (inference, errors it finds) and the transport's own.
 TEST(ServeLimits, EveryResponseIsCountedOnceByCode) {
   TempDir repo;
-  repo.Write("m/config.pbtxt", SimulatedModel("m", 0, 1, 16, "sleep", "-1"));
-  repo.MakeDir("m/1");
-  auto server = Serve(repo.path());
+  auto server = ServeM(repo);
   ASSERT_TRUE(server->started()) << server->Log();
   auto count = [&](const char* code) {
     std::string metrics = Http(server->metrics_port(), "GET", "/metrics").body;
@@ -285,10 +291,8 @@ TEST(ServeLimits, DescriptorExhaustionIsCountedAndRecoveredFrom) {
 // shell's soft limit is often far below what connections need).
 TEST(ServeLimits, SoftDescriptorLimitIsRaisedToTheHardOne) {
   TempDir repo;
-  repo.Write("m/config.pbtxt", SimulatedModel("m", 0, 1, 16, "sleep", "-1"));
-  repo.MakeDir("m/1");
   rlimit nofile{200, 4096};
-  auto server = Serve(repo.path(), {}, &nofile);
+  auto server = ServeM(repo, &nofile);
   ASSERT_TRUE(server->started()) << server->Log();
   EXPECT_EQ(NofileOf(server->pid()), (std::pair<uint64_t, uint64_t>{4096, 4096}));
   EXPECT_EQ(server->Log().find("needs more descriptors"), std::string::npos) << server->Log();
@@ -300,10 +304,8 @@ TEST(ServeLimits, SoftDescriptorLimitIsRaisedToTheHardOne) {
 // out of descriptors, and the metrics port keeps answering.
 TEST(ServeLimits, ConnectionsAreCappedBelowTheDescriptorLimit) {
   TempDir repo;
-  repo.Write("m/config.pbtxt", SimulatedModel("m", 0, 1, 16, "sleep", "-1"));
-  repo.MakeDir("m/1");
   rlimit nofile{300, 300};
-  auto server = Serve(repo.path(), {}, &nofile);
+  auto server = ServeM(repo, &nofile);
   ASSERT_TRUE(server->started()) << server->Log();
   const std::string log = server->Log();
   const size_t at = log.find("the inference port takes at most ");
