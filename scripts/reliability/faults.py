@@ -95,7 +95,9 @@ def nofile(out):
             max_fds_metric = serve.metric("process_max_fds")
         except Exception as e:
             open_fds_metric = max_fds_metric = f"metrics not reachable: {e}"
-        # A new client now: its connection waits in the backlog (not accepted).
+        # A new client now. Before 2026-12-07 its connection waited in the
+        # backlog; now the connection cap (lowered below the limit) or the
+        # loop's reserve descriptor answers it 503 at once.
         probe = {}
 
         def new_client():

@@ -278,8 +278,24 @@ TEST(ServeLimits, DescriptorExhaustionIsCountedAndRecoveredFrom) {
   // A connection it already has is still served.
   ASSERT_TRUE(kept.Send("GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n"));
   EXPECT_EQ(kept.Read().status, 200);
+  // Those it found no descriptor for, and a new one, are answered at once
+  // (503, closed) instead of waiting in the listen backlog.
+  Conn::Response refused = flood.back()->Read();
+  EXPECT_EQ(refused.status, 503) << refused.head << refused.body;
+  {
+    Conn fresh(server->http_port());
+    Conn::Response r = fresh.Read();
+    EXPECT_EQ(r.status, 503) << r.head << r.body;
+    EXPECT_TRUE(r.close);
+    EXPECT_TRUE(r.retry_after);
+    EXPECT_NE(r.body.find("out of file descriptors"), std::string::npos) << r.body;
+  }
   flood.clear();
-  // Descriptors free again: new connections are accepted and served.
+  // Descriptors free again (once the server has seen the flood close): new
+  // connections are accepted and served.
+  for (int i = 0; i < 500 && open_fds() > limit - 8; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   HttpResult infer = Http(server->http_port(), "POST", "/v2/models/m/infer", kOneInput);
   EXPECT_EQ(infer.status, 200) << infer.body;
   const double accept_errors = MetricValue(Http(server->metrics_port(), "GET", "/metrics").body,
@@ -335,6 +351,8 @@ TEST(ServeLimits, ConnectionsAreCappedBelowTheDescriptorLimit) {
   ASSERT_EQ(metrics.status, 200);
   EXPECT_EQ(MetricValue(metrics.body, "tide_http_accept_errors_total"), 0) << server->Log();
   flood.clear();
+  // Once the server has seen them close, new connections are served.
+  EXPECT_EQ(AwaitMetric(server->metrics_port(), "tide_http_connections", 0), 0);
   HttpResult infer = Http(server->http_port(), "POST", "/v2/models/m/infer", kOneInput);
   EXPECT_EQ(infer.status, 200) << infer.body;
 }

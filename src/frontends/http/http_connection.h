@@ -5,6 +5,7 @@
 // (Shared), an I/O thread's epoll loop (Loop), and the two functions that
 // write responses to a socket. See http_server.cc for how they work together.
 
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -225,8 +226,10 @@ struct Loop : std::enable_shared_from_this<Loop> {
     ev.events = EPOLLIN;
     ev.data.ptr = nullptr;  // the wake-up fd
     epoll_ctl(epfd, EPOLL_CTL_ADD, wakefd, &ev);
+    spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   }
   ~Loop() {
+    if (spare_fd >= 0) ::close(spare_fd);
     ::close(wakefd);
     ::close(epfd);
   }
@@ -252,6 +255,10 @@ struct Loop : std::enable_shared_from_this<Loop> {
   int epfd = -1;
   int wakefd = -1;
   int listenfd = -1;
+  // Held in reserve: when accept() finds no descriptor left, this one is
+  // given up to accept a waiting connection, answer it 503 and close it, so
+  // that clients are refused at once instead of waiting in the backlog.
+  int spare_fd = -1;
   std::thread::id thread_id;
   bool accept_paused = false;  // out of descriptors: the listening socket is unwatched
   bool first = false;          // closes the listening socket at shutdown

@@ -224,15 +224,32 @@ class Transport {
         if (errno == EAGAIN || errno == EWOULDBLOCK) return;
         // Shutting down: another loop closed the listening socket meanwhile.
         if (s.listener_closed.load()) return;
-        // Out of descriptors or memory: the listening socket stays readable,
-        // so stop watching it until the next sweep instead of spinning.
+        const int err = errno;
         s.CountAcceptError();
+        const bool out_of_descriptors = err == EMFILE || err == ENFILE;
         int64_t now = MonotonicNanos();
         if (now - loop->last_accept_warning > 1'000'000'000) {
           loop->last_accept_warning = now;
-          spdlog::warn("{}: cannot accept connections: {} (open connections: {})", s.options.name,
-                       std::strerror(errno), s.connections.load());
+          spdlog::warn("{}: cannot accept connections: {} (open connections: {}){}", s.options.name,
+                       std::strerror(err), s.connections.load(),
+                       out_of_descriptors && loop->spare_fd >= 0
+                           ? "; new connections are answered 503 and closed"
+                           : "");
         }
+        // Out of descriptors: the spare one answers a waiting client 503 at
+        // once (and is taken back), and the next is tried.
+        if (out_of_descriptors) {
+          switch (RefuseWithSpare(loop)) {
+            case Refused::kOne:
+              continue;
+            case Refused::kNoneWaiting:
+              return;  // the listening socket is not readable: no spin
+            case Refused::kNoSpare:
+              break;
+          }
+        }
+        // Out of memory, or no spare: the listening socket stays readable,
+        // so stop watching it until the next sweep instead of spinning.
         epoll_ctl(loop->epfd, EPOLL_CTL_DEL, loop->listenfd, nullptr);
         loop->accept_paused = true;
         return;
@@ -258,6 +275,34 @@ class Transport {
         conn->deadline = conn->idle_since + std::min<int64_t>(s.read_timeout_ns, kLimitedReadNs);
       }
     }
+  }
+
+  enum class Refused { kOne, kNoneWaiting, kNoSpare };
+
+  // Gives up the loop's spare descriptor to accept one waiting connection,
+  // writes a 503 to it and closes it, then takes the spare back. kNoSpare
+  // when there was none, or it could not be taken back (the descriptor went
+  // to another thread meanwhile).
+  static Refused RefuseWithSpare(Loop* loop) {
+    if (loop->spare_fd < 0) return Refused::kNoSpare;
+    ::close(loop->spare_fd);
+    loop->spare_fd = -1;
+    int fd = ::accept4(loop->listenfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      static const std::string kOutOfDescriptors = [] {
+        HttpResponse r = ErrorResponse(
+            503, "the server is out of file descriptors; retry later, or on another replica", 1);
+        return SerializeResponseHead(r, 11, true, r.body.size()) + r.body;
+      }();
+      // One try: a client that cannot take it at once still gets the close.
+      [[maybe_unused]] ssize_t n = ::send(fd, kOutOfDescriptors.data(), kOutOfDescriptors.size(),
+                                          MSG_NOSIGNAL | MSG_DONTWAIT);
+      ::close(fd);
+      loop->shared->CountResponse(503);
+    }
+    loop->spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (loop->spare_fd < 0) return Refused::kNoSpare;
+    return fd >= 0 ? Refused::kOne : Refused::kNoneWaiting;
   }
 
   static void OnEvents(Loop* loop, const std::shared_ptr<Conn>& conn, uint32_t events) {
