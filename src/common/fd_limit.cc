@@ -13,7 +13,6 @@ DescriptorLimit RaiseDescriptorLimit() {
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return out;
   out.before = out.after = static_cast<uint64_t>(rl.rlim_cur);
-  out.hard = static_cast<uint64_t>(rl.rlim_max);
   const rlim_t want = rl.rlim_max == RLIM_INFINITY ? kMost : std::min(rl.rlim_max, kMost);
   if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
     rlimit raised{want, rl.rlim_max};

@@ -10,7 +10,6 @@ namespace tide::common {
 struct DescriptorLimit {
   uint64_t before = 0;  // soft limit found
   uint64_t after = 0;   // soft limit now
-  uint64_t hard = 0;
 };
 
 // Raises the soft RLIMIT_NOFILE to the hard limit (at most 1,048,576), as Go's

@@ -52,6 +52,13 @@ std::string BatchStatsJson(const std::vector<core::BatchStatistics>& batches) {
   return out + "]";
 }
 
+// Gzips `r` when the client accepts it and it is large enough
+// (response_compression.h), then sends it.
+void Answer(const std::string& accept_encoding, const Responder& respond, HttpResponse r) {
+  CompressResponse(accept_encoding, &r);
+  respond(std::move(r));
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> DecodeContentEncoding(const std::string& encoding, std::string body,
@@ -130,10 +137,7 @@ void V2Handlers::Handle(HttpRequest request, Responder respond) {
   // later, compress in their own callbacks (no wrapping responder, which
   // would cost an allocation per inference).
   const std::string& accept = request.Header("accept-encoding");
-  auto answer = [&](HttpResponse r) {
-    CompressResponse(accept, &r);
-    respond(std::move(r));
-  };
+  auto answer = [&](HttpResponse r) { Answer(accept, respond, std::move(r)); };
   Route route = MatchRoute(request.path);
   if (route.kind == RouteKind::kBadRequest) {
     return answer(
@@ -155,8 +159,7 @@ void V2Handlers::Handle(HttpRequest request, Responder respond) {
   if (route.kind == RouteKind::kRepositoryLoad || route.kind == RouteKind::kRepositoryUnload) {
     return Control(request, route.kind, route.model,
                    [respond = std::move(respond), accept](HttpResponse r) {
-                     CompressResponse(accept, &r);
-                     respond(std::move(r));
+                     Answer(accept, respond, std::move(r));
                    });
   }
   if (!route.model.empty()) {
@@ -221,10 +224,7 @@ void V2Handlers::Handle(HttpRequest request, Responder respond) {
 void V2Handlers::Infer(HttpRequest request, const std::string& model, const std::string& version,
                        Responder respond) {
   const std::string& accept = request.Header("accept-encoding");
-  auto answer = [&](HttpResponse r) {
-    CompressResponse(accept, &r);
-    respond(std::move(r));
-  };
+  auto answer = [&](HttpResponse r) { Answer(accept, respond, std::move(r)); };
   if (const std::string& ce = request.Header("content-encoding"); !ce.empty()) {
     auto body = DecodeContentEncoding(ce, std::move(request.body), options_.max_body_bytes);
     if (!body.ok()) {
@@ -264,8 +264,7 @@ void V2Handlers::Infer(HttpRequest request, const std::string& model, const std:
                                   absl::StrCat(*enc.header_length));
       }
     }
-    CompressResponse(accept, &resp);
-    respond(std::move(resp));
+    Answer(accept, respond, std::move(resp));
   });
 }
 

@@ -162,9 +162,24 @@ class DataDecoder {
     });
   }
 
-  // The same for an integer input: in-range integers are stored at once; any
-  // other number goes through Element(), which names the error as the
-  // general path does; anything but a number takes the general path.
+  // An integer element for T: stored when it fits, else named by Element().
+  template <typename T>
+  void PutInt64(int64_t v) {
+    if (v >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+        (v <= 0 ||
+         static_cast<uint64_t>(v) <= static_cast<uint64_t>(std::numeric_limits<T>::max()))) {
+      PutValue<T>(static_cast<T>(v));
+      return;
+    }
+    Scalar s;
+    s.kind = Scalar::kInt64;
+    s.i = v;
+    status_ = Element(s);
+  }
+
+  // Like AppendFloats, for an integer input: in-range integers are stored
+  // at once; any other number goes through Element(), which names the error
+  // as the general path does; anything but a number takes the general path.
   template <typename T>
   error_code AppendIntegers(od::array a, int depth, int json_depth) {
     return ForEachElement(a, [&](od::value c) -> error_code {
@@ -175,16 +190,7 @@ class DataDecoder {
       int64_t i;
       if (status_.ok() && c.get_int64().get(i) == SUCCESS) {
         ++count_;
-        if (i >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
-            (i <= 0 ||
-             static_cast<uint64_t>(i) <= static_cast<uint64_t>(std::numeric_limits<T>::max()))) {
-          PutValue<T>(static_cast<T>(i));
-          return SUCCESS;
-        }
-        Scalar s;
-        s.kind = Scalar::kInt64;
-        s.i = i;
-        status_ = Element(s);
+        PutInt64<T>(i);
         return SUCCESS;
       }
       od::json_type t;
@@ -195,18 +201,9 @@ class DataDecoder {
       ++count_;
       Scalar s;
       switch (n.get_number_type()) {
-        case od::number_type::signed_integer: {
-          const int64_t v = n.get_int64();
-          if (v >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
-              (v <= 0 ||
-               static_cast<uint64_t>(v) <= static_cast<uint64_t>(std::numeric_limits<T>::max()))) {
-            PutValue<T>(static_cast<T>(v));
-            return SUCCESS;
-          }
-          s.kind = Scalar::kInt64;
-          s.i = v;
-          break;
-        }
+        case od::number_type::signed_integer:
+          PutInt64<T>(n.get_int64());
+          return SUCCESS;
         case od::number_type::unsigned_integer: {
           const uint64_t v = n.get_uint64();
           if (v <= static_cast<uint64_t>(std::numeric_limits<T>::max())) {
