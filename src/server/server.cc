@@ -210,6 +210,7 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
   ho.max_connections = o.max_connections;
   CapConnectionsByDescriptors(&ho);
   ho.read_timeout = o.read_timeout;
+  ho.max_connection_age = o.max_connection_age;
   ho.name = "http";
   // Health checks are answered even over the connection cap (a flood of idle
   // connections must not fail a healthy pod's liveness probe).
@@ -284,6 +285,7 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
     go.port = o.grpc_port;
     go.max_message_bytes = o.max_body_bytes;
     go.threads = o.grpc_threads;
+    go.max_connection_age = o.max_connection_age;
     go.service = &service;
     go.server_name = "tide";
     go.server_version = kVersion;

@@ -31,6 +31,10 @@ struct ServeOptions {
   size_t max_header_bytes = 16 << 10;
   int max_connections = 1024;
   absl::Duration read_timeout = absl::Seconds(30);
+  // Client connections (HTTP and gRPC) older than this are closed at their
+  // next response, so that clients reconnect and spread over the replicas
+  // (the HPA's new ones too). Zero: never.
+  absl::Duration max_connection_age = absl::Seconds(60);
   size_t max_queue_size = 256;
   // How long a model's idle worker polls its queue before sleeping.
   absl::Duration worker_spin = absl::ZeroDuration();

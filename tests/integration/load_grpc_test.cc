@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "loadgen/engine.h"
 #include "nlohmann/json.hpp"
+#include "support/grpc_echo.h"
 #include "support/tide_process.h"
 
 namespace tide::testing {
@@ -39,13 +40,7 @@ class LoadGrpc : public ::testing::Test {
   // The engine's options for `concurrency` calls in flight to `model`, each
   // a one-element FP32 INPUT0 (typed contents).
   loadgen::EngineOptions GrpcOptions(const std::string& model, int concurrency) const {
-    inference::ModelInferRequest req;
-    req.set_model_name(model);
-    auto* in = req.add_inputs();
-    in->set_name("INPUT0");
-    in->set_datatype("FP32");
-    in->add_shape(1);
-    in->mutable_contents()->add_fp32_contents(1);
+    inference::ModelInferRequest req = EchoRequest(model, 1);
     loadgen::EngineOptions o;
     o.target = loadgen::Url{"127.0.0.1", static_cast<uint16_t>(server_->grpc_port()), "/"};
     o.protocol = loadgen::EngineProtocol::kGrpc;

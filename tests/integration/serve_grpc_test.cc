@@ -11,6 +11,7 @@
 #include "grpc_service.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "health.grpc.pb.h"
+#include "support/grpc_echo.h"
 #include "support/tide_process.h"
 
 namespace tide::testing {
@@ -377,24 +378,6 @@ TEST(ServeGrpcNotReady, HealthIsNotServingAndTheIndexNamesTheFailure) {
 
 // One FP32 [1] ModelInfer call to `model` (a simulated echo model), its
 // answer's OUTPUT0 in `*out`.
-grpc::Status EchoCall(inference::GRPCInferenceService::Stub* stub, const std::string& model,
-                      float value, float* out) {
-  inference::ModelInferRequest req;
-  req.set_model_name(model);
-  auto* in = req.add_inputs();
-  in->set_name("INPUT0");
-  in->set_datatype("FP32");
-  in->add_shape(1);
-  in->mutable_contents()->add_fp32_contents(value);
-  inference::ModelInferResponse resp;
-  grpc::ClientContext ctx;
-  grpc::Status s = stub->ModelInfer(&ctx, req, &resp);
-  if (s.ok() && resp.raw_output_contents_size() == 1 &&
-      resp.raw_output_contents(0).size() == sizeof(float)) {
-    std::memcpy(out, resp.raw_output_contents(0).data(), sizeof(float));
-  }
-  return s;
-}
 
 // ModelInfer is served from --grpc-threads completion queues: 8 connections
 // each making 40 calls one after the other, all at once, spread over three

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <thread>
 
@@ -546,6 +547,14 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Create(Options options) 
                            grpc::InsecureServerCredentials(), &impl->port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(impl->options.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(impl->options.max_message_bytes));
+  const absl::Duration age = impl->options.max_connection_age;
+  if (age > absl::ZeroDuration() && age != absl::InfiniteDuration()) {
+    // gRPC's own: GOAWAY once a connection is this old (±10 %), calls under
+    // way finish (no grace limit), new ones go on a new connection.
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_MS,
+        static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(age), 1, INT32_MAX)));
+  }
   builder.RegisterService(impl->service.get());
   impl->health = std::make_unique<HealthService>(impl->options);
   builder.RegisterService(impl->health.get());

@@ -24,7 +24,11 @@ class GrpcServer {
     std::string host = "0.0.0.0";
     int port = 8001;  // 0 = any free port
     size_t max_message_bytes = 64 << 20;
-    int threads = 1;                            // ModelInfer's completion queues, one thread each
+    int threads = 1;  // ModelInfer's completion queues, one thread each
+    // A connection older than this (±10 %) is sent GOAWAY: its calls under
+    // way finish, and the client opens a new connection for the next ones,
+    // which a Service may send to another replica. Zero or infinite: none.
+    absl::Duration max_connection_age = absl::ZeroDuration();
     core::InferenceService* service = nullptr;  // not owned; outlives this
     std::string server_name = "tide";
     std::string server_version;

@@ -17,6 +17,7 @@
 #include <boost/optional.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -189,6 +190,9 @@ struct Conn {
   bool lingering = false;
   uint64_t seq = 0;        // requests dispatched: a responder answers only its own
   int64_t idle_since = 0;  // when the connection last became idle (accepted, or answered)
+  // Monotonic ns after which its next response closes it (max_connection_age);
+  // set at accept, before any request.
+  int64_t retire_at = std::numeric_limits<int64_t>::max();
 };
 
 struct Shared {
@@ -204,6 +208,7 @@ struct Shared {
   std::atomic<bool> closing{false};
   std::atomic<bool> listener_closed{false};
   int64_t quiet_ns = 50'000'000;  // written before `closing` is set
+  int64_t max_age_ns = 0;         // max_connection_age; 0: none
 
   void CountResponse(int status) const {
     if (options.on_response) options.on_response(status);
@@ -265,6 +270,7 @@ struct Loop : std::enable_shared_from_this<Loop> {
   int64_t syn_filter_at = 0;   // when it stopped new handshakes (first loop only)
   const std::vector<Loop*>* all_loops = nullptr;
   int64_t last_accept_warning = 0;
+  uint64_t jitter_state = 0;  // each connection's age within ±10 % (splitmix64)
   std::mutex tasks_mu;
   std::vector<std::shared_ptr<Conn>> tasks;  // guarded by tasks_mu
   bool stopped = false;                      // guarded by tasks_mu

@@ -112,7 +112,8 @@ class Transport {
       return;
     }
     bool close = r.close || !c.keep_alive || s.draining.load(std::memory_order_relaxed) ||
-                 s.stopped.load(std::memory_order_relaxed);
+                 s.stopped.load(std::memory_order_relaxed) ||
+                 (s.max_age_ns > 0 && MonotonicNanos() >= c.retire_at);
     c.close_after_write = close;
     // Written into this thread's buffer: no allocation per response once it
     // has grown to the usual head's size.
@@ -261,6 +262,7 @@ class Transport {
       int count = s.connections.fetch_add(1) + 1;
       conn->idle_since = MonotonicNanos();
       conn->deadline = conn->idle_since + s.read_timeout_ns;
+      if (s.max_age_ns > 0) conn->retire_at = conn->idle_since + JitteredAge(loop, s.max_age_ns);
       NewParser(*conn);
       loop->conns[conn.get()] = conn;
       epoll_event ev{};
@@ -275,6 +277,16 @@ class Transport {
         conn->deadline = conn->idle_since + std::min<int64_t>(s.read_timeout_ns, kLimitedReadNs);
       }
     }
+  }
+
+  // `age` within ±10 %, drawn from the loop's own generator (splitmix64).
+  static int64_t JitteredAge(Loop* loop, int64_t age) {
+    uint64_t z = (loop->jitter_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    double unit = static_cast<double>(z >> 11) * 0x1.0p-53;  // [0, 1)
+    return static_cast<int64_t>(static_cast<double>(age) * (0.9 + 0.2 * unit));
   }
 
   enum class Refused { kOne, kNoneWaiting, kNoSpare };
@@ -652,6 +664,10 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(Options options) 
   impl->shared->options = std::move(options);
   const Options& o = impl->shared->options;
   impl->shared->read_timeout_ns = absl::ToInt64Nanoseconds(o.read_timeout);
+  if (o.max_connection_age > absl::ZeroDuration() &&
+      o.max_connection_age != absl::InfiniteDuration()) {
+    impl->shared->max_age_ns = absl::ToInt64Nanoseconds(o.max_connection_age);
+  }
 
   addrinfo hints{};
   hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
@@ -687,6 +703,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(Options options) 
   for (int i = 0; i < o.threads; ++i) {
     auto loop = std::make_shared<Loop>(impl->shared);
     loop->listenfd = fd;
+    loop->jitter_state = static_cast<uint64_t>(MonotonicNanos()) + static_cast<uint64_t>(i);
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLEXCLUSIVE;  // one loop wakes per new connection
     ev.data.ptr = loop.get();

@@ -43,6 +43,14 @@ class HttpServer {
     // make a healthy server fail its liveness probe. Beyond both: 503 at once.
     int reserved_connections = 64;
     std::vector<std::string> reserved_paths;
+    // A keep-alive connection older than this (each one's age drawn within
+    // ±10 % of it, so that connections opened together do not all go at
+    // once) gets `Connection: close` on its next response and is closed
+    // after it: clients reconnect, and a Service spreads the new connections
+    // over every replica, the ones added since too. Idle connections are
+    // left to the read timeout (closing one could race a request the client
+    // is sending). Zero or infinite: no limit.
+    absl::Duration max_connection_age = absl::ZeroDuration();
     Handler handler;
     std::string name = "http";  // for logs
     // Observers; may be empty. Every response answered, with its status: the

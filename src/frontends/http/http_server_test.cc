@@ -587,6 +587,40 @@ TEST(HttpServer, DrainClosesEachConnectionAfterItsResponse) {
   EXPECT_TRUE(c.closed());
 }
 
+// --max-connection-age: a connection is closed after its first response
+// once it is older than the limit (within ±10 %), never before.
+TEST(HttpServer, ConnectionOlderThanTheMaxAgeIsClosedAfterItsNextResponse) {
+  HttpServer::Options o;
+  o.handler = InlineEcho;
+  o.max_connection_age = absl::Seconds(1);
+  auto server = Start(std::move(o));
+  auto t0 = std::chrono::steady_clock::now();
+  Raw c(server->port());
+  c.Send("GET /young HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string out = c.ReadUntil("GET /young ");
+  EXPECT_NE(out.find("HTTP/1.1 200 OK"), std::string::npos) << out;
+  EXPECT_EQ(out.find("Connection: close"), std::string::npos) << out;
+  std::this_thread::sleep_until(t0 + std::chrono::milliseconds(300));  // below 0.9 s
+  c.Send("GET /still HTTP/1.1\r\nHost: x\r\n\r\n");
+  out = c.ReadUntil("GET /still ");
+  EXPECT_EQ(out.find("Connection: close"), std::string::npos) << out;
+  EXPECT_FALSE(c.closed());
+  std::this_thread::sleep_until(t0 + std::chrono::milliseconds(1400));  // above 1.1 s
+  EXPECT_FALSE(c.closed());  // an idle connection is not closed for its age
+  c.Send("GET /old HTTP/1.1\r\nHost: x\r\n\r\n");
+  out = c.ReadUntil("never");
+  EXPECT_NE(out.find("HTTP/1.1 200 OK"), std::string::npos) << out;
+  EXPECT_NE(out.find("Connection: close\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("GET /old "), std::string::npos) << out;
+  EXPECT_TRUE(c.closed());
+  // A new connection starts young.
+  Raw d(server->port());
+  d.Send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
+  out = d.ReadUntil("GET /next ");
+  EXPECT_EQ(out.find("Connection: close"), std::string::npos) << out;
+  EXPECT_FALSE(d.closed());
+}
+
 TEST(HttpServer, ShutdownAnswersInFlightAndLateRequestsThenCloses) {
   HttpServer::Options o;
   o.handler = [](HttpRequest r, Responder respond) {

@@ -1,0 +1,111 @@
+// --max-connection-age on the real `tide serve`: HTTP keep-alive and gRPC
+// connections older than the limit are closed at their next answer (HTTP:
+// Connection: close; gRPC: GOAWAY), and the client moves to a new connection
+// without a failed request.
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "grpc_service.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "http/client.h"
+#include "support/grpc_echo.h"
+#include "support/tide_process.h"
+
+namespace tide::testing {
+namespace {
+
+// A repository with one simulated model, `echo` (1 ms).
+struct EchoRepo : TempDir {
+  EchoRepo() {
+    Write("echo/config.pbtxt", SimulatedModel("echo", 1, 1, 16));
+    MakeDir("echo/1");
+  }
+};
+
+// Calls every 20 ms on one channel for `seconds`, each with its own value;
+// returns how many times the channel became READY (connections it opened),
+// and fails the test on any call not answered OK with its value.
+int ReadyTransitionsDuringCalls(int grpc_port, double seconds) {
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc_port),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = inference::GRPCInferenceService::NewStub(channel);
+  std::atomic<bool> done{false};
+  std::atomic<int> ready{0};
+  std::thread watcher([&] {
+    grpc_connectivity_state last = channel->GetState(false);
+    if (last == GRPC_CHANNEL_READY) ++ready;
+    while (!done.load()) {
+      auto until = std::chrono::system_clock::now() + std::chrono::milliseconds(50);
+      if (!channel->WaitForStateChange(last, until)) continue;
+      last = channel->GetState(false);
+      if (last == GRPC_CHANNEL_READY) ++ready;
+    }
+  });
+  auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  int calls = 0;
+  for (float v = 1; std::chrono::steady_clock::now() < end; v += 1) {
+    float out = -1;
+    grpc::Status s = EchoCall(stub.get(), "echo", v, &out);
+    EXPECT_TRUE(s.ok()) << "call " << calls << ": " << s.error_code() << " " << s.error_message();
+    EXPECT_EQ(out, v);
+    ++calls;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  done = true;
+  watcher.join();
+  EXPECT_GT(calls, 20);
+  return ready.load();
+}
+
+// --max-connection-age: a gRPC connection is sent GOAWAY once it is older
+// than the limit (within ±10 %); the client moves to a new connection without
+// one call failing. With 0 the first connection serves everything.
+TEST(ServeConnectionAge, GrpcClientsReconnectWithoutAFailedCall) {
+  EchoRepo repo;
+  {
+    TideProcess server(ServeArgs(repo.path(), {"--grpc-port", "0", "--max-connection-age", "0.5"}));
+    ASSERT_TRUE(server.started()) << server.Log();
+    // Connections at 0 s and then at most every 0.55 s (and the reconnect).
+    EXPECT_GE(ReadyTransitionsDuringCalls(server.grpc_port(), 2.0), 3);
+  }
+  {
+    TideProcess server(ServeArgs(repo.path(), {"--grpc-port", "0", "--max-connection-age", "0"}));
+    ASSERT_TRUE(server.started()) << server.Log();
+    EXPECT_EQ(ReadyTransitionsDuringCalls(server.grpc_port(), 1.0), 1);
+  }
+}
+
+// The same limit on HTTP: a pooled keep-alive connection older than it gets
+// `Connection: close` with its next answer (never an error), and the next
+// request goes on a new connection.
+TEST(ServeConnectionAge, HttpKeepAliveConnectionIsClosedAfterItsNextAnswer) {
+  EchoRepo repo;
+  TideProcess server(ServeArgs(repo.path(), {"--grpc-port", "-1", "--max-connection-age", "0.5"}));
+  ASSERT_TRUE(server.started()) << server.Log();
+  httpc::Client client;
+  httpc::Request live;
+  live.target = "/v2/health/live";
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = client.Send("127.0.0.1", static_cast<uint16_t>(server.http_port()), live);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(r->keep_alive);
+  EXPECT_EQ(client.idle_connections(), 1);
+  std::this_thread::sleep_until(t0 + std::chrono::milliseconds(800));  // past 0.55 s
+  r = client.Send("127.0.0.1", static_cast<uint16_t>(server.http_port()), live);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_FALSE(r->keep_alive);
+  EXPECT_EQ(client.idle_connections(), 0);
+  r = client.Send("127.0.0.1", static_cast<uint16_t>(server.http_port()), live);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->keep_alive);  // a new, young connection
+  EXPECT_EQ(client.idle_connections(), 1);
+}
+
+}  // namespace
+}  // namespace tide::testing
