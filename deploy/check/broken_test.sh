@@ -12,6 +12,9 @@ root="$(cd "$here/../.." && pwd)"
 command -v kubectl >/dev/null || { echo "broken_test: SKIPPED: kubectl not found (see check.sh)" >&2; exit 77; }
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
+# Renders and passed promtool runs are shared between the copies: a case
+# re-renders only the kustomizations that read the file it broke.
+export DEPLOY_CHECK_CACHE="$tmp/cache"
 
 # file (below the copy) | perl -0 substitution | expected PROBLEM text
 cases=(

@@ -31,6 +31,10 @@
 # deploy/k8s, deploy/kserve, deploy/seldon and deploy/Dockerfile
 # (broken_test.sh breaks copies on purpose).
 # Prints one PROBLEM line per problem; exits 1 if there is any.
+#
+# DEPLOY_CHECK_CACHE=DIR keeps renders (keyed by every file a kustomization
+# can read: render_keys.mjs) and promtool runs that passed (keyed by their
+# inputs) in DIR, for runs over many near-copies (broken_test.sh).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -75,6 +79,25 @@ problem() { echo "PROBLEM $*"; status=1; }
 oneline() { tr '\n' ' ' | sed -e 's/[[:space:]]*$//'; }  # a tool's message on one line
 
 # Render every kustomization at once (kubectl takes ~0.1 s each).
+cache="${DEPLOY_CHECK_CACHE:-}"
+declare -A keys=()
+if [ -n "$cache" ]; then
+  mkdir -p "$cache"
+  while IFS=$'\t' read -r dir key; do keys["$dir"]="$key"; done < <(
+    node "$here/render_keys.mjs" "$k8s/base" "$k8s"/overlays/* "$kserve"/* "$seldon"/*)
+fi
+# Renders $1 into $2.yaml / $2.err / $2.rc; a render that succeeded is kept in
+# the cache under its key ($3) and taken from there next time.
+render() {
+  local dir="$1" out="$2" key="${3:-}"
+  if [ -n "$key" ] && [ -f "$cache/render-$key.yaml" ]; then
+    cp "$cache/render-$key.yaml" "$out.yaml"; : >"$out.err"; echo 0 >"$out.rc"; return
+  fi
+  kubectl kustomize "$dir" >"$out.yaml" 2>"$out.err" && echo 0 >"$out.rc" || { echo $? >"$out.rc"; return; }
+  if [ -n "$key" ]; then
+    cp "$out.yaml" "$cache/render-$key.yaml.$$" && mv "$cache/render-$key.yaml.$$" "$cache/render-$key.yaml"
+  fi
+}
 names=()
 for dir in "$k8s/base" "$k8s"/overlays/* "$kserve"/* "$seldon"/*; do
   [ -d "$dir" ] || continue
@@ -85,7 +108,7 @@ for dir in "$k8s/base" "$k8s"/overlays/* "$kserve"/* "$seldon"/*; do
   esac
   names+=("$name")
   if [ -f "$dir/kustomization.yaml" ]; then
-    (kubectl kustomize "$dir" >"$tmp/render/$name.yaml" 2>"$tmp/render/$name.err"; echo $? >"$tmp/render/$name.rc") &
+    render "$dir" "$tmp/render/$name" "${keys[$dir]:-}" &
   else
     echo "no kustomization.yaml in $dir" >"$tmp/render/$name.err"; echo 1 >"$tmp/render/$name.rc"
   fi

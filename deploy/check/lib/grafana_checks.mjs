@@ -11,11 +11,11 @@
 //    and every query variable's series is evaluated by `promtool test rules`
 //    on a synthetic cluster, each against its exact expected samples.
 
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { dump } from "js-yaml";
+import { promtoolTestRules } from "./check_cache.mjs";
 import { metricNames, isTideSeries } from "./promql.mjs";
 
 export const kDashboardLabel = "grafana_dashboard";
@@ -291,7 +291,7 @@ export function runDashboardTests(queries) {
     }];
     writeFileSync(path.join(dir, "test.yaml"), dump({ rule_files: ["rules.yaml"], evaluation_interval: "15s", tests }));
     try {
-      execFileSync("promtool", ["test", "rules", "test.yaml"], { cwd: dir, encoding: "utf8", stdio: "pipe" });
+      promtoolTestRules(dir);
     } catch (e) {
       const out = [...new Set(`${e.stdout ?? ""}${e.stderr ?? ""}`.split("\n").map((l) => l.trim()))]
         .filter((l) => l && !/^(Unit Testing|FAILED:?)/.test(l));
