@@ -10,7 +10,8 @@
 #
 #   bench/callgrind_grpc_path.sh [--requests N] [--top K]
 #
-# BUILD_DIR (default build/), NO_BUILD=1 skips building tide.
+# BUILD_DIR (default build/), NO_BUILD=1 skips building tide; TIDE_ARGS adds
+# arguments to `tide serve` (e.g. TIDE_ARGS="--max-connection-age 0").
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${BUILD_DIR:-$root/build}"
@@ -21,7 +22,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --requests) requests="$2"; shift 2 ;;
     --top) top="$2"; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "callgrind_grpc_path.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -75,7 +76,7 @@ PY
 nice -n 19 valgrind --tool=callgrind --collect-systime=yes --collect-atstart=yes \
   --callgrind-out-file="$work/cg.out" "$tide" serve --model-repository "$work/repo" \
   --host 127.0.0.1 --http-port 0 --grpc-port 0 --metrics-port 0 --http-threads 1 --drain-delay 0 \
-  --log-level warn >"$work/serve.out" 2>"$work/serve.log" &
+  --log-level warn ${TIDE_ARGS:-} >"$work/serve.out" 2>"$work/serve.log" &
 vpid=$!
 for _ in $(seq 900); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
 port=$(sed -n 's/.*"grpc_port":\([0-9]*\).*/\1/p' "$work/serve.out")
