@@ -428,13 +428,13 @@ class InferQueue {
     absl::MutexLock lock(&mu_);
     --unsent_;
   }
-  // Waits until every call that arrived has been answered and its answer has
-  // left, or until `end`. Returns how many have not.
+  // After grpc::Server::Shutdown was called (on another thread): waits until
+  // the server has taken back the outstanding request (no call can arrive
+  // any more) and every call that arrived has been answered and its answer
+  // has left, or until `end`. Returns how many answers have not.
   int AwaitSent(absl::Time end) {
     absl::MutexLock lock(&mu_);
-    mu_.AwaitWithDeadline(absl::Condition(
-                              +[](int* n) { return *n == 0; }, &unsent_),
-                          end);
+    mu_.AwaitWithDeadline(absl::Condition(this, &InferQueue::SentLocked), end);
     return unsent_;
   }
 
@@ -459,6 +459,7 @@ class InferQueue {
   bool IdleLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return unanswered_ == 0 && !requested_;
   }
+  bool SentLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return unsent_ == 0 && !requested_; }
 
   void Poll() {
     pthread_setname_np(pthread_self(), "tide-grpc");
@@ -588,7 +589,10 @@ void GrpcServer::Shutdown(absl::Duration deadline) {
   // for every client to close its connection; a client that keeps its
   // channel open (most do) would hold it for the whole deadline. So it runs
   // on a thread of its own while tide waits for ModelInfer's answers to be
-  // sent, and then the connections still open, idle ones, are closed.
+  // sent, and then the connections still open, idle ones, are closed. That
+  // wait ends only once the shutdown has begun (the queues' requests come
+  // back failed): closing connections before it (the thread may not have
+  // started yet) would cancel calls that are still arriving and answered.
   const absl::Time end = absl::Now() + deadline;
   absl::Notification stopped;
   std::thread stopper([&] {
