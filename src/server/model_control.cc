@@ -141,12 +141,16 @@ ModelControlService::ModelControlService(Options options) : options_(std::move(o
 
 ModelControlService::~ModelControlService() { Stop(); }
 
-void ModelControlService::Stop() {
+bool ModelControlService::Stop(absl::Time deadline) {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
+    if (thread_.joinable() && !mu_.AwaitWithDeadline(absl::Condition(&finished_), deadline)) {
+      return false;
+    }
   }
   if (thread_.joinable()) thread_.join();
+  return true;
 }
 
 void ModelControlService::Count(const char* action, const char* result) {
@@ -267,7 +271,10 @@ void ModelControlService::Run() {
       auto ready = [this]()
                        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !work_.empty(); };
       mu_.Await(absl::Condition(&ready));
-      if (work_.empty()) return;  // stopping, nothing left
+      if (work_.empty()) {  // stopping, nothing left
+        finished_ = true;
+        return;
+      }
       work = std::move(work_.front());
       work_.pop_front();
     }

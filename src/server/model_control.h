@@ -20,6 +20,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "core/model_control.h"
 #include "metrics/metrics.h"
 #include "server/model_loader.h"
@@ -65,7 +66,10 @@ class ModelControlService final : public core::ModelControl {
   ~ModelControlService() override;  // Stop()
   // Finishes the queued operations; later ones are refused Unavailable.
   // Call before the frontends shut down, so that none waits on a load.
-  void Stop();
+  // Waits until `deadline`; false if an operation is still under way then
+  // (a load still loading, an unload waiting for requests to finish): its
+  // thread is left running, and the caller should exit.
+  bool Stop(absl::Time deadline = absl::InfiniteFuture());
 
   using core::ModelControl::Index;  // the Authorization-only (HTTP) forms
   using core::ModelControl::Load;
@@ -92,6 +96,7 @@ class ModelControlService final : public core::ModelControl {
   absl::Mutex mu_;
   std::deque<std::function<void()>> work_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;  // Run() has returned
   std::thread thread_;
 };
 

@@ -10,11 +10,13 @@
 #include <array>
 #include <atomic>
 #include <cstdio>
+#include <memory>
 #include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "backends/backend.h"
 #include "common/blas_env.h"
 #include "common/fd_limit.h"
@@ -87,6 +89,34 @@ int WaitForSignal(absl::Duration timeout) {
     if (errno != EINTR) return 0;  // EAGAIN: the time is up
   }
 }
+
+// While the models load (minutes, for a large one) nothing is served, so a
+// SIGTERM or SIGINT then ends the process at once, exit 0: after the load
+// it would come too late (the kubelet's SIGKILL follows the grace period).
+// Ends (destructor) before any listener opens; a signal after that waits for
+// RunServe's drain.
+class SignalsWhileLoading {
+ public:
+  SignalsWhileLoading() : thread_([this] { Watch(); }) {}
+  ~SignalsWhileLoading() {
+    done_.Notify();
+    thread_.join();
+  }
+
+ private:
+  void Watch() {
+    while (!done_.HasBeenNotified()) {
+      if (int sig = WaitForSignal(absl::Milliseconds(50)); sig != 0) {
+        spdlog::info("received {} while loading models; nothing is served yet: exiting",
+                     sig == SIGINT ? "SIGINT" : "SIGTERM");
+        std::fflush(nullptr);
+        _exit(0);  // a backend may be mid-load: do not wait for it
+      }
+    }
+  }
+  absl::Notification done_;
+  std::thread thread_;
+};
 
 }  // namespace
 
@@ -161,8 +191,10 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
   }
   spdlog::info("loading models from {}", o.model_repository);
   std::vector<std::string> not_loaded;
+  auto watcher = std::make_unique<SignalsWhileLoading>();
   auto loaded = o.model_control_explicit ? LoadRepository(lo, &o.load_models, &not_loaded)
                                          : LoadRepository(lo);
+  watcher.reset();
   if (!loaded.ok()) return loaded.status();
   for (const std::string& w : loaded->warnings) spdlog::warn("{}", w);
   for (const core::ModelState& f : loaded->failed) {
@@ -332,11 +364,19 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
     spdlog::warn("second signal: ending the drain delay early");
   }
   service.RefuseNewRequests();
-  (*control)->Stop();  // a load or unload under way finishes; later ones are refused
   spdlog::info("refusing new requests; finishing {} in flight", service.InFlight());
-  absl::Duration left = o.shutdown_timeout - (absl::Now() - start);
-  bool idle = service.WaitIdle(std::max(left, absl::ZeroDuration()));
-  if (!idle) {
+  const absl::Time end = start + o.shutdown_timeout;
+  // A load or unload under way finishes (an unload waits for the model's
+  // requests); later ones are refused.
+  if (!(*control)->Stop(end)) {
+    spdlog::error(
+        "--shutdown-timeout ({}) passed with a model load or unload still under way ({} "
+        "request(s) unfinished)",
+        absl::FormatDuration(o.shutdown_timeout), service.InFlight());
+    std::fflush(nullptr);
+    _exit(1);  // a backend may be stuck: do not wait for it
+  }
+  if (!service.WaitIdle(std::max(end - absl::Now(), absl::ZeroDuration()))) {
     spdlog::error("--shutdown-timeout ({}) passed with {} request(s) unfinished",
                   absl::FormatDuration(o.shutdown_timeout), service.InFlight());
     std::fflush(nullptr);

@@ -5,6 +5,8 @@
 #include <grpcpp/grpcpp.h>
 #include <zlib.h>
 
+#include <signal.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -266,6 +268,42 @@ TEST_F(ServeControl, UnloadUnderLoadLosesNoAcceptedRequest) {
   // And it loads again.
   EXPECT_EQ(Post("/v2/repository/models/slow/load").status, 200);
   EXPECT_EQ(Post("/v2/models/slow/infer", {}, kOneInput).status, 200);
+}
+
+// SIGTERM while an unload waits for a request (1 s) to finish: the drain
+// still ends at --shutdown-timeout (0.3 s), exit 1, instead of waiting for
+// the unload (a hung backend would hold it forever).
+TEST_F(ServeControl, SigtermDuringAnUnloadStillEndsAtTheShutdownTimeout) {
+  Start({"--model-control-mode", "explicit", "--admin-token-file", repo_.path() + "/token",
+         "--load-model", "slow", "--shutdown-timeout", "0.3"});
+  std::thread request([&] { Post("/v2/models/slow/infer", {}, kOneInput); });
+  double in_flight = 0;
+  for (int i = 0; i < 400 && in_flight != 1; ++i) {
+    in_flight = Metric(R"(tide_inference_in_flight{model="slow",version="1"})");
+    if (in_flight != 1) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(in_flight, 1);
+  std::thread unload([&] { Post("/v2/repository/models/slow/unload"); });
+  // The unload has begun once the index says so.
+  const std::string kUnloading = R"({"name":"slow","state":"UNAVAILABLE","reason":"unloading"})";
+  HttpResult index;
+  for (int i = 0; i < 400; ++i) {
+    index = Post("/v2/repository/index");
+    if (index.body.find(kUnloading) != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_NE(index.body.find(kUnloading), std::string::npos) << index.body;
+  auto t0 = std::chrono::steady_clock::now();
+  server_->Signal(SIGTERM);
+  EXPECT_EQ(server_->Wait(10), 1) << server_->Log();
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(took, 0.9) << "waited for the request instead of --shutdown-timeout";
+  EXPECT_NE(server_->Log().find("--shutdown-timeout (300ms) passed with a model load or unload "
+                                "still under way (1 request(s) unfinished)"),
+            std::string::npos)
+      << server_->Log();
+  request.join();
+  unload.join();
 }
 
 TEST_F(ServeControl, ReloadUnderLoadDropsNothing) {

@@ -111,6 +111,30 @@ TEST(ServeLifecycle, DrainDelaySurvivesAStopAndContinue) {
   EXPECT_EQ(server.Wait(20), 0) << server.Log();
 }
 
+// SIGTERM while the models load (here a warm-up of 20 s): nothing is served
+// yet, so the process exits 0 at once instead of after the load.
+TEST(ServeLifecycle, SigtermWhileLoadingExitsAtOnce) {
+  TempDir repo;
+  repo.Write("big/config.pbtxt", SimulatedModel("big", 20000, 1, 16));
+  repo.MakeDir("big/1");
+  TideProcess server(ServeArgs(repo.path()), /*wait_listening=*/false);
+  auto t0 = std::chrono::steady_clock::now();
+  while (Seconds(t0) < 10 && server.Log().find("loading models from") == std::string::npos) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_NE(server.Log().find("loading models from"), std::string::npos) << server.Log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // into the warm-up
+  auto signalled = std::chrono::steady_clock::now();
+  server.Signal(SIGTERM);
+  EXPECT_EQ(server.Wait(5), 0) << server.Log();
+  EXPECT_LT(Seconds(signalled), 5);
+  EXPECT_NE(server.Log().find("received SIGTERM while loading models; nothing is served yet: "
+                              "exiting"),
+            std::string::npos)
+      << server.Log();
+  EXPECT_EQ(server.Log().find("loaded model 'big'"), std::string::npos) << server.Log();
+}
+
 TEST(ServeLifecycle, OverloadGetsFast503WithRetryAfter) {
   TempDir repo;
   repo.Write("busy/config.pbtxt", SimulatedModel("busy", 300, 1, 4));
