@@ -627,7 +627,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; a bad command line exits 2, as usage
+    // errors do elsewhere in tide (CLI11's own codes are 100 and up).
+    return app.exit(e) == 0 ? 0 : 2;
   }
   if (absl::Status s = tide::common::InitLogging(log); !s.ok()) {
     std::fprintf(stderr, "tide: %s\n", std::string(s.message()).c_str());

@@ -3,10 +3,12 @@
 
 #include "serve_flags.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
 #include "spdlog/spdlog.h"
 
 namespace tide::apps {
@@ -18,6 +20,21 @@ void AddLogFlags(CLI::App* cmd, common::LogOptions* log) {
   cmd->add_option("--log-level", log->level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
+}
+
+// Seconds within [lo, hi]. CLI::Range lets "nan" through: every comparison
+// with NaN is false.
+CLI::Validator Seconds(double lo, double hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& value) -> std::string {
+        char* end = nullptr;
+        double v = std::strtod(value.c_str(), &end);
+        if (end == value.c_str() || *end != '\0' || !std::isfinite(v) || v < lo || v > hi) {
+          return absl::StrCat("'", value, "' is not a number of seconds from ", lo, " to ", hi);
+        }
+        return "";
+      },
+      absl::StrCat("SECONDS in [", lo, ", ", hi, "]"));
 }
 
 void AddServeCommand(CLI::App* app, ServeFlags* f, common::LogOptions* log,
@@ -90,7 +107,7 @@ void AddServeCommand(CLI::App* app, ServeFlags* f, common::LogOptions* log,
                   "Seconds a client has to send a whole request (and to read on from a response "
                   "being written); idle keep-alive "
                   "connections close after it too")
-      ->check(CLI::Range(0.01, 3600.0))
+      ->check(Seconds(0.01, 3600.0))
       ->capture_default_str();
   cmd->add_option("--max-connection-age", f->max_connection_age_s,
                   "Seconds after which a client connection is closed at its next response "
@@ -98,17 +115,17 @@ void AddServeCommand(CLI::App* app, ServeFlags* f, common::LogOptions* log,
                   "within +-10 %, so that keep-alive clients reconnect and a Kubernetes "
                   "Service spreads them over every replica, those the HPA added since too. "
                   "Idle connections are left to --read-timeout. 0 = never")
-      ->check(CLI::Range(0.0, 86400.0))
+      ->check(Seconds(0.0, 86400.0))
       ->capture_default_str();
   cmd->add_option("--drain-delay", f->drain_delay_s,
                   "Seconds to keep accepting requests after SIGTERM while readiness is "
                   "false, so load balancers stop sending first")
-      ->check(CLI::Range(0.0, 3600.0))
+      ->check(Seconds(0.0, 3600.0))
       ->capture_default_str();
   cmd->add_option("--shutdown-timeout", f->shutdown_timeout_s,
                   "Seconds after SIGTERM by which accepted requests must be finished; "
                   "exit 1 if they are not")
-      ->check(CLI::Range(0.0, 86400.0))
+      ->check(Seconds(0.0, 86400.0))
       ->capture_default_str();
   cmd->add_flag("--strict-readiness,!--no-strict-readiness", f->serve.strict_readiness,
                 "Ready only when every model in the repository is ready")

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "support/tide_process.h"
 
@@ -109,6 +110,25 @@ TEST(ServeLifecycle, DrainDelaySurvivesAStopAndContinue) {
   EXPECT_EQ(r.status, 200) << r.body;
   ASSERT_LT(Seconds(not_ready_seen), 2.5) << "the request came too late to tell";
   EXPECT_EQ(server.Wait(20), 0) << server.Log();
+}
+
+// Durations are checked as numbers of seconds in range: NaN, which passes
+// any range comparison, is refused like the rest, before anything starts
+// (exit 2, a usage error).
+TEST(ServeLifecycle, DurationFlagsRefuseNanAndOutOfRange) {
+  TempDir repo;
+  for (const char* flag :
+       {"--drain-delay", "--shutdown-timeout", "--read-timeout", "--max-connection-age"}) {
+    for (const char* value : {"nan", "-1", "inf", "5s"}) {
+      CliResult r =
+          RunTideCli(absl::StrCat("serve --model-repository ", repo.path(), " ", flag, " ", value));
+      EXPECT_EQ(r.code, 2) << flag << " " << value << ": " << r.out;
+      EXPECT_NE(r.out.find(absl::StrCat(flag, ": '", value, "' is not a number of seconds from ")),
+                std::string::npos)
+          << r.out;
+      EXPECT_EQ(r.out.find("loading models"), std::string::npos) << r.out;
+    }
+  }
 }
 
 // SIGTERM while the models load (here a warm-up of 20 s): nothing is served
