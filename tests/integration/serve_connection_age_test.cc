@@ -79,6 +79,30 @@ TEST(ServeConnectionAge, GrpcClientsReconnectWithoutAFailedCall) {
   }
 }
 
+// A gRPC connection with no call for --read-timeout is closed (GOAWAY), as
+// an idle HTTP keep-alive connection is; the next call reconnects. With the
+// default 30 s it stays open.
+TEST(ServeConnectionAge, IdleGrpcConnectionIsClosedAtTheReadTimeout) {
+  EchoRepo repo;
+  for (const char* timeout : {"0.5", "30"}) {
+    TideProcess server(ServeArgs(
+        repo.path(), {"--grpc-port", "0", "--max-connection-age", "0", "--read-timeout", timeout}));
+    ASSERT_TRUE(server.started()) << server.Log();
+    auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server.grpc_port()),
+                                       grpc::InsecureChannelCredentials());
+    auto stub = inference::GRPCInferenceService::NewStub(channel);
+    float out = -1;
+    ASSERT_TRUE(EchoCall(stub.get(), "echo", 1, &out).ok());
+    ASSERT_EQ(channel->GetState(false), GRPC_CHANNEL_READY);
+    bool changed = channel->WaitForStateChange(
+        GRPC_CHANNEL_READY, std::chrono::system_clock::now() + std::chrono::milliseconds(2000));
+    EXPECT_EQ(changed, std::string(timeout) == "0.5") << timeout;
+    grpc::Status s = EchoCall(stub.get(), "echo", 2, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(out, 2);
+  }
+}
+
 // The same limit on HTTP: a pooled keep-alive connection older than it gets
 // `Connection: close` with its next answer (never an error), and the next
 // request goes on a new connection.
