@@ -145,9 +145,10 @@ bool ModelControlService::Stop(absl::Time deadline) {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
-    if (thread_.joinable() && !mu_.AwaitWithDeadline(absl::Condition(&finished_), deadline)) {
-      return false;
-    }
+    // Nothing under way or queued: true at once, even with the deadline
+    // passed (the thread then only has to notice stopping_).
+    auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !busy_ && work_.empty(); };
+    if (!mu_.AwaitWithDeadline(absl::Condition(&done), deadline)) return false;
   }
   if (thread_.joinable()) thread_.join();
   return true;
@@ -271,14 +272,14 @@ void ModelControlService::Run() {
       auto ready = [this]()
                        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !work_.empty(); };
       mu_.Await(absl::Condition(&ready));
-      if (work_.empty()) {  // stopping, nothing left
-        finished_ = true;
-        return;
-      }
+      if (work_.empty()) return;  // stopping, nothing left
       work = std::move(work_.front());
       work_.pop_front();
+      busy_ = true;
     }
     work();
+    absl::MutexLock lock(&mu_);
+    busy_ = false;
   }
 }
 

@@ -96,7 +96,7 @@ class ModelControlService final : public core::ModelControl {
   absl::Mutex mu_;
   std::deque<std::function<void()>> work_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;  // Run() has returned
+  bool busy_ ABSL_GUARDED_BY(mu_) = false;  // an operation is running
   std::thread thread_;
 };
 

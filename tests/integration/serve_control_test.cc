@@ -7,6 +7,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -60,7 +61,10 @@ class ServeControl : public ::testing::Test {
     repo_.Write("token", "s3cret\n");
   }
   void Start(std::vector<std::string> extra) {
-    extra.insert(extra.begin(), {"--grpc-port", "0", "--drain-delay", "0"});
+    if (std::find(extra.begin(), extra.end(), "--drain-delay") == extra.end()) {
+      extra.insert(extra.begin(), {"--drain-delay", "0"});
+    }
+    extra.insert(extra.begin(), {"--grpc-port", "0"});
     server_ = std::make_unique<TideProcess>(ServeArgs(repo_.path() + "/repo", std::move(extra)));
     ASSERT_TRUE(server_->started()) << server_->Log();
   }
@@ -304,6 +308,16 @@ TEST_F(ServeControl, SigtermDuringAnUnloadStillEndsAtTheShutdownTimeout) {
       << server_->Log();
   request.join();
   unload.join();
+}
+
+// With nothing under way, a --shutdown-timeout already past when the drain
+// delay ends is no reason to fail: exit 0.
+TEST_F(ServeControl, ShutdownTimeoutShorterThanTheDrainDelayExitsZeroWhenIdle) {
+  Start({"--model-control-mode", "explicit", "--admin-token-file", repo_.path() + "/token",
+         "--load-model", "m", "--drain-delay", "0.5", "--shutdown-timeout", "0.2"});
+  EXPECT_EQ(Post("/v2/models/m/infer", {}, kOneInput).status, 200);
+  server_->Signal(SIGTERM);
+  EXPECT_EQ(server_->Wait(10), 0) << server_->Log();
 }
 
 TEST_F(ServeControl, ReloadUnderLoadDropsNothing) {
