@@ -105,16 +105,16 @@ void AddServeCommand(CLI::App* app, ServeFlags* f, common::LogOptions* log,
       ->capture_default_str();
   cmd->add_option("--read-timeout", f->read_timeout_s,
                   "Seconds a client has to send a whole request (and to read on from a response "
-                  "being written); idle connections close after it too (HTTP keep-alive, and "
-                  "gRPC connections with no call under way)")
+                  "being written); idle keep-alive "
+                  "connections close after it too")
       ->check(Seconds(0.01, 3600.0))
       ->capture_default_str();
   cmd->add_option("--max-connection-age", f->max_connection_age_s,
-                  "Seconds after which a client connection is closed at its next response "
-                  "(HTTP: Connection: close; gRPC: GOAWAY, calls under way finish), each "
-                  "within +-10 %, so that keep-alive clients reconnect and a Kubernetes "
-                  "Service spreads them over every replica, those the HPA added since too. "
-                  "Idle connections are left to --read-timeout. 0 = never")
+                  "Seconds after which a client connection is closed gracefully, each within "
+                  "+-10 %: HTTP says Connection: close on its next response (an idle one is "
+                  "left to --read-timeout); gRPC sends GOAWAY, idle or not, and calls under "
+                  "way finish. Keep-alive clients reconnect, and a Kubernetes Service spreads "
+                  "them over every replica, those the HPA added since too. 0 = never")
       ->check(Seconds(0.0, 86400.0))
       ->capture_default_str();
   cmd->add_option("--drain-delay", f->drain_delay_s,

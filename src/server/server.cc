@@ -318,7 +318,6 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
     go.max_message_bytes = o.max_body_bytes;
     go.threads = o.grpc_threads;
     go.max_connection_age = o.max_connection_age;
-    go.idle_timeout = o.read_timeout;
     go.service = &service;
     go.server_name = "tide";
     go.server_version = kVersion;

@@ -548,17 +548,14 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Create(Options options) 
                            grpc::InsecureServerCredentials(), &impl->port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(impl->options.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(impl->options.max_message_bytes));
-  // gRPC's own limits, in ms: GOAWAY once a connection is this old (±10 %;
-  // calls under way finish, with no grace limit, and new ones go on a new
-  // connection), or has had no call under way for this long.
-  auto limit = [&builder](const char* arg, absl::Duration d) {
-    if (d > absl::ZeroDuration() && d != absl::InfiniteDuration()) {
-      builder.AddChannelArgument(
-          arg, static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(d), 1, INT32_MAX)));
-    }
-  };
-  limit(GRPC_ARG_MAX_CONNECTION_AGE_MS, impl->options.max_connection_age);
-  limit(GRPC_ARG_MAX_CONNECTION_IDLE_MS, impl->options.idle_timeout);
+  const absl::Duration age = impl->options.max_connection_age;
+  if (age > absl::ZeroDuration() && age != absl::InfiniteDuration()) {
+    // gRPC's own: GOAWAY once a connection is this old (±10 %), calls under
+    // way finish (no grace limit), new ones go on a new connection.
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_MS,
+        static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(age), 1, INT32_MAX)));
+  }
   builder.RegisterService(impl->service.get());
   impl->health = std::make_unique<HealthService>(impl->options);
   builder.RegisterService(impl->health.get());

@@ -29,11 +29,6 @@ class GrpcServer {
     // way finish, and the client opens a new connection for the next ones,
     // which a Service may send to another replica. Zero or infinite: none.
     absl::Duration max_connection_age = absl::ZeroDuration();
-    // A connection with no call under way for this long is sent GOAWAY and
-    // closed; the client reconnects when it calls again (as an idle HTTP
-    // keep-alive connection closes at the read timeout). Zero or infinite:
-    // never.
-    absl::Duration idle_timeout = absl::ZeroDuration();
     core::InferenceService* service = nullptr;  // not owned; outlives this
     std::string server_name = "tide";
     std::string server_version;
