@@ -111,9 +111,13 @@ class Transport {
       s.pending.fetch_sub(1);
       return;
     }
+    // Past its age, a connection closes after this response, unless the
+    // client has already sent more (pipelined): those would be dropped
+    // unanswered, so it closes after a later one.
+    const bool retire =
+        s.max_age_ns > 0 && !c.buffered && !c.read_ready && MonotonicNanos() >= c.retire_at;
     bool close = r.close || !c.keep_alive || s.draining.load(std::memory_order_relaxed) ||
-                 s.stopped.load(std::memory_order_relaxed) ||
-                 (s.max_age_ns > 0 && MonotonicNanos() >= c.retire_at);
+                 s.stopped.load(std::memory_order_relaxed) || retire;
     c.close_after_write = close;
     // Written into this thread's buffer: no allocation per response once it
     // has grown to the usual head's size.
@@ -666,7 +670,10 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(Options options) 
   impl->shared->read_timeout_ns = absl::ToInt64Nanoseconds(o.read_timeout);
   if (o.max_connection_age > absl::ZeroDuration() &&
       o.max_connection_age != absl::InfiniteDuration()) {
-    impl->shared->max_age_ns = absl::ToInt64Nanoseconds(o.max_connection_age);
+    // At most a year: an age (with its +10 %) added to a monotonic time must
+    // not overflow.
+    impl->shared->max_age_ns =
+        absl::ToInt64Nanoseconds(std::min(o.max_connection_age, absl::Hours(24 * 365)));
   }
 
   addrinfo hints{};

@@ -613,6 +613,20 @@ TEST(HttpServer, ConnectionOlderThanTheMaxAgeIsClosedAfterItsNextResponse) {
   EXPECT_NE(out.find("Connection: close\r\n"), std::string::npos) << out;
   EXPECT_NE(out.find("GET /old "), std::string::npos) << out;
   EXPECT_TRUE(c.closed());
+  // Requests already pipelined behind the one that would close it are not
+  // dropped: the connection closes after the last of them.
+  Raw p(server->port());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // above 1.1 s
+  p.Send(
+      "GET /p1 HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /p2 HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /p3 HTTP/1.1\r\nHost: x\r\n\r\n");
+  out = p.ReadUntil("never");
+  EXPECT_EQ(Count(out, "HTTP/1.1 200 OK"), 3u) << out;
+  EXPECT_EQ(Count(out, "Connection: close"), 1u) << out;
+  EXPECT_LT(out.find("GET /p2 "), out.find("Connection: close")) << out;
+  EXPECT_NE(out.find("GET /p3 "), std::string::npos) << out;
+  EXPECT_TRUE(p.closed());
   // A new connection starts young.
   Raw d(server->port());
   d.Send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
