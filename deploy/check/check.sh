@@ -34,7 +34,8 @@
 #
 # DEPLOY_CHECK_CACHE=DIR keeps renders (keyed by every file a kustomization
 # can read: render_keys.mjs) and promtool runs that passed (keyed by their
-# inputs) in DIR, for runs over many near-copies (broken_test.sh).
+# inputs) in DIR, for runs over many near-copies (broken_test.sh). Use a
+# fresh DIR per run: the keys do not cover the kubectl and promtool versions.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -95,7 +96,7 @@ render() {
   fi
   kubectl kustomize "$dir" >"$out.yaml" 2>"$out.err" && echo 0 >"$out.rc" || { echo $? >"$out.rc"; return; }
   if [ -n "$key" ]; then
-    cp "$out.yaml" "$cache/render-$key.yaml.$$" && mv "$cache/render-$key.yaml.$$" "$cache/render-$key.yaml"
+    cp "$out.yaml" "$cache/render-$key.yaml.$BASHPID" && mv "$cache/render-$key.yaml.$BASHPID" "$cache/render-$key.yaml"
   fi
 }
 names=()

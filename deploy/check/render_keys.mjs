@@ -1,5 +1,7 @@
 // Prints "<folder>\t<key>" for each kustomization folder given: a SHA-256 over
 // every file its render can read (check.sh's render cache, DEPLOY_CHECK_CACHE).
+// The key is empty (not cached) where a kustomization.yaml in the way does not
+// parse here: kustomize may still read it, and we could not follow it.
 //
 //   node render_keys.mjs FOLDER...
 //
@@ -19,8 +21,10 @@ function filesUnder(dir, out) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     if (e.name === "node_modules") continue;
     const p = path.join(dir, e.name);
-    if (e.isDirectory()) filesUnder(p, out);
-    else if (e.isFile()) out.add(p);
+    const st = statSync(p, { throwIfNoEntry: false });  // symbolic links followed, as kustomize does
+    if (!st) continue;
+    if (st.isDirectory()) filesUnder(p, out);
+    else if (st.isFile()) out.add(p);
   }
 }
 
@@ -36,12 +40,7 @@ function inputs(dir, files, seen) {
   filesUnder(dir, files);
   const k = ["kustomization.yaml", "kustomization.yml", "Kustomization"].map((n) => path.join(dir, n)).find(existsSync);
   if (!k) return;
-  let doc;
-  try {
-    doc = load(readFileSync(k, "utf8"));
-  } catch {
-    return;  // kustomize fails on it too; the file itself is hashed
-  }
+  const doc = load(readFileSync(k, "utf8"));  // throws: no key for this folder
   const refs = [];
   strings(doc, refs);
   for (const r of refs) {
@@ -58,7 +57,12 @@ function inputs(dir, files, seen) {
 for (const folder of process.argv.slice(2)) {
   const dir = path.resolve(folder);
   const files = new Set();
-  inputs(dir, files, new Set());
+  try {
+    inputs(dir, files, new Set());
+  } catch {
+    console.log(`${folder}\t`);
+    continue;
+  }
   const h = createHash("sha256");
   for (const f of [...files].sort()) h.update(path.relative(dir, f)).update("\0").update(readFileSync(f)).update("\0");
   console.log(`${folder}\t${h.digest("hex")}`);
