@@ -260,9 +260,10 @@ absl::StatusOr<int> RunServe(const ServeOptions& o) {
   };
   ho.on_response = count_response;
   ho.on_timeout =
-      [timeouts = std::array<metrics::Counter*, 3>{
+      [timeouts = std::array<metrics::Counter*, 4>{
            sm.http_timeouts->WithLabels({"idle"}), sm.http_timeouts->WithLabels({"read"}),
-           sm.http_timeouts->WithLabels({"write"})}](http::HttpServer::Options::Timeout t) {
+           sm.http_timeouts->WithLabels({"write"}),
+           sm.http_timeouts->WithLabels({"age"})}](http::HttpServer::Options::Timeout t) {
         timeouts[static_cast<int>(t)]->Increment();
       };
   ho.on_accept_error = [c = sm.http_accept_errors->NoLabels()] { c->Increment(); };

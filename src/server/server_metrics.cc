@@ -71,7 +71,8 @@ ServerMetrics ServerMetrics::Register(metrics::Registry* r) {
       metrics::names::kHttpTimeoutsTotal,
       "Inference-port connections closed by a deadline: idle (keep-alive expiry, no request "
       "begun), read (a request began but did not arrive within --read-timeout), write (a "
-      "response made no progress for --read-timeout: a client that stopped reading).",
+      "response made no progress for --read-timeout: a client that stopped reading), age "
+      "(closed after a response for being older than --max-connection-age).",
       {"kind"});
   m.http_accept_errors = r->AddCounter(
       metrics::names::kHttpAcceptErrorsTotal,

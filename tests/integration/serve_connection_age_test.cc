@@ -123,6 +123,9 @@ TEST(ServeConnectionAge, HttpKeepAliveConnectionIsClosedAfterItsNextAnswer) {
   EXPECT_EQ(r->status, 200);
   EXPECT_FALSE(r->keep_alive);
   EXPECT_EQ(client.idle_connections(), 0);
+  EXPECT_EQ(MetricValue(Http(server.metrics_port(), "GET", "/metrics").body,
+                        R"(tide_http_timeouts_total{kind="age"})"),
+            1);
   r = client.Send("127.0.0.1", static_cast<uint16_t>(server.http_port()), live);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->keep_alive);  // a new, young connection

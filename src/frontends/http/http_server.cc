@@ -116,8 +116,10 @@ class Transport {
     // unanswered, so it closes after a later one.
     const bool retire =
         s.max_age_ns > 0 && !c.buffered && !c.read_ready && MonotonicNanos() >= c.retire_at;
-    bool close = r.close || !c.keep_alive || s.draining.load(std::memory_order_relaxed) ||
-                 s.stopped.load(std::memory_order_relaxed) || retire;
+    const bool closing = r.close || !c.keep_alive || s.draining.load(std::memory_order_relaxed) ||
+                         s.stopped.load(std::memory_order_relaxed);
+    if (retire && !closing) s.CountTimeout(HttpServer::Options::Timeout::kAge);
+    const bool close = closing || retire;
     c.close_after_write = close;
     // Written into this thread's buffer: no allocation per response once it
     // has grown to the usual head's size.

@@ -59,13 +59,15 @@ class HttpServer {
     // bad framing and limits, 503 over the connection cap). A second answer
     // to one request (a handler bug, dropped) is not counted.
     std::function<void(int status)> on_response;
-    // Called on the I/O thread:
     // A connection closed by a deadline: kIdle (no request began within the
     // read timeout: normal keep-alive expiry), kRead (a request began but did
     // not arrive in time: a slow client), kWrite (a response made no progress:
-    // a client that stopped reading).
-    enum class Timeout { kIdle, kRead, kWrite };
+    // a client that stopped reading), all on the I/O thread; kAge (older than
+    // max_connection_age: closed after a response, on the thread that
+    // answered, so it must be thread-safe).
+    enum class Timeout { kIdle, kRead, kWrite, kAge };
     std::function<void(Timeout)> on_timeout;
+    // Called on the I/O thread:
     // accept() failed for want of descriptors or memory (EMFILE, ENFILE,
     // ENOBUFS, ENOMEM): the listener is left alone until the next sweep.
     std::function<void()> on_accept_error;

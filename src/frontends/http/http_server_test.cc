@@ -593,6 +593,10 @@ TEST(HttpServer, ConnectionOlderThanTheMaxAgeIsClosedAfterItsNextResponse) {
   HttpServer::Options o;
   o.handler = InlineEcho;
   o.max_connection_age = absl::Seconds(1);
+  std::atomic<int> aged{0};
+  o.on_timeout = [&](HttpServer::Options::Timeout t) {
+    if (t == HttpServer::Options::Timeout::kAge) ++aged;
+  };
   auto server = Start(std::move(o));
   auto t0 = std::chrono::steady_clock::now();
   Raw c(server->port());
@@ -613,6 +617,7 @@ TEST(HttpServer, ConnectionOlderThanTheMaxAgeIsClosedAfterItsNextResponse) {
   EXPECT_NE(out.find("Connection: close\r\n"), std::string::npos) << out;
   EXPECT_NE(out.find("GET /old "), std::string::npos) << out;
   EXPECT_TRUE(c.closed());
+  EXPECT_EQ(aged.load(), 1);
   // Requests already pipelined behind the one that would close it are not
   // dropped: the connection closes after the last of them.
   Raw p(server->port());
@@ -627,6 +632,7 @@ TEST(HttpServer, ConnectionOlderThanTheMaxAgeIsClosedAfterItsNextResponse) {
   EXPECT_LT(out.find("GET /p2 "), out.find("Connection: close")) << out;
   EXPECT_NE(out.find("GET /p3 "), std::string::npos) << out;
   EXPECT_TRUE(p.closed());
+  EXPECT_EQ(aged.load(), 2);
   // A new connection starts young.
   Raw d(server->port());
   d.Send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
