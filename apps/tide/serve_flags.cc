@@ -105,8 +105,7 @@ void AddServeCommand(CLI::App* app, ServeFlags* f, common::LogOptions* log,
       ->capture_default_str();
   cmd->add_option("--read-timeout", f->read_timeout_s,
                   "Seconds a client has to send a whole request (and to read on from a response "
-                  "being written); idle keep-alive "
-                  "connections close after it too")
+                  "being written); idle keep-alive connections close after it too")
       ->check(Seconds(0.01, 3600.0))
       ->capture_default_str();
   cmd->add_option("--max-connection-age", f->max_connection_age_s,

@@ -281,12 +281,9 @@ TEST_F(ServeControl, SigtermDuringAnUnloadStillEndsAtTheShutdownTimeout) {
   Start({"--model-control-mode", "explicit", "--admin-token-file", repo_.path() + "/token",
          "--load-model", "slow", "--shutdown-timeout", "0.3"});
   std::thread request([&] { Post("/v2/models/slow/infer", {}, kOneInput); });
-  double in_flight = 0;
-  for (int i = 0; i < 400 && in_flight != 1; ++i) {
-    in_flight = Metric(R"(tide_inference_in_flight{model="slow",version="1"})");
-    if (in_flight != 1) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  ASSERT_EQ(in_flight, 1);
+  ASSERT_EQ(AwaitMetric(server_->metrics_port(),
+                        R"(tide_inference_in_flight{model="slow",version="1"})", 1, 2),
+            1);
   std::thread unload([&] { Post("/v2/repository/models/slow/unload"); });
   // The unload has begun once the index says so.
   const std::string kUnloading = R"({"name":"slow","state":"UNAVAILABLE","reason":"unloading"})";
