@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/tensor.h"
@@ -40,7 +41,8 @@ struct InferResponse {
   std::string model_name;
   std::string model_version;
   std::vector<Tensor> outputs;
-  std::vector<bool> binary;  // per output: send as binary data
+  // Per output: send as binary data (inline: no allocation for a few outputs).
+  absl::InlinedVector<bool, 8> binary;
 };
 
 // Called exactly once per accepted request, on a worker thread.

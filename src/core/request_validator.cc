@@ -1,5 +1,7 @@
 #include "core/request_validator.h"
 
+#include <algorithm>
+
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 
@@ -66,9 +68,16 @@ absl::StatusOr<ValidatedShape> ValidateRequest(const ModelSpec& spec, const Infe
           absl::StrCat("missing input '", ts.name, "' for model '", spec.name, "'"));
     }
   }
-  // The key is built in the model's input order so that it does not depend on
-  // the order the client listed inputs in.
+  // Requests are batched together only when their keys are equal. Where
+  // every input is required and its dims fixed, validation has already made
+  // every request's non-batch shapes the same, so the key is left empty and
+  // costs nothing. Otherwise it is built in the model's input order, so that
+  // it does not depend on the order the client listed inputs in.
+  const bool shapes_vary = std::any_of(spec.inputs.begin(), spec.inputs.end(), [](const auto& ts) {
+    return ts.optional || std::find(ts.dims.begin(), ts.dims.end(), -1) != ts.dims.end();
+  });
   for (const TensorSpec& ts : spec.inputs) {
+    if (!shapes_vary) break;
     for (const Tensor& t : request.inputs) {
       if (t.name != ts.name) continue;
       absl::StrAppend(&out.shape_key, t.name, ":");

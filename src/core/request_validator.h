@@ -14,7 +14,10 @@ namespace tide::core {
 
 struct ValidatedShape {
   int64_t batch_size = 1;  // rows along the batch dim (1 when max_batch_size is 0)
-  std::string shape_key;   // inputs' non-batch shapes, e.g. "INPUT0:16;INPUT1:16"
+  // The inputs' non-batch shapes, e.g. "INPUT0:16,;INPUT1:5,;", for a model
+  // with a variable dim or an optional input; empty for any other model (its
+  // valid requests all have the same shapes).
+  std::string shape_key;
 };
 
 // InvalidArgument naming the input/output and what is wrong: unknown or

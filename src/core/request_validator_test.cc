@@ -106,7 +106,44 @@ TEST(ValidateRequest, NonBatchingModelTakesShapeAsIs) {
   auto v = ValidateRequest(*spec, r);
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(v->batch_size, 1);
-  EXPECT_EQ(v->shape_key, "A:2,2,;");
+  // Fixed dims, no optional input: every valid request has these shapes.
+  EXPECT_EQ(v->shape_key, "");
+}
+
+TEST(ValidateRequest, ShapeKeyOnlyWhereShapesOrPresenceCanDiffer) {
+  // Fixed dims and required inputs: no key, whatever the client's order.
+  auto fixed = ParseModelConfig(
+      "backend: \"simulated\" max_batch_size: 8"
+      " input { name: \"INPUT0\" data_type: TYPE_INT32 dims: [ 16 ] }"
+      " input { name: \"INPUT1\" data_type: TYPE_INT32 dims: [ 4, 2 ] }"
+      " output { name: \"OUTPUT0\" data_type: TYPE_INT32 dims: [ 16 ] }",
+      "f/config.pbtxt", "f");
+  ASSERT_TRUE(fixed.ok()) << fixed.status();
+  InferRequest r;
+  r.inputs = {Int32("INPUT1", {2, 4, 2}), Int32("INPUT0", {2, 16})};
+  auto v = ValidateRequest(*fixed, r);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->batch_size, 2);
+  EXPECT_EQ(v->shape_key, "");
+
+  // An optional input: a request without it must not share a batch with one
+  // that has it, so the keys differ.
+  auto optional = ParseModelConfig(
+      "backend: \"simulated\" max_batch_size: 8"
+      " input { name: \"INPUT0\" data_type: TYPE_INT32 dims: [ 16 ] }"
+      " input { name: \"MASK\" data_type: TYPE_INT32 dims: [ 16 ] optional: true }"
+      " output { name: \"OUTPUT0\" data_type: TYPE_INT32 dims: [ 16 ] }",
+      "o/config.pbtxt", "o");
+  ASSERT_TRUE(optional.ok()) << optional.status();
+  InferRequest with, without;
+  with.inputs = {Int32("MASK", {1, 16}), Int32("INPUT0", {1, 16})};
+  without.inputs = {Int32("INPUT0", {1, 16})};
+  auto a = ValidateRequest(*optional, with);
+  auto b = ValidateRequest(*optional, without);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(a->shape_key, "INPUT0:16,;MASK:16,;");
+  EXPECT_EQ(b->shape_key, "INPUT0:16,;");
 }
 
 }  // namespace

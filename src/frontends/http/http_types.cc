@@ -5,7 +5,7 @@
 
 namespace tide::http {
 
-const std::string& HttpRequest::Header(const std::string& name) const {
+const std::string& HttpRequest::Header(std::string_view name) const {
   static const std::string kEmpty;
   for (const auto& [k, v] : headers) {
     if (k == name) return v;
@@ -89,7 +89,9 @@ void AppendResponseHead(const HttpResponse& r, unsigned version, bool close, siz
                         std::string* out) {
   std::string& h = *out;
   absl::StrAppend(&h, version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ", r.status, " ", Reason(r.status),
-                  "\r\nServer: tide\r\nContent-Type: ", r.content_type,
+                  "\r\nServer: tide\r\nContent-Type: ",
+                  r.content_type.empty() ? absl::string_view("application/json")
+                                         : absl::string_view(r.content_type),
                   "\r\nContent-Length: ", body_size, "\r\n");
   if (close) {
     h += "Connection: close\r\n";
