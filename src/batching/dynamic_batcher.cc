@@ -71,6 +71,10 @@ absl::Status DynamicBatcher::Enqueue(std::unique_ptr<core::PendingRequest> reque
       if (options_.observer) options_.observer->OnEnqueued();
       ++generation_;
       pushes_.store(generation_, std::memory_order_release);
+      // Cheap when nobody sleeps (the usual case under load: the workers
+      // are busy); absl defers the wake-up to the Unlock below.
+      work_cv_.SignalAll();
+      if (earliest_pushed_deadline_ < reaper_wakes_at_) reaper_cv_.Signal();
     }
   }
   if (!refused.ok()) {
@@ -144,6 +148,7 @@ void DynamicBatcher::ReleaseInstance(size_t index) {
   if (was_inline && !queue_.empty()) {
     ++generation_;
     pushes_.store(generation_, std::memory_order_release);
+    work_cv_.SignalAll();
   }
 }
 
@@ -169,6 +174,8 @@ void DynamicBatcher::Shutdown() {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
     stopping_flag_.store(true, std::memory_order_release);
+    work_cv_.SignalAll();
+    reaper_cv_.SignalAll();
   }
   for (std::thread& t : workers_) {
     if (t.joinable()) t.join();
@@ -230,14 +237,14 @@ void DynamicBatcher::AnswerExpired(std::vector<std::unique_ptr<core::PendingRequ
 }
 
 void DynamicBatcher::AwaitPushUntil(absl::Time until, absl::Time now) {
-  uint64_t seen = generation_;
-  auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return generation_ != seen || stopping_;
-  };
+  // The caller has held mu_ since it looked at the queue, so a push cannot
+  // come between its look and this wait; a spurious wake-up only makes it
+  // look again. (Shutdown wakes every worker; one waiting for its instance,
+  // held by an inline execution, is woken by the release.)
   if (until == absl::InfiniteFuture()) {
-    mu_.Await(absl::Condition(&changed));
+    work_cv_.Wait(&mu_);
   } else {
-    mu_.AwaitWithTimeout(absl::Condition(&changed), until - now);
+    work_cv_.WaitWithTimeout(&mu_, until - now);
   }
 }
 
@@ -265,15 +272,15 @@ void DynamicBatcher::ReaperLoop() {
       earliest_pushed_deadline_ = absl::InfiniteFuture();
       absl::Time next = TakeExpired(now, &expired);
       if (expired.empty()) {
-        // Wake at `next`, or when a push brings an earlier deadline.
-        auto sooner = [this, next]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-          return earliest_pushed_deadline_ < next || stopping_;
-        };
+        // Wake at `next`, or when a push brings an earlier deadline (a
+        // spurious wake-up only makes it look again).
+        reaper_wakes_at_ = next;
         if (next == absl::InfiniteFuture()) {
-          mu_.Await(absl::Condition(&sooner));
+          reaper_cv_.Wait(&mu_);
         } else {
-          mu_.AwaitWithTimeout(absl::Condition(&sooner), next - now);
+          reaper_cv_.WaitWithTimeout(&mu_, next - now);
         }
+        reaper_wakes_at_ = absl::InfinitePast();
         continue;
       }
     }

@@ -95,7 +95,8 @@ class DynamicBatcher final : public core::Scheduler {
   void TakeCancelled(size_t head, std::vector<std::unique_ptr<core::PendingRequest>>* cancelled)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Waits (mu_ held) until a request is pushed, shutdown starts, or `until`
-  // (on the injected clock, whose `now` the caller read) passes.
+  // (on the injected clock, whose `now` the caller read) passes; may return
+  // early (the caller looks again).
   void AwaitPushUntil(absl::Time until, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Polls (mu_ not held) for up to options_.idle_spin for a push after
   // generation `seen`, or shutdown.
@@ -116,6 +117,16 @@ class DynamicBatcher final : public core::Scheduler {
   // and RunBatch keeps the averages it is decided on.
   const bool inline_possible_;
   mutable absl::Mutex mu_;
+  // The workers and the reaper sleep on condition variables rather than on
+  // mu_.Await(condition): a thread waiting on a Mutex condition is one of the
+  // Mutex's waiters, which sends every Unlock (several per request) down the
+  // slow path that evaluates the waiters' conditions; and the reaper waits
+  // nearly always. A condition variable's waiters are not the Mutex's.
+  absl::CondVar work_cv_;    // a push, an instance released with work queued, shutdown
+  absl::CondVar reaper_cv_;  // a push with an earlier deadline than the reaper's next, shutdown
+  // The deadline the sleeping reaper wakes at (InfinitePast while it is
+  // awake): a push wakes it only with an earlier deadline.
+  absl::Time reaper_wakes_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::deque<std::unique_ptr<core::PendingRequest>> queue_ ABSL_GUARDED_BY(mu_);
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;  // bumped on every push
   std::atomic<uint64_t> pushes_{0};               // generation_, readable without mu_

@@ -162,12 +162,15 @@ TEST(DynamicBatcher, DeadlinesAmongRequestsWithoutThemStillExpire) {
   ASSERT_TRUE((*b)->Enqueue(std::move(a)).ok());  // dispatched, then held on the gate
   while (fake->started.load() != 1) absl::SleepFor(absl::Milliseconds(1));
   ASSERT_TRUE((*b)->Enqueue(Request(2, 1, &p[1])).ok());  // no deadline
-  auto c = Request(3, 1, &p[2]);
-  c->deadline = c->arrival + absl::Milliseconds(20);
-  ASSERT_TRUE((*b)->Enqueue(std::move(c)).ok());
+  // The reaper goes to sleep until d's deadline, 10 s away; c's, pushed
+  // after, is earlier and must wake it.
   auto d = Request(4, 1, &p[3]);
   d->deadline = d->arrival + absl::Seconds(10);
   ASSERT_TRUE((*b)->Enqueue(std::move(d)).ok());
+  absl::SleepFor(absl::Milliseconds(5));
+  auto c = Request(3, 1, &p[2]);
+  c->deadline = c->arrival + absl::Milliseconds(20);
+  ASSERT_TRUE((*b)->Enqueue(std::move(c)).ok());
   auto expired = p[2].get_future();
   ASSERT_EQ(expired.wait_for(std::chrono::seconds(5)), std::future_status::ready);
   EXPECT_EQ(expired.get().status().code(), absl::StatusCode::kDeadlineExceeded);
