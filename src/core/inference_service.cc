@@ -199,6 +199,9 @@ absl::StatusOr<bool> InferenceService::ModelReady(std::string_view name,
     if (version.empty() && snapshot()->absent.count(name)) return false;
     return m.status();
   }
+  // A version that is not a number can never be ready: the caller's error
+  // (400), not "not ready yet" (503, which tells a probe to wait).
+  if (!m.ok() && m.status().code() == absl::StatusCode::kInvalidArgument) return m.status();
   return m.ok() && (*m)->ready;
 }
 

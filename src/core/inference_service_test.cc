@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "core/model_config.h"
 #include "gtest/gtest.h"
@@ -72,6 +73,24 @@ class WaitIdleTest : public ::testing::Test {
   InferenceService service_{{.clock = &clock_}};
   HoldingScheduler* scheduler_ = nullptr;
 };
+
+TEST_F(WaitIdleTest, ModelReadyAnswersEachKindOfVersion) {
+  for (const char* v : {"", "1"}) {
+    auto ready = service_.ModelReady("m", v);
+    ASSERT_TRUE(ready.ok()) << ready.status();
+    EXPECT_TRUE(*ready);
+  }
+  auto absent = service_.ModelReady("m", "2");
+  EXPECT_EQ(absent.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(absent.status().message(), "model 'm' has no version 2");
+  // Not a version number: the request is wrong, whatever the model's state.
+  for (const char* bad : {"abc", "1x", "99999999999999999999"}) {
+    auto r = service_.ModelReady("m", bad);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(r.status().message(), absl::StrCat("model version '", bad, "' is not a number"));
+  }
+  EXPECT_EQ(service_.ModelReady("nope", "").status().code(), absl::StatusCode::kNotFound);
+}
 
 TEST_F(WaitIdleTest, TrueWhenTheLastRequestFinishesBeforeTheTimeout) {
   SendOne();
