@@ -7,6 +7,8 @@
 namespace tide::http {
 
 std::string FramingError(const FramingFields& f) {
+  if (f.host_fields > 1) return "more than one Host field";
+  if (f.host_fields == 0 && f.version >= 11) return "no Host field (HTTP/1.1 requires one)";
   if (f.transfer_encoding.empty()) return "";
   std::vector<std::string> codings;
   for (const std::string& field : f.transfer_encoding) {

@@ -14,6 +14,7 @@ struct FramingFields {
   unsigned version = 11;                       // 10 or 11
   std::vector<std::string> transfer_encoding;  // the value of each Transfer-Encoding field
   bool has_content_length = false;             // a Content-Length field is present
+  int host_fields = 0;                         // how many Host fields
 };
 
 // Beast's parser reads a Transfer-Encoding whose final coding is not chunked
@@ -22,6 +23,8 @@ struct FramingFields {
 // Transfer-Encoding. tide implements the chunked coding only, so a request
 // with a Transfer-Encoding must say exactly "chunked" (any case, optional
 // whitespace and empty list elements), in HTTP/1.1, without Content-Length.
+// It also applies RFC 9112 §3.2's rule on Host: an HTTP/1.1 request without
+// one, or any request with two, must be refused.
 // Returns why the request must be refused (400, then close), or "" when its
 // framing is sound. (Invalid Content-Length values are the parser's.)
 std::string FramingError(const FramingFields& fields);

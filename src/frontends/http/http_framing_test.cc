@@ -44,8 +44,26 @@ TEST(FramingError, OnlyExactlyChunkedInHttp11WithoutContentLength) {
     for (const std::string& v : c.fields.transfer_encoding) te += "[" + v + "]";
     SCOPED_TRACE(te + " v" + std::to_string(c.fields.version) +
                  (c.fields.has_content_length ? " +CL" : ""));
-    EXPECT_EQ(FramingError(c.fields), c.error);
+    FramingFields with_host = c.fields;
+    with_host.host_fields = 1;
+    EXPECT_EQ(FramingError(with_host), c.error);
   }
+}
+
+// RFC 9112 §3.2: a server must refuse an HTTP/1.1 request without Host, and
+// any request with more than one.
+TEST(FramingError, HostIsRequiredInHttp11AndOnlyOnce) {
+  FramingFields f;
+  f.version = 11;
+  EXPECT_EQ(FramingError(f), "no Host field (HTTP/1.1 requires one)");
+  f.host_fields = 1;
+  EXPECT_EQ(FramingError(f), "");
+  f.host_fields = 2;
+  EXPECT_EQ(FramingError(f), "more than one Host field");
+  f.version = 10;
+  EXPECT_EQ(FramingError(f), "more than one Host field");
+  f.host_fields = 0;
+  EXPECT_EQ(FramingError(f), "");  // HTTP/1.0 may leave it out
 }
 
 }  // namespace

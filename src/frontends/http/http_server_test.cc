@@ -307,6 +307,46 @@ void InlineEcho(HttpRequest r, Responder respond) {
   respond(std::move(resp));
 }
 
+// RFC 9112 §3.2: an HTTP/1.1 request without Host, or any with two, is
+// refused (400, then close); §3.2.2: a request-target in absolute form is
+// accepted and routed by its path.
+TEST(HttpServer, HostIsRequiredAndAbsoluteFormTargetsAreRoutedByTheirPath) {
+  HttpServer::Options o;
+  o.handler = InlineEcho;
+  auto server = Start(std::move(o));
+  auto exchange = [&](const std::string& request) {
+    Raw c(server->port());
+    c.Send(request);
+    return c.ReadUntil("never");
+  };
+  for (const auto& [request, why] : std::vector<std::pair<std::string, std::string>>{
+           {"GET /a HTTP/1.1\r\n\r\n", "no Host field (HTTP/1.1 requires one)"},
+           {"GET /a HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", "more than one Host field"},
+           {"GET /a HTTP/1.0\r\nHost: x\r\nHost: x\r\n\r\n", "more than one Host field"}}) {
+    SCOPED_TRACE(request);
+    std::string out = exchange(request);
+    EXPECT_EQ(out.rfind("HTTP/1.", 0), 0u) << out;
+    EXPECT_EQ(out.find(" 400 Bad Request\r\n"), 8u) << out;
+    EXPECT_NE(out.find("Connection: close\r\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("{\"error\":\"malformed HTTP request: " + why + "\"}"), std::string::npos)
+        << out;
+  }
+  // HTTP/1.0 may leave Host out.
+  std::string out = exchange("GET /a HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(out.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << out;
+  EXPECT_NE(out.find("\r\n\r\nGET /a "), std::string::npos) << out;
+  for (const auto& [target, path] : std::vector<std::pair<std::string, std::string>>{
+           {"http://example.com:8000/v2/models/m/ready?x=1", "/v2/models/m/ready"},
+           {"HTTPS://example.com/v2", "/v2"},
+           {"http://example.com", "/"},
+           {"http://example.com?x=/y", "/"}}) {
+    SCOPED_TRACE(target);
+    out = exchange("GET " + target + " HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(out.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << out;
+    EXPECT_NE(out.find("\r\n\r\nGET " + path + " "), std::string::npos) << out;
+  }
+}
+
 TEST(HttpServer, PipelinedRequestsAnsweredInlineDoNotWaitForTheSweep) {
   HttpServer::Options o;
   o.handler = InlineEcho;
@@ -548,11 +588,12 @@ TEST(HttpServer, ResponsesAndTimeoutsAreReported) {
     }
     return out;
   };
-  one("POST /x HTTP/1.1\r\nContent-Length: 11\r\n\r\n");                         // 413
-  one("GET /x HTTP/1.1\r\nX-Big: " + std::string(400, 'a') + "\r\n\r\n");        // 431
-  one("NOT HTTP\r\n\r\n");                                                       // 400
-  one("POST /x HTTP/1.1\r\nTransfer-Encoding: identity\r\n\r\n");                // 400
-  EXPECT_NE(one("GET /ok HTTP/1.1\r\n\r\n").find("200 OK"), std::string::npos);  // idle cut
+  one("POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n");                   // 413
+  one("GET /x HTTP/1.1\r\nHost: h\r\nX-Big: " + std::string(400, 'a') + "\r\n\r\n");  // 431
+  one("NOT HTTP\r\n\r\n");                                                            // 400
+  one("POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: identity\r\n\r\n");          // 400
+  EXPECT_NE(one("GET /ok HTTP/1.1\r\nHost: h\r\n\r\n").find("200 OK"),
+            std::string::npos);  // idle cut
   {
     Raw slow(server->port());
     slow.Send("GET /slow HTTP/1.1\r\n");  // never finishes: read timeout
@@ -663,7 +704,7 @@ TEST(HttpServer, ShutdownAnswersInFlightAndLateRequestsThenCloses) {
   bool clean = false;
   std::thread shutdown([&] { clean = server->Shutdown(absl::Seconds(3)); });
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  late->Send("\nHost: x\r\n\r\n");
+  late->Send("\n\r\n");
   // Clients close once they have read a response that says Connection: close.
   std::string out = busy->ReadUntil("never");
   EXPECT_NE(out.find("GET /slow "), std::string::npos) << out;
