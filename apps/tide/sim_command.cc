@@ -41,6 +41,12 @@ struct Traffic {
 
 absl::StatusOr<Traffic> MakeTraffic(const SimCommandOptions& o) {
   Traffic t;
+  // Simulated time runs on int64 nanoseconds; a year is far inside it.
+  if (o.duration_s && !(*o.duration_s * o.time_scale <= workload::kMaxReplaySeconds)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--duration ", *o.duration_s, " s (times --time-scale ", o.time_scale,
+        ") is more than a year of simulated time (", workload::kMaxReplaySeconds, " s)"));
+  }
   if (!o.trace.empty()) {
     auto format = workload::ParseTraceFormat(o.trace_format);
     if (!format.ok()) return format.status();
@@ -99,6 +105,14 @@ absl::StatusOr<Traffic> MakeTraffic(const SimCommandOptions& o) {
   }
   if (!o.duration_s || !(*o.duration_s > 0)) {
     return absl::InvalidArgumentError("synthetic arrivals need --duration S (> 0)");
+  }
+  // Each request is simulated: bound the work as a replay's memory is bounded.
+  const double peak = std::max(o.rate, o.peak_rate);
+  if (!(peak * *o.duration_s <= 10.0 * static_cast<double>(workload::kMaxReplayRequests))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--rate ", peak, " req/s for --duration ", *o.duration_s, " s is more than ",
+                     10 * workload::kMaxReplayRequests,
+                     " requests to simulate; lower the rate or the duration"));
   }
   absl::StatusOr<std::unique_ptr<workload::ArrivalProcess>> arrivals;
   if (o.arrivals == "poisson" || o.arrivals == "constant") {

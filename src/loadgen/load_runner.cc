@@ -8,6 +8,7 @@
 #include "loadgen/grpc_workload.h"
 #include "loadgen/http_fetch.h"
 #include "loadgen/text.h"
+#include "workload/interval_arrivals.h"
 #include "workload/trace_reader.h"
 
 namespace tide::loadgen {
@@ -64,7 +65,9 @@ absl::StatusOr<std::unique_ptr<LoadRunner>> LoadRunner::Create(LoadOptions o) {
     r->mode_ = "trace";
     auto format = workload::ParseTraceFormat(o.trace_format);
     if (!format.ok()) return format.status();
-    auto trace = workload::ReadTrace(o.trace, {*format, o.seed});
+    workload::TraceParseOptions parse{*format, o.seed};
+    parse.spread_intervals = false;  // an interval trace is streamed through the window below
+    auto trace = workload::ReadTrace(o.trace, parse);
     if (!trace.ok()) return trace.status();
     workload::TraceReplayOptions replay;
     replay.start_s = o.trace_start_s;
@@ -72,13 +75,30 @@ absl::StatusOr<std::unique_ptr<LoadRunner>> LoadRunner::Create(LoadOptions o) {
     replay.time_scale = o.time_scale;
     replay.rate_scale = o.rate_scale;
     replay.seed = o.seed;
-    auto offsets = workload::ReplayOffsets(*trace, replay);
-    if (!offsets.ok()) return offsets.status();
-    if (offsets->empty()) return absl::InvalidArgumentError("the trace window holds no requests");
     r->trace_offsets_ = std::make_shared<std::vector<absl::Duration>>();
-    r->trace_offsets_->reserve(offsets->size());
-    for (double s : *offsets)
-      r->trace_offsets_->push_back(absl::Nanoseconds(std::llround(s * 1e9)));
+    if (trace->format == workload::TraceFormat::kIntervals) {
+      // Only the window's arrivals are drawn and held, however large the
+      // trace (a 14-day trace replayed for a minute holds a minute of it).
+      auto stream = workload::StreamIntervals(*trace, replay);
+      if (!stream.ok()) return stream.status();
+      while (auto next = (*stream)->Next()) {
+        if (static_cast<int64_t>(r->trace_offsets_->size()) >= workload::kMaxReplayRequests) {
+          return absl::InvalidArgumentError(
+              Cat("the trace window holds more than ", workload::kMaxReplayRequests,
+                  " requests, more than one run can hold: pick a shorter window (--trace-start, "
+                  "--duration) or a smaller --rate-scale"));
+        }
+        r->trace_offsets_->push_back(*next);
+      }
+    } else {
+      auto offsets = workload::ReplayOffsets(*trace, replay);
+      if (!offsets.ok()) return offsets.status();
+      r->trace_offsets_->reserve(offsets->size());
+      for (double s : *offsets) r->trace_offsets_->push_back(absl::Seconds(s));
+    }
+    if (r->trace_offsets_->empty()) {
+      return absl::InvalidArgumentError("the trace window holds no requests");
+    }
     r->levels_ = {0};
   } else if (!o.rate.empty()) {
     r->mode_ = "rate";

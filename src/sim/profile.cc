@@ -28,8 +28,12 @@ absl::StatusOr<ServiceProfile> ParseServiceProfile(const std::string& text,
   if (j.is_discarded() || !j.is_object()) return error("not a JSON object");
   ServiceProfile p;
   auto add = [&](double rows, double ms, const std::string& where) -> absl::Status {
-    if (!(rows >= 1) || !std::isfinite(rows) || !(ms >= 0) || !std::isfinite(ms)) {
-      return error(absl::StrCat(where, ": batch size must be >= 1 and latency >= 0"));
+    // An hour per batch bounds the latency well inside the simulator's
+    // nanosecond clock (1e13 ms used to overflow it into 0).
+    if (!(rows >= 1) || !std::isfinite(rows) || !(ms >= 0) || !(ms <= 3'600'000)) {
+      return error(absl::StrCat(where,
+                                ": batch size must be >= 1 and latency from 0 to 3600000 ms (an "
+                                "hour)"));
     }
     p.points.push_back({rows, ms});
     return absl::OkStatus();

@@ -1,5 +1,6 @@
 #include "sim/profile.h"
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace tide::sim {
@@ -33,7 +34,18 @@ TEST(ServiceProfile, ReadsTheServerBreakdownOfATideLoadSweep) {
 TEST(ServiceProfile, NamesWhatIsWrong) {
   EXPECT_EQ(ParseServiceProfile("[1]", "f.json").status().message(), "f.json: not a JSON object");
   EXPECT_EQ(ParseServiceProfile(R"({"batch_latency_ms": {"0": 5}})", "f.json").status().message(),
-            "f.json: batch_latency_ms.0: batch size must be >= 1 and latency >= 0");
+            "f.json: batch_latency_ms.0: batch size must be >= 1 and latency from 0 to 3600000 "
+            "ms (an hour)");
+  // 1e13 ms overflowed the simulator's nanosecond clock into a latency of 0.
+  for (const char* ms : {"1e13", "3600000.5", "-1"}) {
+    EXPECT_EQ(ParseServiceProfile(absl::StrCat(R"({"batch_latency_ms": {"1": )", ms, "}}"), "f")
+                  .status()
+                  .message(),
+              "f: batch_latency_ms.1: batch size must be >= 1 and latency from 0 to 3600000 ms "
+              "(an hour)")
+        << ms;
+  }
+  EXPECT_TRUE(ParseServiceProfile(R"({"batch_latency_ms": {"1": 3600000}})", "f").ok());
   EXPECT_EQ(ParseServiceProfile(R"({"tool": "tide load", "levels": [{"server": null}]})", "s")
                 .status()
                 .message(),

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/strings/str_cat.h"
+
 namespace tide::workload {
 namespace {
 
@@ -60,6 +62,30 @@ absl::StatusOr<std::unique_ptr<ArrivalProcess>> StreamIntervals(const Trace& tra
   }
   if (options.duration_s && !(*options.duration_s > 0)) {
     return absl::InvalidArgumentError("trace window duration must be > 0");
+  }
+  // Memory holds one row's arrivals, and replay offsets are nanoseconds: a
+  // row too large for the one, or a window too long for the other, is
+  // refused here rather than met halfway through a run.
+  const double begin = options.start_s;
+  const double end = options.duration_s ? begin + *options.duration_s : INFINITY;
+  double last_end = begin;
+  for (const TraceInterval& r : trace.intervals) {
+    if (r.start_s + r.width_s <= begin || r.count == 0) continue;
+    if (r.start_s >= end) break;
+    if (static_cast<double>(r.count) * std::ceil(options.rate_scale) >
+        static_cast<double>(kMaxReplayRequests)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the interval starting at ", r.start_s, " s holds ", r.count,
+                       " requests; at rate scale ", options.rate_scale, " that is more than the ",
+                       kMaxReplayRequests, " one interval may hold"));
+    }
+    last_end = std::min(end, r.start_s + r.width_s);
+  }
+  if (!((last_end - begin) * options.time_scale <= kMaxReplaySeconds)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the window's requests span ", (last_end - begin) * options.time_scale,
+        " s of replay, more than a year: set the window's start and duration (or the time "
+        "scale) to the part of the trace to replay"));
   }
   return std::make_unique<IntervalArrivals>(
       std::make_shared<const std::vector<TraceInterval>>(trace.intervals), options);

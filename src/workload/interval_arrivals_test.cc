@@ -56,5 +56,37 @@ TEST(IntervalArrivals, AnIntervalTraceStillSpreadsByDefault) {
   EXPECT_EQ(t->arrivals_s.size(), 5u);
 }
 
+// Found by an outside-in probe: one interval of 1e11 requests made tide sim
+// and tide load allocate until the machine ran out of memory, and far-future
+// offsets overflowed the nanosecond clocks.
+TEST(IntervalArrivals, RowsTooLargeToHoldAndWindowsTooLongAreRefused) {
+  TraceParseOptions rows_only;
+  rows_only.spread_intervals = false;
+  auto huge = ParseTrace("start_s,count\n0,100000000000\n", rows_only);
+  ASSERT_TRUE(huge.ok()) << huge.status();
+  TraceReplayOptions o;
+  o.duration_s = 1;
+  EXPECT_EQ(StreamIntervals(*huge, o).status().message(),
+            "the interval starting at 0 s holds 100000000000 requests; at rate scale 1 that is "
+            "more than the 100000000 one interval may hold");
+  // A row at the bound is held; thickened past it, it is not.
+  auto at_bound = ParseTrace("start_s,count\n0,100000000\n", rows_only);
+  ASSERT_TRUE(at_bound.ok());
+  EXPECT_TRUE(StreamIntervals(*at_bound, {}).ok());
+  o.rate_scale = 1.5;
+  EXPECT_FALSE(StreamIntervals(*at_bound, o).ok());
+  // Requests ten thousand years on: refused unless the window leaves them out.
+  auto far = ParseTrace("start_s,count\n0,1\n60,0\n1e11,1\n", rows_only);
+  ASSERT_TRUE(far.ok());
+  EXPECT_EQ(StreamIntervals(*far, {}).status().message(),
+            "the window's requests span 2e+11 s of replay, more than a year: set the window's "
+            "start and duration (or the time scale) to the part of the trace to replay");
+  TraceReplayOptions first_day;
+  first_day.duration_s = 86400;
+  auto a = StreamIntervals(*far, first_day);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(All(a->get()).size(), 1u);
+}
+
 }  // namespace
 }  // namespace tide::workload

@@ -164,6 +164,15 @@ absl::StatusOr<Trace> ParseCsv(const std::vector<std::string_view>& lines, Trace
         rows[i].width_s = i > 0 ? rows[i - 1].width_s : 1.0;
       }
     }
+    if (spread_intervals) {
+      int64_t total = 0;
+      for (const TraceInterval& row : rows) total += row.count;  // each <= 2^53: no overflow
+      if (total > kMaxReplayRequests) {
+        return absl::InvalidArgumentError(Cat("the trace's intervals hold ", total,
+                                              " requests, more than the ", kMaxReplayRequests,
+                                              " one replay can hold; stream it instead"));
+      }
+    }
     std::mt19937_64 rng(seed);
     for (size_t r = 0; spread_intervals && r < rows.size(); ++r) {
       const TraceInterval& row = rows[r];
@@ -265,6 +274,13 @@ absl::StatusOr<std::vector<double>> ReplayOffsets(const Trace& trace,
   auto lo = std::lower_bound(a.begin(), a.end(), begin);
   auto hi = std::lower_bound(a.begin(), a.end(), end);
   std::vector<double> window(lo, hi);
+  if (static_cast<double>(window.size()) * std::ceil(options.rate_scale) >
+      static_cast<double>(kMaxReplayRequests)) {
+    return absl::InvalidArgumentError(
+        Cat("the window holds ", window.size(), " requests; at rate scale ", options.rate_scale,
+            " that is more than the ", kMaxReplayRequests,
+            " one replay can hold: pick a shorter window or a smaller scale"));
+  }
 
   std::vector<double> scaled;
   if (options.rate_scale == 1.0) {
@@ -284,6 +300,12 @@ absl::StatusOr<std::vector<double>> ReplayOffsets(const Trace& trace,
     std::sort(scaled.begin(), scaled.end());
   }
   for (double& t : scaled) t = (t - begin) * options.time_scale;
+  if (!scaled.empty() && !(scaled.back() <= kMaxReplaySeconds)) {
+    return absl::InvalidArgumentError(
+        Cat("a request in the window comes ", scaled.back(),
+            " s after the replay's start, more than a year: set the window's start and "
+            "duration (or the time scale) to the part of the trace to replay"));
+  }
   return scaled;
 }
 

@@ -69,6 +69,13 @@ absl::StatusOr<Trace> ParseTrace(std::string_view text, const TraceParseOptions&
 absl::StatusOr<Trace> ReadTrace(const std::string& path, const TraceParseOptions& options);
 
 // How a trace is replayed: cut a window, thin or thicken it, speed it up.
+// What one replay may hold, so that an absurd trace or option is refused
+// with a message instead of exhausting memory or overflowing the nanosecond
+// clocks replays run on: at most this many requests held at once (a replay
+// window's, or one interval row's when streamed), over at most a year.
+inline constexpr int64_t kMaxReplayRequests = 100'000'000;
+inline constexpr double kMaxReplaySeconds = 366.0 * 24 * 3600;
+
 struct TraceReplayOptions {
   double start_s = 0;                // window start, in trace time
   std::optional<double> duration_s;  // window length, in trace time; none = to the end
@@ -78,6 +85,7 @@ struct TraceReplayOptions {
 };
 
 // The replay offsets in seconds from the start of the replay, ascending.
+// InvalidArgument past kMaxReplayRequests or kMaxReplaySeconds.
 // rate_scale k: each request is kept floor(k) times, plus once more with
 // probability frac(k); extra copies are placed uniformly between the request
 // and the next one, so the shape of the trace is kept. InvalidArgument for a

@@ -230,5 +230,32 @@ TEST(ParseTrace, RequireSortedNamesTheLineOfAnUnsortedOrNegativeTimestamp) {
   EXPECT_EQ(ParseTrace("timestamp_s\n2\n1\n", {})->arrivals_s, (std::vector<double>{1, 2}));
 }
 
+// What one replay holds is bounded (kMaxReplayRequests, kMaxReplaySeconds):
+// a far-future timestamp used to overflow tide load's nanosecond offsets (the
+// request was sent at once and left out of the report).
+TEST(ReplayOffsets, RefusesWindowsTooLargeOrTooLongToReplay) {
+  Trace far = MustParse("timestamp_s\n0\n1e10\n");
+  EXPECT_EQ(
+      std::string(ReplayOffsets(far, {}).status().message()),
+      "a request in the window comes 10000000000 s after the replay's start, more than a year: "
+      "set the window's start and duration (or the time scale) to the part of the trace to "
+      "replay");
+  TraceReplayOptions window;
+  window.duration_s = 60;
+  auto first = ReplayOffsets(far, window);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, std::vector<double>{0});
+  TraceReplayOptions thick;
+  thick.rate_scale = 1e9;
+  EXPECT_EQ(std::string(ReplayOffsets(MustParse("timestamp_s\n0\n1\n"), thick).status().message()),
+            "the window holds 2 requests; at rate scale 1000000000 that is more than the 100000000 "
+            "one replay can hold: pick a shorter window or a smaller scale");
+  // Spreading an interval trace holds all of it: bounded too.
+  EXPECT_EQ(
+      std::string(ParseTrace("start_s,count\n0,60000000\n60,60000000\n", {}).status().message()),
+      "the trace's intervals hold 120000000 requests, more than the 100000000 one replay "
+      "can hold; stream it instead");
+}
+
 }  // namespace
 }  // namespace tide::workload
