@@ -624,6 +624,29 @@ int main(int argc, char** argv) {
         [&] { run = [&] { return tide::apps::RunUpCommand(up_opts, std::cout, std::cerr); }; });
   }
 
+  // CLI11 reports an unknown subcommand as "A subcommand is required": name
+  // it, and list the ones there are.
+  {
+    CLI::App* level = &app;
+    std::string path = "tide";
+    for (int i = 1; i < argc && level->get_require_subcommand_min() > 0; ++i) {
+      const std::string word = argv[i];
+      if (word.empty() || word[0] == '-') break;
+      CLI::App* next = nullptr;
+      std::string names;
+      for (CLI::App* sub : level->get_subcommands([](CLI::App*) { return true; })) {
+        names += (names.empty() ? "" : ", ") + sub->get_name();
+        if (sub->check_name(word)) next = sub;
+      }
+      if (!next) {
+        std::fprintf(stderr, "%s: unknown subcommand '%s' (one of: %s; see %s --help)\n",
+                     path.c_str(), word.c_str(), names.c_str(), path.c_str());
+        return 2;
+      }
+      level = next;
+      path += " " + word;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -115,6 +115,22 @@ TEST(ServeLifecycle, DrainDelaySurvivesAStopAndContinue) {
 // Durations are checked as numbers of seconds in range: NaN, which passes
 // any range comparison, is refused like the rest, before anything starts
 // (exit 2, a usage error).
+// CLI11 alone says "A subcommand is required" for a misspelt subcommand.
+TEST(ServeLifecycle, AnUnknownSubcommandIsNamedWithTheOnesThereAre) {
+  CliResult top = RunTideCli("srve --model-repository x");
+  EXPECT_EQ(top.code, 2);
+  EXPECT_EQ(top.out,
+            "tide: unknown subcommand 'srve' (one of: version, serve, hpa, load, sim, tune, up; "
+            "see tide --help)\n");
+  CliResult nested = RunTideCli("hpa check x.yaml");
+  EXPECT_EQ(nested.code, 2);
+  EXPECT_EQ(nested.out,
+            "tide hpa: unknown subcommand 'check' (one of: decide, validate; see tide hpa "
+            "--help)\n");
+  EXPECT_EQ(RunTideCli("serve --help").code, 0);
+  EXPECT_EQ(RunTideCli("hpa validate --help").code, 0);
+}
+
 TEST(ServeLifecycle, DurationFlagsRefuseNanAndOutOfRange) {
   TempDir repo;
   for (const char* flag :
