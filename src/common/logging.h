@@ -25,4 +25,8 @@ absl::Status InitLogging(const LogOptions& options);
 // (JSON "\\xNN"); well-formed multi-byte characters are kept as they are.
 std::string JsonEscape(std::string_view s);
 
+// True when `s` is well-formed UTF-8 (no overlong forms, surrogates or code
+// points past U+10FFFF): text JsonEscape keeps as it is.
+bool IsUtf8(std::string_view s);
+
 }  // namespace tide::common

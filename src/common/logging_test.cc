@@ -15,6 +15,15 @@ TEST(JsonEscape, EscapesQuotesControlAndBackslash) {
 
 // The output is always valid UTF-8: each byte that is not part of a
 // well-formed UTF-8 sequence becomes the visible text \xNN.
+TEST(IsUtf8, WellFormedOnly) {
+  EXPECT_TRUE(IsUtf8(""));
+  EXPECT_TRUE(IsUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf"));
+  for (const char* bad :
+       {"a\xff", "\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "x\xe2\x82", "\x80z"}) {
+    EXPECT_FALSE(IsUtf8(bad)) << JsonEscape(bad);
+  }
+}
+
 TEST(JsonEscape, InvalidUtf8BecomesVisibleEscapes) {
   EXPECT_EQ(JsonEscape("a\xff"
                        "b"),

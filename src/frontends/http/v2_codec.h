@@ -29,6 +29,11 @@ struct EncodedResponse {
 
 EncodedResponse EncodeInferResponse(const core::InferResponse& response);
 
+// InvalidArgument naming the output and element when an output to be sent
+// as JSON is a BYTES tensor with an element that is not UTF-8 text: a JSON
+// string cannot carry it without loss, and binary data can.
+absl::Status CheckJsonEncodable(const core::InferResponse& response);
+
 // Parses the Inference-Header-Content-Length header value.
 absl::StatusOr<size_t> ParseHeaderLength(const std::string& value, size_t body_size);
 

@@ -469,6 +469,33 @@ TEST(EncodeInferResponse, LongDataOfLongestNumbers) {
                 want_dbl + "]}]}");
 }
 
+// A BYTES element that is not UTF-8 has no lossless JSON form (it used to be
+// written as the text \xNN, the same as those four characters sent as text):
+// refused as JSON, naming the output and element; sent as binary data, kept.
+TEST(CheckJsonEncodable, NonUtf8BytesOnlyAsBinaryData) {
+  core::InferResponse r;
+  auto bytes = [](std::vector<std::string> elements) {
+    std::string data;
+    for (const std::string& e : elements) {
+      uint32_t n = static_cast<uint32_t>(e.size());
+      data.append(reinterpret_cast<const char*>(&n), 4);
+      data += e;
+    }
+    return data;
+  };
+  r.outputs.push_back({"TEXT", core::DataType::kBytes, {3}, bytes({"caf\xc3\xa9", "", "\\xff"})});
+  r.outputs.push_back({"RAW", core::DataType::kBytes, {2}, bytes({"ok", "\xff"})});
+  r.binary = {false, false};
+  EXPECT_EQ(CheckJsonEncodable(r).message(),
+            "output 'RAW' element 1 is not UTF-8 text, which a JSON string cannot carry: request "
+            "the output as binary data (\"parameters\": {\"binary_data\": true} in the "
+            "request's outputs)");
+  r.binary = {false, true};
+  EXPECT_TRUE(CheckJsonEncodable(r).ok());
+  r.outputs[0].data = bytes({"\xed\xa0\x80"});  // a lone surrogate is not UTF-8 either
+  EXPECT_EQ(CheckJsonEncodable(r).code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(EncodeInferResponse, JsonAndBinaryOutputs) {
   core::InferResponse r;
   r.id = "7";

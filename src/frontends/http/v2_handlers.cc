@@ -253,6 +253,9 @@ void V2Handlers::Infer(HttpRequest request, const std::string& model, const std:
   options_.service->Infer(*std::move(decoded), [respond = std::move(respond),
                                                 accept](absl::StatusOr<core::InferResponse> r) {
     HttpResponse resp;
+    if (r.ok()) {
+      if (absl::Status s = CheckJsonEncodable(*r); !s.ok()) r = s;
+    }
     if (!r.ok()) {
       resp = StatusResponse(r.status());
     } else {

@@ -197,4 +197,25 @@ EncodedResponse EncodeInferResponse(const core::InferResponse& r) {
   return enc;
 }
 
+absl::Status CheckJsonEncodable(const core::InferResponse& r) {
+  for (size_t i = 0; i < r.outputs.size(); ++i) {
+    const core::Tensor& t = r.outputs[i];
+    if (t.datatype != DataType::kBytes || (i < r.binary.size() && r.binary[i])) continue;
+    size_t pos = 0;
+    for (int64_t element = 0; pos + 4 <= t.data.size(); ++element) {
+      uint32_t len;
+      std::memcpy(&len, t.data.data() + pos, 4);
+      pos += 4;
+      if (!common::IsUtf8(std::string_view(t.data).substr(pos, len))) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "output '", t.name, "' element ", element,
+            " is not UTF-8 text, which a JSON string cannot carry: request the output as binary "
+            "data (\"parameters\": {\"binary_data\": true} in the request's outputs)"));
+      }
+      pos += len;
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace tide::http
