@@ -119,5 +119,21 @@ TEST(Gzip, RoundTripsEveryByte) {
   EXPECT_EQ(Gunzip(*Gzip("")), "");
 }
 
+// RFC 1952: a gzip body may be several members (`cat a.gz b.gz`), as gunzip
+// reads it; bytes after them that are not a member are still refused, and the
+// bound on the decompressed size counts every member.
+TEST(DecodeContentEncoding, GzipMembersOneAfterAnother) {
+  std::string two = *Gzip("first half, ") + *Gzip("second half");
+  EXPECT_EQ(Gunzip(two), "first half, second half");
+  EXPECT_EQ(Gunzip(*Gzip("a") + *Gzip("") + *Gzip("b")), "ab");
+  EXPECT_EQ(DecodeContentEncoding("gzip", two, 22).status().message(),
+            "decompressed request body is over the limit of 22 bytes");
+  EXPECT_EQ(DecodeContentEncoding("gzip", *Gzip("a") + "junk", SIZE_MAX).status().message(),
+            "request body is not valid gzip data: incorrect header check");
+  std::string cut = two.substr(0, two.size() - 3);  // the second member truncated
+  EXPECT_EQ(DecodeContentEncoding("gzip", cut, SIZE_MAX).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace tide::http

@@ -82,7 +82,13 @@ absl::StatusOr<std::string> DecodeContentEncoding(const std::string& encoding, s
     std::string out;
     char buf[16384];
     int rc = Z_OK;
-    while (rc != Z_STREAM_END) {
+    for (;;) {
+      if (rc == Z_STREAM_END) {
+        // RFC 1952: a gzip body may be several members, one after another
+        // (what `cat a.gz b.gz` makes), and gunzip reads them all.
+        if (z.avail_in == 0 || bits != 15 + 16) break;
+        inflateReset(&z);
+      }
       z.next_out = reinterpret_cast<Bytef*>(buf);
       z.avail_out = sizeof(buf);
       rc = inflate(&z, Z_NO_FLUSH);
