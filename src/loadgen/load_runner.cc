@@ -85,7 +85,7 @@ absl::StatusOr<std::unique_ptr<LoadRunner>> LoadRunner::Create(LoadOptions o) {
         if (static_cast<int64_t>(r->trace_offsets_->size()) >= workload::kMaxReplayRequests) {
           return absl::InvalidArgumentError(
               Cat("the trace window holds more than ", workload::kMaxReplayRequests,
-                  " requests, more than one run can hold: pick a shorter window (--trace-start, "
+                  " requests, more than one run can hold: pick a shorter window (--start, "
                   "--duration) or a smaller --rate-scale"));
         }
         r->trace_offsets_->push_back(*next);
