@@ -87,6 +87,13 @@ TEST(HpaCliTest, DecideRejectsBadInputWithPath) {
       << r.out;
   r = RunCommand(Tide() + " hpa decide /nonexistent/x.json");
   EXPECT_EQ(r.exit_code, 2);
+  // A number beyond a double is nlohmann's out_of_range, not a parse_error:
+  // it used to end the process (SIGABRT).
+  r = RunCommand(Tide() + " hpa decide " +
+                 WriteTemp("huge.json", R"({"now": 1e400, "hpa": {"maxReplicas": 3}})"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("huge.json: not valid JSON: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("number overflow parsing '1e400'"), std::string::npos) << r.out;
 }
 
 TEST(HpaCliTest, Validate) {

@@ -81,7 +81,7 @@ int RunHpaDecide(const HpaDecideOptions& options, std::istream& in, std::ostream
     nlohmann::json doc;
     try {
       doc = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e400
       err << "tide hpa decide: " << DisplayName(file) << ": not valid JSON: " << e.what() << "\n";
       return 2;
     }
