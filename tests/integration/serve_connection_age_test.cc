@@ -1,7 +1,7 @@
 // --max-connection-age on the real `tide serve`: HTTP keep-alive and gRPC
 // connections older than the limit are closed at their next answer (HTTP:
 // Connection: close; gRPC: GOAWAY), and the client moves to a new connection
-// without a failed request.
+// without a failed request. Also gRPC's message limit from --max-body-bytes.
 
 #include <grpcpp/grpcpp.h>
 
@@ -59,6 +59,24 @@ int ReadyTransitionsDuringCalls(int grpc_port, double seconds) {
   watcher.join();
   EXPECT_GT(calls, 20);
   return ready.load();
+}
+
+// --max-body-bytes also bounds gRPC requests, whose limit is an int: 4 GiB
+// used to become a limit of 0, so every gRPC call (health checks too) failed
+// with RESOURCE_EXHAUSTED while HTTP served. Found by an outside-in probe.
+TEST(ServeConnectionAge, GrpcServesWithABodyLimitBeyondAnInt) {
+  EchoRepo repo;
+  for (const char* limit : {"4294967296", "4294967300", "2147483648"}) {
+    SCOPED_TRACE(limit);
+    TideProcess server(ServeArgs(repo.path(), {"--grpc-port", "0", "--max-body-bytes", limit}));
+    ASSERT_TRUE(server.started()) << server.Log();
+    auto stub = inference::GRPCInferenceService::NewStub(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(server.grpc_port()), grpc::InsecureChannelCredentials()));
+    float out = -1;
+    grpc::Status s = EchoCall(stub.get(), "echo", 7.5f, &out);
+    EXPECT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+    EXPECT_EQ(out, 7.5f);
+  }
 }
 
 // --max-connection-age: a gRPC connection is sent GOAWAY once it is older

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -546,8 +547,14 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Create(Options options) 
                          : impl->options.host;
   builder.AddListeningPort(absl::StrCat(host, ":", impl->options.port),
                            grpc::InsecureServerCredentials(), &impl->port);
-  builder.SetMaxReceiveMessageSize(static_cast<int>(impl->options.max_message_bytes));
-  builder.SetMaxSendMessageSize(static_cast<int>(impl->options.max_message_bytes));
+  // gRPC's limits are ints: a bound of 2 GiB or more is gRPC's largest
+  // message (a plain cast made 4 GiB a limit of 0, failing every call). The
+  // answer is not bounded by the request's limit: an answer a few bytes
+  // larger than a request just under it would fail after the model ran.
+  const size_t max_receive =
+      std::min<size_t>(impl->options.max_message_bytes, std::numeric_limits<int>::max());
+  builder.SetMaxReceiveMessageSize(static_cast<int>(max_receive));
+  builder.SetMaxSendMessageSize(std::numeric_limits<int>::max());
   const absl::Duration age = impl->options.max_connection_age;
   if (age > absl::ZeroDuration() && age != absl::InfiniteDuration()) {
     // gRPC's own: GOAWAY once a connection is this old (±10 %), calls under

@@ -23,7 +23,8 @@ class GrpcServer {
   struct Options {
     std::string host = "0.0.0.0";
     int port = 8001;  // 0 = any free port
-    size_t max_message_bytes = 64 << 20;
+    size_t max_message_bytes =
+        64 << 20;     // a request past it: RESOURCE_EXHAUSTED (gRPC caps it at 2 GiB)
     int threads = 1;  // ModelInfer's completion queues, one thread each
     // A connection older than this (±10 %) is sent GOAWAY: its calls under
     // way finish, and the client opens a new connection for the next ones,
