@@ -1,5 +1,6 @@
 #include "autoscaler/hpa_spec.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <sstream>
@@ -350,9 +351,138 @@ void ApplyDefaults(HpaSpec* spec) {
   }
 }
 
+namespace {
+
+// Strict field validation, as `kubectl apply` has asked of the API server by
+// default since Kubernetes 1.27: a field the autoscaling/v2 schema does not
+// have (a misspelt `minReplica`) is an error, not a field silently dropped
+// and defaulted. Maps whose keys are the user's (labels, annotations,
+// matchLabels) and `status` are not walked.
+class SchemaCheck {
+ public:
+  explicit SchemaCheck(std::vector<FieldError>* out) : out_(out) {}
+
+  void Object(const json& j, const std::string& path) {
+    if (!j.is_object()) return;
+    Known(j, path, {"apiVersion", "kind", "metadata", "spec", "status"});
+    if (const json* md = json_util::Find(j, "metadata")) {
+      Known(*md, "metadata",
+            {"name", "generateName", "namespace", "selfLink", "uid", "resourceVersion",
+             "generation", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
+             "labels", "annotations", "ownerReferences", "finalizers", "managedFields"});
+    }
+    if (const json* spec = json_util::Find(j, "spec")) Spec(*spec, "spec");
+  }
+
+  void Spec(const json& j, const std::string& path) {
+    Known(j, path, {"scaleTargetRef", "minReplicas", "maxReplicas", "metrics", "behavior"});
+    if (const json* ref = Find(j, "scaleTargetRef")) Ref(*ref, Child(path, "scaleTargetRef"));
+    if (const json* ms = Find(j, "metrics"); ms && ms->is_array()) {
+      for (size_t i = 0; i < ms->size(); ++i)
+        Metric((*ms)[i], absl::StrCat(path, ".metrics[", i, "]"));
+    }
+    if (const json* b = Find(j, "behavior")) {
+      const std::string bp = Child(path, "behavior");
+      Known(*b, bp, {"scaleUp", "scaleDown"});
+      for (const char* dir : {"scaleUp", "scaleDown"}) {
+        if (const json* r = Find(*b, dir)) Rules(*r, Child(bp, dir));
+      }
+    }
+  }
+
+ private:
+  static const json* Find(const json& j, const char* key) {
+    return j.is_object() ? json_util::Find(j, key) : nullptr;
+  }
+
+  void Known(const json& j, const std::string& path,
+             std::initializer_list<std::string_view> known) {
+    if (!j.is_object()) return;
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (std::find(known.begin(), known.end(), it.key()) == known.end()) {
+        out_->push_back(
+            {Child(path, it.key()), "unknown field (not in the autoscaling/v2 schema)"});
+      }
+    }
+  }
+
+  void Ref(const json& j, const std::string& path) {
+    Known(j, path, {"apiVersion", "kind", "name"});
+  }
+
+  void Metric(const json& j, const std::string& path) {
+    Known(j, path, {"type", "object", "pods", "resource", "containerResource", "external"});
+    if (const json* o = Find(j, "object")) {
+      const std::string p = Child(path, "object");
+      Known(*o, p, {"describedObject", "target", "metric"});
+      if (const json* d = Find(*o, "describedObject")) Ref(*d, Child(p, "describedObject"));
+      Source(*o, p);
+    }
+    for (const char* kind : {"pods", "external"}) {
+      if (const json* src = Find(j, kind)) {
+        Known(*src, Child(path, kind), {"metric", "target"});
+        Source(*src, Child(path, kind));
+      }
+    }
+    if (const json* r = Find(j, "resource")) {
+      Known(*r, Child(path, "resource"), {"name", "target"});
+      Source(*r, Child(path, "resource"));
+    }
+    if (const json* r = Find(j, "containerResource")) {
+      Known(*r, Child(path, "containerResource"), {"name", "container", "target"});
+      Source(*r, Child(path, "containerResource"));
+    }
+  }
+
+  // A metric source's `metric` (MetricIdentifier) and `target` (MetricTarget).
+  void Source(const json& j, const std::string& path) {
+    if (const json* t = Find(j, "target")) {
+      Known(*t, Child(path, "target"), {"type", "value", "averageValue", "averageUtilization"});
+    }
+    if (const json* m = Find(j, "metric")) {
+      const std::string mp = Child(path, "metric");
+      Known(*m, mp, {"name", "selector"});
+      if (const json* sel = Find(*m, "selector")) {
+        const std::string sp = Child(mp, "selector");
+        Known(*sel, sp, {"matchLabels", "matchExpressions"});
+        if (const json* es = Find(*sel, "matchExpressions"); es && es->is_array()) {
+          for (size_t i = 0; i < es->size(); ++i) {
+            Known((*es)[i], absl::StrCat(sp, ".matchExpressions[", i, "]"),
+                  {"key", "operator", "values"});
+          }
+        }
+      }
+    }
+  }
+
+  void Rules(const json& j, const std::string& path) {
+    Known(j, path, {"stabilizationWindowSeconds", "selectPolicy", "policies", "tolerance"});
+    if (const json* ps = Find(j, "policies"); ps && ps->is_array()) {
+      for (size_t i = 0; i < ps->size(); ++i) {
+        Known((*ps)[i], absl::StrCat(path, ".policies[", i, "]"),
+              {"type", "value", "periodSeconds"});
+      }
+    }
+  }
+
+  std::vector<FieldError>* out_;
+};
+
+}  // namespace
+
 absl::StatusOr<HpaSpec> HpaSpecFromJson(const json& j) {
   if (j.is_object() && j.contains("spec")) {
     ASSIGN_OR_RETURN(HpaSpec spec, ParseSpec(j["spec"], "spec"));
+    // A whole object: its apiVersion is the schema it is read with.
+    if (const json* api = json_util::Find(j, "apiVersion")) {
+      const std::string v = api->is_string() ? api->get<std::string>() : api->dump();
+      if (v != "autoscaling/v2") {
+        spec.schema_errors.push_back(
+            {"apiVersion",
+             absl::StrCat("Unsupported value: \"", v, "\": supported values: \"autoscaling/v2\"")});
+      }
+    }
+    SchemaCheck(&spec.schema_errors).Object(j, "");
     if (const json* md = json_util::Find(j, "metadata"); md != nullptr && md->is_object()) {
       ASSIGN_OR_RETURN(auto name, json_util::OptString(*md, "name", "metadata"));
       ASSIGN_OR_RETURN(auto ns, json_util::OptString(*md, "namespace", "metadata"));
@@ -361,7 +491,9 @@ absl::StatusOr<HpaSpec> HpaSpecFromJson(const json& j) {
     }
     return spec;
   }
-  return ParseSpec(j, "spec");
+  ASSIGN_OR_RETURN(HpaSpec spec, ParseSpec(j, "spec"));
+  if (j.is_object()) SchemaCheck(&spec.schema_errors).Spec(j, "spec");
+  return spec;
 }
 
 namespace {

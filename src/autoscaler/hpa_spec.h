@@ -93,6 +93,14 @@ struct Behavior {
   std::optional<ScalingRules> scale_down;
 };
 
+// One field error, formatted as the API server does:
+//   spec.maxReplicas: Invalid value: 0: must be greater than or equal to 1
+struct FieldError {
+  std::string field;
+  std::string message;  // "Invalid value: 0: must be ..." / "Required value: ..."
+  std::string ToString() const { return field + ": " + message; }
+};
+
 struct HpaSpec {
   // Only set when parsed from a whole object.
   std::string name;
@@ -102,6 +110,10 @@ struct HpaSpec {
   int32_t max_replicas = 0;
   std::vector<MetricSpec> metrics;
   std::optional<Behavior> behavior;
+  // What the parser found against the autoscaling/v2 schema itself: an
+  // apiVersion other than autoscaling/v2, fields it does not have (strict
+  // field validation, as kubectl apply asks for). Validate reports them.
+  std::vector<FieldError> schema_errors;
 
   int32_t MinReplicasOrDefault() const { return min_replicas.value_or(1); }
 };
@@ -129,14 +141,6 @@ struct ValidationOptions {
   bool hpa_scale_to_zero = false;
   // Validate scaleTargetRef (whole objects); snapshots carry no target.
   bool require_scale_target_ref = true;
-};
-
-// One field error, formatted as the API server does:
-//   spec.maxReplicas: Invalid value: 0: must be greater than or equal to 1
-struct FieldError {
-  std::string field;
-  std::string message;  // "Invalid value: 0: must be ..." / "Required value: ..."
-  std::string ToString() const { return field + ": " + message; }
 };
 
 // Validates a spec as parsed (before defaulting), returning every error.

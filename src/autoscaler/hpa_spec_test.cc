@@ -88,6 +88,55 @@ TEST(HpaSpecTest, ParsesWholeObjectFromYaml) {
   EXPECT_TRUE(Validate(s, {}).empty());
 }
 
+// Strict field validation, as kubectl apply asks for: a misspelt field is an
+// error naming its path, not dropped and defaulted; an apiVersion other than
+// autoscaling/v2 is refused. The user's own maps (labels, annotations,
+// matchLabels) and status are not checked. Found by an outside-in probe.
+TEST(HpaSpecTest, FieldsOutsideTheV2SchemaAndOtherApiVersionsAreErrors) {
+  auto errors = [](const std::string& yaml) {
+    auto specs = HpaSpecsFromYaml(yaml);
+    EXPECT_TRUE(specs.ok()) << specs.status();
+    std::vector<std::string> out;
+    if (specs.ok() && !specs->empty()) {
+      for (const FieldError& e : Validate(specs->front(), {})) out.push_back(e.ToString());
+    }
+    return out;
+  };
+  auto replace = [](std::string text, const std::string& from, const std::string& to) {
+    size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return text.replace(at, from.size(), to);
+  };
+  const std::string full = kFullHpa;
+  EXPECT_THAT(errors(full), ElementsAre());
+  EXPECT_THAT(errors(replace(full, "minReplicas: 2", "minReplica: 2")),
+              ElementsAre("spec.minReplica: unknown field (not in the autoscaling/v2 schema)"));
+  EXPECT_THAT(
+      errors(replace(full, "stabilizationWindowSeconds", "stabilisationWindowSeconds")),
+      ElementsAre("spec.behavior.scaleUp.stabilisationWindowSeconds: unknown field (not in the "
+                  "autoscaling/v2 schema)"));
+  EXPECT_THAT(errors(replace(full, "averageValue: 500m", "averageValue: 500m\n        avg: 1")),
+              ElementsAre("spec.metrics[1].pods.target.avg: unknown field (not in the "
+                          "autoscaling/v2 schema)"));
+  EXPECT_THAT(errors(replace(full, "periodSeconds: 60", "periodSeconds: 60\n        period: 1")),
+              ElementsAre("spec.behavior.scaleDown.policies[0].period: unknown field (not in the "
+                          "autoscaling/v2 schema)"));
+  EXPECT_THAT(errors(replace(full, "autoscaling/v2", "autoscaling/v1")),
+              ElementsAre("apiVersion: Unsupported value: \"autoscaling/v1\": supported values: "
+                          "\"autoscaling/v2\""));
+  EXPECT_THAT(errors(replace(full, "kind: HorizontalPodAutoscaler",
+                             "kind: HorizontalPodAutoscaler\nstatus: {currentReplicas: 3}")),
+              ElementsAre());
+  EXPECT_THAT(errors(replace(full, "namespace: default",
+                             "namespace: default\n  labels: {any: thing}\n  annotations: {a: b}")),
+              ElementsAre());
+  // A bare spec (no apiVersion, no spec key) is checked as a spec.
+  EXPECT_THAT(errors("maxReplicas: 3\nmaxReplica: 4\n"),
+              ElementsAre("spec.maxReplica: unknown field (not in the autoscaling/v2 schema)",
+                          "spec.scaleTargetRef.kind: Required value",
+                          "spec.scaleTargetRef.name: Required value"));
+}
+
 TEST(HpaSpecTest, DefaultsFillBehaviorAndMetrics) {
   auto spec = HpaSpecFromJson(nlohmann::json::parse(
       R"({"maxReplicas": 5, "behavior": {"scaleDown": {"stabilizationWindowSeconds": 60}}})"));

@@ -290,7 +290,11 @@ std::vector<FieldError> Validate(const HpaSpec& spec, const ValidationOptions& o
       ValidateRules(*spec.behavior->scale_down, "spec.behavior.scaleDown", &errs);
     }
   }
-  return errs.Take();
+  // What the parser found against the schema, first: the API server refuses
+  // those before it validates values.
+  std::vector<FieldError> all = spec.schema_errors;
+  for (FieldError& e : errs.Take()) all.push_back(std::move(e));
+  return all;
 }
 
 }  // namespace tide::autoscaler
