@@ -79,6 +79,30 @@ TEST(ServeConnectionAge, GrpcServesWithABodyLimitBeyondAnInt) {
   }
 }
 
+// A request whose string is not UTF-8 cannot be parsed (proto3); libprotobuf
+// said so on the server's stderr, outside tide's log format, once per call.
+// Now through tide's logger at debug level: the log stays tide's.
+TEST(ServeConnectionAge, RequestsProtobufCannotParseDoNotWriteToTheLog) {
+  EchoRepo repo;
+  TideProcess server(ServeArgs(repo.path(), {"--grpc-port", "0"}));
+  ASSERT_TRUE(server.started()) << server.Log();
+  auto stub = inference::GRPCInferenceService::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(server.grpc_port()), grpc::InsecureChannelCredentials()));
+  for (int i = 0; i < 3; ++i) {
+    grpc::ClientContext ctx;
+    inference::ModelInferRequest req;
+    req.set_model_name("echo\xff");
+    inference::ModelInferResponse resp;
+    grpc::Status s = stub->ModelInfer(&ctx, req, &resp);
+    EXPECT_FALSE(s.ok());
+  }
+  float out = -1;  // and the server goes on serving
+  ASSERT_TRUE(EchoCall(stub.get(), "echo", 2.5f, &out).ok());
+  EXPECT_EQ(out, 2.5f);
+  EXPECT_EQ(server.Log().find("libprotobuf"), std::string::npos) << server.Log();
+  EXPECT_EQ(server.Log().find("invalid UTF-8"), std::string::npos) << server.Log();
+}
+
 // --max-connection-age: a gRPC connection is sent GOAWAY once it is older
 // than the limit (within ±10 %); the client moves to a new connection without
 // one call failing. With 0 the first connection serves everything.

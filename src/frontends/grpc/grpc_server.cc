@@ -1,6 +1,7 @@
 #include "frontends/grpc/grpc_server.h"
 
 #include <google/protobuf/arena.h>
+#include <google/protobuf/stubs/logging.h>
 #include <grpc/grpc.h>
 #include <grpcpp/grpcpp.h>
 
@@ -11,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -536,7 +538,33 @@ struct GrpcServer::Impl {
   int port = 0;
 };
 
+namespace {
+
+// libprotobuf writes its own lines to stderr, outside tide's log format: a
+// request with a string that is not UTF-8 wrote one per call ("String field
+// ... contains invalid UTF-8 data when parsing a protocol buffer"), so any
+// client could fill the log. Its messages go through tide's logger; those a
+// client's bytes cause at debug level, the others as warnings.
+void ProtobufLog(google::protobuf::LogLevel level, const char* file, int line,
+                 const std::string& message) {
+  if (level == google::protobuf::LOGLEVEL_FATAL) {
+    spdlog::critical("protobuf {}:{}: {}", file, line, message);
+    return;
+  }
+  const bool from_the_wire = message.find("invalid UTF-8") != std::string::npos ||
+                             message.find("parsing a protocol") != std::string::npos;
+  if (from_the_wire) {
+    spdlog::debug("protobuf: {}", message);
+  } else {
+    spdlog::warn("protobuf {}:{}: {}", file, line, message);
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Create(Options options) {
+  static std::once_flag protobuf_log;
+  std::call_once(protobuf_log, [] { google::protobuf::SetLogHandler(&ProtobufLog); });
   if (!options.service) return absl::InvalidArgumentError("GrpcServer needs an InferenceService");
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
