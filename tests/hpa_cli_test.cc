@@ -87,6 +87,9 @@ TEST(HpaCliTest, DecideRejectsBadInputWithPath) {
       << r.out;
   r = RunCommand(Tide() + " hpa decide /nonexistent/x.json");
   EXPECT_EQ(r.exit_code, 2);
+  r = RunCommand(Tide() + " hpa validate /tmp");  // an input error, as a missing file is
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "tide hpa: /tmp: is a directory; give a YAML or JSON file\n");
   // A number beyond a double is nlohmann's out_of_range, not a parse_error:
   // it used to end the process (SIGABRT).
   r = RunCommand(Tide() + " hpa decide " +

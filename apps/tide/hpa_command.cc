@@ -1,5 +1,6 @@
 #include "hpa_command.h"
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -22,6 +23,11 @@ bool ReadInput(const std::string& file, std::istream& in, std::string* text, std
     buf << in.rdbuf();
     *text = buf.str();
     return true;
+  }
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec)) {
+    err << "tide hpa: " << file << ": is a directory; give a YAML or JSON file\n";
+    return false;
   }
   std::ifstream f(file, std::ios::binary);
   if (!f) {

@@ -67,6 +67,24 @@ absl::Status CheckOrder(double t, size_t line_no, std::string_view column, doubl
 constexpr double kMaxCount = 9007199254740992.0;
 constexpr double kMaxStartSeconds = 1e15;
 
+// A header line as an error message may show it: printable ASCII as it is,
+// other bytes as \xNN (a binary file's bytes would reach the terminal), and
+// at most 80 of them.
+std::string Shown(std::string_view line) {
+  std::string out;
+  for (size_t i = 0; i < line.size() && i < 80; ++i) {
+    const unsigned char c = static_cast<unsigned char>(line[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      static const char kHex[] = "0123456789abcdef";
+      out += {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+    }
+  }
+  if (line.size() > 80) out += "...";
+  return out;
+}
+
 absl::StatusOr<Trace> ParseCsv(const std::vector<std::string_view>& lines, TraceFormat format,
                                uint64_t seed, bool require_sorted, bool spread_intervals) {
   double previous = 0;
@@ -87,7 +105,7 @@ absl::StatusOr<Trace> ParseCsv(const std::vector<std::string_view>& lines, Trace
       format = TraceFormat::kAzureRaw;
     } else {
       return absl::InvalidArgumentError(
-          Cat("trace header '", lines[first],
+          Cat("trace header '", Shown(lines[first]),
               "' has none of timestamp_s, start_s+count or TIMESTAMP columns"));
     }
   }
@@ -95,8 +113,9 @@ absl::StatusOr<Trace> ParseCsv(const std::vector<std::string_view>& lines, Trace
              : format == TraceFormat::kAzureRaw ? azure_col
                                                 : std::min(start_col, count_col);
   if (need < 0) {
-    return absl::InvalidArgumentError(Cat(
-        "trace header '", lines[first], "' lacks the columns of format ", TraceFormatName(format)));
+    return absl::InvalidArgumentError(Cat("trace header '", Shown(lines[first]),
+                                          "' lacks the columns of format ",
+                                          TraceFormatName(format)));
   }
   Trace trace;
   trace.format = format;

@@ -257,5 +257,20 @@ TEST(ReplayOffsets, RefusesWindowsTooLargeOrTooLongToReplay) {
       "can hold; stream it instead");
 }
 
+// A header of a file that is not a trace is shown escaped and cut: its raw
+// bytes used to reach the terminal.
+TEST(ParseTrace, AnUnknownHeaderIsShownEscapedAndCut) {
+  EXPECT_EQ(std::string(ParseTrace(std::string("\x06\xd1"
+                                               "ab,c\n1,2\n"),
+                                   {})
+                            .status()
+                            .message()),
+            "trace header '\\x06\\xd1ab,c' has none of timestamp_s, start_s+count or TIMESTAMP "
+            "columns");
+  EXPECT_EQ(std::string(ParseTrace(std::string(100, 'x') + "\n1\n", {}).status().message()),
+            "trace header '" + std::string(80, 'x') +
+                "...' has none of timestamp_s, start_s+count or TIMESTAMP columns");
+}
+
 }  // namespace
 }  // namespace tide::workload
