@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <sstream>
 #include <string_view>
@@ -235,7 +236,14 @@ json ScalarToJson(const YAML::Node& node) {
     if (errno == 0) return json(static_cast<int64_t>(v));
     return json(s);
   }
-  if (IsCoreFloat(s)) return json(std::strtod(s.c_str(), nullptr));
+  if (IsCoreFloat(s)) {
+    errno = 0;
+    double d = std::strtod(s.c_str(), nullptr);
+    // Beyond a double (1e400): kept as its text, which JSON can hold and an
+    // error message can show (infinity became JSON null, shown as "null").
+    if (errno == ERANGE && std::isinf(d)) return json(s);
+    return json(d);
+  }
   return json(s);
 }
 

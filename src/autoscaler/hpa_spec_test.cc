@@ -137,6 +137,16 @@ TEST(HpaSpecTest, FieldsOutsideTheV2SchemaAndOtherApiVersionsAreErrors) {
                           "spec.scaleTargetRef.name: Required value"));
 }
 
+// A plain scalar beyond a double stays its text: JSON has no infinity, and
+// it used to become null (an error message then showed "null").
+TEST(HpaSpecTest, ANumberBeyondADoubleKeepsItsText) {
+  auto docs = YamlToJson("a: 1e400\nb: 1.5e3\nc: 1e-400\n");
+  ASSERT_TRUE(docs.ok()) << docs.status();
+  EXPECT_EQ((*docs)[0]["a"], "1e400");
+  EXPECT_EQ((*docs)[0]["b"], 1500.0);
+  EXPECT_EQ((*docs)[0]["c"], 0.0);
+}
+
 TEST(HpaSpecTest, DefaultsFillBehaviorAndMetrics) {
   auto spec = HpaSpecFromJson(nlohmann::json::parse(
       R"({"maxReplicas": 5, "behavior": {"scaleDown": {"stabilizationWindowSeconds": 60}}})"));

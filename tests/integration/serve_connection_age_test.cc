@@ -11,6 +11,7 @@
 
 #include "grpc_service.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "health.grpc.pb.h"
 #include "http/client.h"
 #include "support/grpc_echo.h"
 #include "support/tide_process.h"
@@ -101,6 +102,27 @@ TEST(ServeConnectionAge, RequestsProtobufCannotParseDoNotWriteToTheLog) {
   EXPECT_EQ(out, 2.5f);
   EXPECT_EQ(server.Log().find("libprotobuf"), std::string::npos) << server.Log();
   EXPECT_EQ(server.Log().find("invalid UTF-8"), std::string::npos) << server.Log();
+}
+
+// Health/Watch is not served; the answer says so and what to call instead
+// (gRPC's default was UNIMPLEMENTED with no message). Found by an outside-in
+// probe.
+TEST(ServeConnectionAge, HealthWatchSaysItIsNotServed) {
+  EchoRepo repo;
+  TideProcess server(ServeArgs(repo.path(), {"--grpc-port", "0"}));
+  ASSERT_TRUE(server.started()) << server.Log();
+  auto health = grpc::health::v1::Health::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(server.grpc_port()), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  grpc::health::v1::HealthCheckRequest req;
+  auto reader = health->Watch(&ctx, req);
+  grpc::health::v1::HealthCheckResponse resp;
+  EXPECT_FALSE(reader->Read(&resp));
+  grpc::Status s = reader->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(s.error_message(),
+            "grpc.health.v1.Health/Watch is not served by tide: call Check (as Kubernetes' gRPC "
+            "probes do)");
 }
 
 // --max-connection-age: a gRPC connection is sent GOAWAY once it is older

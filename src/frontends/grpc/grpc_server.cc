@@ -338,6 +338,22 @@ class HealthService final : public grpc::health::v1::Health::CallbackService {
     return reactor;
   }
 
+  // Not served: said so, where gRPC's default answers UNIMPLEMENTED with no
+  // message at all.
+  grpc::ServerWriteReactor<grpc::health::v1::HealthCheckResponse>* Watch(
+      grpc::CallbackServerContext*, const grpc::health::v1::HealthCheckRequest*) override {
+    class Refused final : public grpc::ServerWriteReactor<grpc::health::v1::HealthCheckResponse> {
+     public:
+      Refused() {
+        Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                            "grpc.health.v1.Health/Watch is not served by tide: call Check (as "
+                            "Kubernetes' gRPC probes do)"));
+      }
+      void OnDone() override { delete this; }
+    };
+    return new Refused;
+  }
+
  private:
   const GrpcServer::Options& o_;
 };
