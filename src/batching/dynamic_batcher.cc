@@ -1,6 +1,7 @@
 #include "batching/dynamic_batcher.h"
 
 #include <pthread.h>
+#include <time.h>
 
 #include <algorithm>
 #include <exception>
@@ -85,6 +86,14 @@ absl::Status DynamicBatcher::Enqueue(std::unique_ptr<core::PendingRequest> reque
 }
 
 namespace {
+
+// This thread's CPU time. A system call (no vDSO path): read only around a
+// spin, which happens only while the worker is idle.
+int64_t ThreadCpuNanos() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
 
 // The bytes of a request's input tensors.
 int64_t InputBytes(const core::InferRequest& r) {
@@ -323,9 +332,13 @@ void DynamicBatcher::WorkerLoop(size_t index) {
             spun = true;
             const uint64_t seen = generation_;
             mu_.Unlock();
-            absl::Time spin_start = options_.clock->Now();
+            // Counted as the CPU the spin burned (what CPU-based scaling
+            // sees), not its wall time, which a preempted thread stretches.
+            const int64_t cpu_start = ThreadCpuNanos();
             SpinForPush(seen);
-            if (options_.observer) options_.observer->OnSpin(options_.clock->Now() - spin_start);
+            if (options_.observer) {
+              options_.observer->OnSpin(absl::Nanoseconds(ThreadCpuNanos() - cpu_start));
+            }
             mu_.Lock();
             continue;
           }
