@@ -1,7 +1,6 @@
 #include "batching/dynamic_batcher.h"
 
 #include <pthread.h>
-#include <time.h>
 
 #include <algorithm>
 #include <exception>
@@ -86,14 +85,6 @@ absl::Status DynamicBatcher::Enqueue(std::unique_ptr<core::PendingRequest> reque
 }
 
 namespace {
-
-// This thread's CPU time. A system call (no vDSO path): read only around a
-// spin, which happens only while the worker is idle.
-int64_t ThreadCpuNanos() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 // The bytes of a request's input tensors.
 int64_t InputBytes(const core::InferRequest& r) {
@@ -334,11 +325,11 @@ void DynamicBatcher::WorkerLoop(size_t index) {
             mu_.Unlock();
             // Counted as the CPU the spin burned (what CPU-based scaling
             // sees), not its wall time, which a preempted thread stretches.
-            const int64_t cpu_start = ThreadCpuNanos();
+            // The thread's CPU clock is a system call: read only around a
+            // spin, so only while the worker is idle.
+            const absl::Duration cpu_start = common::ThreadCpuTime();
             SpinForPush(seen);
-            if (options_.observer) {
-              options_.observer->OnSpin(absl::Nanoseconds(ThreadCpuNanos() - cpu_start));
-            }
+            if (options_.observer) options_.observer->OnSpin(common::ThreadCpuTime() - cpu_start);
             mu_.Lock();
             continue;
           }

@@ -12,6 +12,12 @@ absl::Time MonotonicClock::Now() const {
   return absl::UnixEpoch() + absl::Seconds(ts.tv_sec) + absl::Nanoseconds(ts.tv_nsec);
 }
 
+absl::Duration ThreadCpuTime() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return absl::Seconds(ts.tv_sec) + absl::Nanoseconds(ts.tv_nsec);
+}
+
 const MonotonicClock* MonotonicClock::Get() {
   static const MonotonicClock clock;
   return &clock;

@@ -86,4 +86,8 @@ class ManualClock final : public Clock {
   mutable std::vector<Waiter*> waiters_ ABSL_GUARDED_BY(waiters_mu_);
 };
 
+// The calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID). A system call,
+// with no vDSO path: for measurements, not per-request hot paths.
+absl::Duration ThreadCpuTime();
+
 }  // namespace tide::common

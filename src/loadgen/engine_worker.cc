@@ -1,12 +1,11 @@
 #include "loadgen/engine_worker.h"
 
-#include <time.h>
-
 #include <algorithm>
 #include <chrono>
 #include <limits>
 
 #include "boost/asio/post.hpp"
+#include "common/clock.h"
 #include "loadgen/text.h"
 
 namespace tide::loadgen {
@@ -29,11 +28,7 @@ int64_t ToNs(absl::Duration d) {
   return d == absl::InfiniteDuration() ? kNever : absl::ToInt64Nanoseconds(d);
 }
 
-double ThreadCpuSeconds() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+double ThreadCpuSeconds() { return absl::ToDoubleSeconds(common::ThreadCpuTime()); }
 
 }  // namespace
 

@@ -7,12 +7,12 @@
 // on a machine shared with the server, the server measured does not get.)
 
 #include <pthread.h>
-#include <time.h>
 
 #include <atomic>
 #include <thread>
 
 #include "boost/asio/post.hpp"
+#include "common/clock.h"
 #include "grpcpp/completion_queue.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -163,9 +163,7 @@ void Shared::Poll() {
                 keep_open] { link->Answered(gen, code, cause, keep_open); });
     call.reset();  // this thread's hold on the call; Drain() joins it
   }
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  poller_cpu_s.store(static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9);
+  poller_cpu_s.store(absl::ToDoubleSeconds(common::ThreadCpuTime()));
 }
 
 }  // namespace

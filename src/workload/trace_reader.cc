@@ -185,7 +185,8 @@ absl::StatusOr<Trace> ParseCsv(const std::vector<std::string_view>& lines, Trace
     }
     if (spread_intervals) {
       int64_t total = 0;
-      for (const TraceInterval& row : rows) total += row.count;  // each <= 2^53: no overflow
+      // Each count is at most 2^53; held at 2^62, the sum cannot overflow.
+      for (const TraceInterval& row : rows) total = std::min(total + row.count, int64_t{1} << 62);
       if (total > kMaxReplayRequests) {
         return absl::InvalidArgumentError(Cat("the trace's intervals hold ", total,
                                               " requests, more than the ", kMaxReplayRequests,

@@ -1,7 +1,5 @@
 #include "backends/simulated/simulated_backend.h"
 
-#include <time.h>
-
 #include <cmath>
 #include <cstring>
 #include <new>
@@ -13,15 +11,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "backends/simulated/busy_tracker.h"
+#include "common/clock.h"
 
 namespace tide::backends {
 namespace {
 
-absl::Duration ThreadCpuTime() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return absl::Seconds(ts.tv_sec) + absl::Nanoseconds(ts.tv_nsec);
-}
+using common::ThreadCpuTime;
 
 absl::Status ParamError(const core::ModelSpec& spec, const std::string& key,
                         const std::string& value, const std::string& allowed) {

@@ -1,6 +1,9 @@
 #include "frontends/http/http_framing.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
@@ -35,6 +38,23 @@ std::string FramingError(const FramingFields& f) {
                         "' is not supported (tide implements chunked only)");
   }
   return "";
+}
+
+std::string_view TargetPath(std::string_view target) {
+  std::string_view path = target;
+  if (!path.empty() && path[0] != '/') {
+    const size_t sep = path.find("://");
+    const absl::string_view scheme(path.data(), std::min(sep, path.size()));
+    if (sep != std::string_view::npos &&
+        (absl::EqualsIgnoreCase(scheme, "http") || absl::EqualsIgnoreCase(scheme, "https"))) {
+      const std::string_view rest = path.substr(sep + 3);
+      const size_t slash = rest.find_first_of("/?");
+      path = slash == std::string_view::npos || rest[slash] == '?' ? std::string_view("/")
+                                                                   : rest.substr(slash);
+    }
+  }
+  if (size_t q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
+  return path;
 }
 
 }  // namespace tide::http

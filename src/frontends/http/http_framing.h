@@ -29,4 +29,9 @@ struct FramingFields {
 // framing is sound. (Invalid Content-Length values are the parser's.)
 std::string FramingError(const FramingFields& fields);
 
+// The path of a request-target, without its query, still percent-encoded:
+// "/v2/x?q" -> "/v2/x". The absolute form ("http://host:port/v2/x?q", RFC
+// 9112 §3.2.2), which a server must accept, gives its path ("/" if none).
+std::string_view TargetPath(std::string_view target);
+
 }  // namespace tide::http

@@ -499,22 +499,7 @@ class Transport {
     HttpRequest r;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
-    std::string_view path(r.target);
-    // The absolute form ("http://host:port/path?q", RFC 9112 §3.2.2), which
-    // a server must accept: routed by its path (the Host field is required
-    // either way).
-    if (path.size() > 7 && path[0] != '/') {
-      const size_t sep = path.find("://");
-      const std::string lower = absl::AsciiStrToLower(std::string(path.substr(0, sep)));
-      if (sep != std::string_view::npos && (lower == "http" || lower == "https")) {
-        std::string_view rest = path.substr(sep + 3);
-        size_t slash = rest.find_first_of("/?");
-        path = slash == std::string_view::npos || rest[slash] == '?' ? std::string_view("/")
-                                                                     : rest.substr(slash);
-      }
-    }
-    if (size_t q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
-    r.path = std::string(path);
+    r.path = std::string(TargetPath(r.target));
     if (c.limited && !((req.method() == bhttp::verb::get || req.method() == bhttp::verb::head) &&
                        Contains(s.options.reserved_paths, r.path))) {
       Reject(conn, TooManyConnections());
